@@ -1,0 +1,184 @@
+//! Bencode (BEP 3): a single-pass tokenizer, an owned [`Value`] tree and an encoder.
+//!
+//! [`decode`] turns input into a flat list of tokens, each with the byte span of its value, so a
+//! caller can take the exact bytes of any value (the info-hash needs them). Decoding never
+//! recurses and never allocates from a length prefix: strings are spans into the input, and a
+//! string's claimed length is checked against the bytes that remain before it is accepted.
+//!
+//! Two modes:
+//! - [`Mode::Strict`] accepts only canonical BEP 3: no `i-0e`, no leading zeros in integers or
+//!   string lengths, dictionary keys sorted and unique, nothing after the top-level value.
+//! - [`Mode::Tolerant`] (used to load torrents) also accepts what is non-canonical but
+//!   unambiguous (unsorted keys, leading zeros, `-0`, trailing bytes) and reports each as a
+//!   [`Warning`] with its offset. Malformed input (truncation, bad bytes, duplicate keys,
+//!   overflow) is rejected in both modes.
+//!
+//! Limits (see [`Limits`]): nesting depth (default [`Limits::DEFAULT_MAX_DEPTH`]), token count
+//! (default [`Limits::DEFAULT_MAX_TOKENS`]) and input size (below 4 GiB, as spans are 32-bit).
+
+mod decode;
+mod encode;
+mod value;
+
+pub use decode::{decode, Document, Entries, Items, Kind, Node};
+pub use encode::{encode, Encoder};
+pub use value::Value;
+
+use std::fmt;
+
+/// How strictly [`decode`] holds input to BEP 3's canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Canonical BEP 3 only; any deviation is an error.
+    #[default]
+    Strict,
+    /// Non-canonical but unambiguous input is accepted and reported as warnings.
+    Tolerant,
+}
+
+/// Bounds on what one [`decode`] call will accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of lists and dictionaries (the top-level value is depth 1).
+    pub max_depth: usize,
+    /// Most tokens (values, counting every key and container) in one document.
+    pub max_tokens: usize,
+}
+
+impl Limits {
+    /// Real torrents nest 4 or 5 deep; 100 leaves room for any honest use.
+    pub const DEFAULT_MAX_DEPTH: usize = 100;
+    /// About 8 tokens per file entry: room for a torrent with over a million files.
+    pub const DEFAULT_MAX_TOKENS: usize = 10_000_000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_tokens: Self::DEFAULT_MAX_TOKENS,
+        }
+    }
+}
+
+/// Options for [`decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecodeOptions {
+    pub mode: Mode,
+    pub limits: Limits,
+}
+
+impl DecodeOptions {
+    pub fn strict() -> Self {
+        DecodeOptions {
+            mode: Mode::Strict,
+            limits: Limits::default(),
+        }
+    }
+    pub fn tolerant() -> Self {
+        DecodeOptions {
+            mode: Mode::Tolerant,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A malformed or (in strict mode) non-canonical input, at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bencode error at byte {offset}: {kind}")]
+pub struct BencodeError {
+    /// Offset of the first byte at fault.
+    pub offset: usize,
+    pub kind: BencodeErrorKind,
+}
+
+/// What went wrong; each message says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BencodeErrorKind {
+    #[error("input ended early, expected {expected}")]
+    UnexpectedEnd { expected: &'static str },
+    #[error("unexpected byte {} ({found:#04x}), expected {expected}", Printable(*found))]
+    UnexpectedByte { found: u8, expected: &'static str },
+    #[error("empty integer, expected at least one digit")]
+    EmptyInteger,
+    #[error("'-0' is not canonical, expected 'i0e'")]
+    NegativeZero,
+    #[error("leading zero in integer, expected no leading zeros")]
+    LeadingZeroInteger,
+    #[error("leading zero in string length, expected no leading zeros")]
+    LeadingZeroLength,
+    #[error("'+' sign in integer, expected a digit or '-'")]
+    PlusSign,
+    #[error("integer does not fit in 64 bits")]
+    IntegerOverflow,
+    #[error("negative string length, expected a length of 0 or more")]
+    NegativeLength,
+    #[error("string length {length} runs past the end of input ({available} bytes remain)")]
+    StringTooLong { length: u64, available: usize },
+    #[error("dictionary key must be a byte string")]
+    NonStringKey,
+    #[error("dictionary key out of order, expected keys sorted by their raw bytes")]
+    UnsortedKey,
+    #[error("duplicate dictionary key")]
+    DuplicateKey,
+    #[error("dictionary key without a value")]
+    MissingValue,
+    #[error("trailing bytes after the top-level value, expected end of input")]
+    TrailingBytes,
+    #[error("nesting deeper than the limit of {limit}")]
+    DepthLimit { limit: usize },
+    #[error("more than the limit of {limit} values")]
+    TokenLimit { limit: usize },
+    #[error("input of {size} bytes is larger than bencode input may be here")]
+    InputTooLarge { size: usize },
+}
+
+struct Printable(u8);
+
+impl fmt::Display for Printable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_ascii_graphic() {
+            write!(f, "'{}'", self.0 as char)
+        } else {
+            f.write_str("non-printable")
+        }
+    }
+}
+
+/// Something tolerant decoding accepted but that is not canonical BEP 3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub offset: usize,
+    pub kind: WarningKind,
+}
+
+/// The non-canonical forms that tolerant decoding accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningKind {
+    UnsortedKey,
+    LeadingZeroInteger,
+    LeadingZeroLength,
+    NegativeZero,
+    TrailingBytes,
+}
+
+impl Warning {
+    /// What was accepted, without the offset.
+    pub fn message(&self) -> &'static str {
+        match self.kind {
+            WarningKind::UnsortedKey => "dictionary key out of order",
+            WarningKind::LeadingZeroInteger => "leading zero in integer",
+            WarningKind::LeadingZeroLength => "leading zero in string length",
+            WarningKind::NegativeZero => "'-0' integer",
+            WarningKind::TrailingBytes => "trailing bytes after the top-level value ignored",
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: {}", self.offset, self.message())
+    }
+}

@@ -1,0 +1,50 @@
+//! The crate's one error type, and the kinds the C and Python faces map from.
+
+use crate::bencode::BencodeError;
+use crate::metainfo::MetainfoError;
+
+/// Any error bittern-core returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Bencode(#[from] BencodeError),
+    #[error(transparent)]
+    Metainfo(#[from] MetainfoError),
+}
+
+/// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Malformed or non-canonical bencode.
+    Bencode,
+    /// A torrent that is invalid, or cannot be made as asked.
+    Metainfo,
+    /// Reading or writing a file failed.
+    Io,
+    /// The caller cancelled the work.
+    Cancelled,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Bencode(_) => ErrorKind::Bencode,
+            Error::Metainfo(e) => match e {
+                MetainfoError::Bencode(_) => ErrorKind::Bencode,
+                MetainfoError::Io { .. } | MetainfoError::FileChanged { .. } => ErrorKind::Io,
+                MetainfoError::Cancelled => ErrorKind::Cancelled,
+                _ => ErrorKind::Metainfo,
+            },
+        }
+    }
+
+    /// Byte offset of a bencode error, where there is one.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            Error::Bencode(e) | Error::Metainfo(MetainfoError::Bencode(e)) => Some(e.offset),
+            Error::Metainfo(_) => None,
+        }
+    }
+}

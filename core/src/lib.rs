@@ -1,0 +1,14 @@
+//! bittern-core: the BitTorrent (BEP 3) engine behind bittern's C, Python and Rust faces.
+//!
+//! Modules mirror the protocol: [`bencode`] is the wire format, [`metainfo`] the `.torrent`
+//! file built on it (reading, validating, writing and creating).
+
+pub mod bencode;
+pub mod error;
+pub mod metainfo;
+
+pub use error::{Error, ErrorKind};
+pub use metainfo::{InfoHash, Metainfo};
+
+/// The crate version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
