@@ -182,3 +182,110 @@ impl fmt::Display for Warning {
         write!(f, "at byte {}: {}", self.offset, self.message())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strict(input: &[u8]) -> Result<Document<&[u8]>, BencodeError> {
+        decode(input, DecodeOptions::strict())
+    }
+
+    #[test]
+    fn spans_give_the_exact_bytes_of_any_value() {
+        let input = b"d4:infod6:lengthi5ee4:listli1e2:abee";
+        let doc = strict(input).unwrap();
+        let root = doc.root();
+        assert_eq!(root.get(b"info").unwrap().raw(), b"d6:lengthi5ee");
+        assert_eq!(
+            root.get(b"info").unwrap().get(b"length").unwrap().as_int(),
+            Some(5)
+        );
+        let list: Vec<_> = root
+            .get(b"list")
+            .unwrap()
+            .as_list()
+            .unwrap()
+            .map(|n| n.raw())
+            .collect();
+        assert_eq!(list, [&b"i1e"[..], b"2:ab"]);
+        assert_eq!(root.len(), 2);
+        assert!(root.get(b"missing").is_none());
+    }
+
+    #[test]
+    fn values_round_trip_through_the_encoder() {
+        let input: &[u8] = b"d1:ai-7e1:bl0:i0ed1:xleee1:c3:\x00\xffze";
+        let value = strict(input).unwrap().root().to_value();
+        assert_eq!(value.encode(), input);
+        assert_eq!(value.get(b"a").and_then(Value::as_int), Some(-7));
+        assert_eq!(encode(&Value::Int(i64::MIN)), b"i-9223372036854775808e");
+    }
+
+    #[test]
+    fn integers_at_the_limits() {
+        for (input, n) in [
+            (&b"i9223372036854775807e"[..], i64::MAX),
+            (b"i-9223372036854775808e", i64::MIN),
+            (b"i0e", 0),
+        ] {
+            assert_eq!(strict(input).unwrap().root().as_int(), Some(n));
+        }
+        let tolerant = decode(&b"i-007e"[..], DecodeOptions::tolerant()).unwrap();
+        assert_eq!(tolerant.root().as_int(), Some(-7));
+    }
+
+    #[test]
+    fn tolerant_warnings_carry_offsets() {
+        let doc = decode(&b"d1:bi1e1:ai2ee\n"[..], DecodeOptions::tolerant()).unwrap();
+        let kinds: Vec<_> = doc.warnings().iter().map(|w| (w.offset, w.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (7, WarningKind::UnsortedKey),
+                (14, WarningKind::TrailingBytes)
+            ]
+        );
+        assert_eq!(doc.root().get(b"a").unwrap().as_int(), Some(2));
+    }
+
+    #[test]
+    fn limits_stop_deep_and_large_inputs() {
+        let limits = Limits {
+            max_depth: 3,
+            max_tokens: 4,
+        };
+        let options = DecodeOptions {
+            mode: Mode::Strict,
+            limits,
+        };
+        assert!(decode(&b"llee"[..], options).is_ok());
+        let e = decode(&b"lllleeee"[..], options).unwrap_err();
+        assert_eq!(
+            (e.offset, e.kind),
+            (3, BencodeErrorKind::DepthLimit { limit: 3 })
+        );
+        let e = decode(&b"li1ei2ei3ei4ee"[..], options).unwrap_err();
+        assert_eq!(e.kind, BencodeErrorKind::TokenLimit { limit: 4 });
+        // A length prefix claiming far more than the input holds is refused before anything else.
+        let e = strict(b"4294967295:x").unwrap_err();
+        assert_eq!(
+            e.kind,
+            BencodeErrorKind::StringTooLong {
+                length: 4294967295,
+                available: 1
+            }
+        );
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        let e = strict(b"d3:fooi1e").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bencode error at byte 9: input ended early, expected a dictionary key or 'e'"
+        );
+        let e = strict(b"i-0e").unwrap_err();
+        assert!(e.to_string().contains("'-0'"), "{e}");
+    }
+}

@@ -115,9 +115,11 @@ pub fn create(
     let piece_length = match options.piece_length {
         None => auto_piece_length(source.total),
         Some(p) if p.is_power_of_two() && (MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&p) => p,
-        Some(p) => return Err(MetainfoError::Create(format!(
+        Some(p) => {
+            return Err(MetainfoError::Create(format!(
             "piece length {p} is not a power of two from {MIN_PIECE_LENGTH} to {MAX_PIECE_LENGTH}"
-        ))),
+        )))
+        }
     };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -1,0 +1,137 @@
+//! Loading, editing and saving torrents: nothing lost, info bytes never touched.
+
+use bittern_core::Metainfo;
+
+fn vector(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../tests/vectors/torrents/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn editing_outer_fields_keeps_info_bytes_and_unknown_keys() {
+    let bytes = vector("unknown-keys.torrent");
+    let mut t = Metainfo::from_bytes(&bytes).unwrap();
+    let (hash, info) = (t.info_hash(), t.info_bytes().to_vec());
+    t.set_comment(Some("a comment"));
+    t.set_announce(Some("http://new/announce"));
+    t.set_announce_list(vec![
+        vec!["http://new/announce".into()],
+        vec!["http://b/announce".into()],
+    ]);
+    t.set_creation_date(Some(5));
+    t.set_created_by(None);
+    t.set_url_list(vec!["http://w/".into(), "http://v/".into()]);
+    assert_eq!(t.info_hash(), hash);
+    assert_eq!(t.info_bytes(), info.as_slice());
+    let again = Metainfo::from_bytes(t.as_bytes()).unwrap();
+    assert_eq!(again.info_hash(), hash);
+    assert_eq!(again.comment(), Some("a comment"));
+    assert_eq!(again.announce(), Some("http://new/announce"));
+    assert_eq!(
+        again.trackers(),
+        ["http://new/announce", "http://b/announce"]
+    );
+    assert_eq!(again.creation_date(), Some(5));
+    assert_eq!(again.url_list(), ["http://w/", "http://v/"]);
+    // The unknown outer key survives, and the output is canonical.
+    assert!(again.as_bytes().windows(8).any(|w| w == b"zz-extra"));
+    bittern_core::bencode::decode(again.as_bytes(), Default::default()).unwrap();
+    t.set_comment(None);
+    assert_eq!(Metainfo::from_bytes(t.as_bytes()).unwrap().comment(), None);
+}
+
+#[test]
+fn unsorted_info_is_hashed_as_it_stands() {
+    let bytes = vector("unsorted.torrent");
+    let mut t = Metainfo::from_bytes(&bytes).unwrap();
+    assert_eq!(t.warnings().len(), 2);
+    let hash = t.info_hash();
+    t.set_comment(Some("x"));
+    assert_eq!(
+        Metainfo::from_bytes(t.as_bytes()).unwrap().info_hash(),
+        hash
+    );
+}
+
+#[test]
+fn save_writes_the_exact_bytes() {
+    let bytes = vector("announce-list.torrent");
+    let t = Metainfo::from_bytes(&bytes).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.torrent");
+    t.save(&out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    assert_eq!(
+        t.announce_list(),
+        [
+            vec!["http://a/ann".to_string(), "http://b/ann".into()],
+            vec!["udp://c:80".into()]
+        ]
+    );
+    assert_eq!(t.comment(), Some("hello"));
+    assert_eq!(t.created_by(), Some("vectors"));
+    assert_eq!(t.creation_date(), Some(1_700_000_000));
+    assert_eq!(t.url_list(), ["http://seed/one"]);
+}
+
+#[test]
+fn multi_file_paths_start_with_the_name() {
+    let t = Metainfo::from_bytes(&vector("multi.torrent")).unwrap();
+    let files: Vec<(String, u64, u64)> = t
+        .info()
+        .files()
+        .iter()
+        .map(|f| (f.path_lossy(), f.length, f.offset))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("folder/a.txt".into(), 10, 0),
+            ("folder/sub/b.bin".into(), 40000, 10),
+            ("folder/z".into(), 0, 40010)
+        ]
+    );
+    assert_eq!(
+        t.info().files()[1].relative_path(),
+        std::path::Path::new("folder/sub/b.bin")
+    );
+}
+
+#[test]
+fn latin1_name_is_kept_raw_and_shown_lossy() {
+    let t = Metainfo::from_bytes(&vector("latin1-name.torrent")).unwrap();
+    assert_eq!(t.info().name_bytes(), b"caf\xe9.txt");
+    assert_eq!(t.info().name(), "caf\u{fffd}.txt");
+}
+
+#[test]
+fn limits_are_enforced() {
+    use bittern_core::metainfo::LoadLimits;
+    let bytes = vector("multi.torrent");
+    let small = LoadLimits {
+        max_files: 2,
+        ..Default::default()
+    };
+    assert!(Metainfo::from_bytes_with_limits(&bytes, &small)
+        .unwrap_err()
+        .to_string()
+        .contains("limit"));
+    let tiny = LoadLimits {
+        max_size: 10,
+        ..Default::default()
+    };
+    assert!(Metainfo::from_bytes_with_limits(&bytes, &tiny).is_err());
+    let few = LoadLimits {
+        max_pieces: 2,
+        ..Default::default()
+    };
+    assert!(Metainfo::from_bytes_with_limits(&bytes, &few).is_err());
+}
