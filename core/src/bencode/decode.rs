@@ -319,11 +319,13 @@ fn err<T>(offset: usize, kind: super::BencodeErrorKind) -> Result<T> {
 
 impl<'a> Tokenizer<'a> {
     fn new(input: &'a [u8], options: DecodeOptions) -> Self {
+        // Torrents average a value per 7 or 8 bytes: reserving that avoids most regrowth.
+        let tokens = Vec::with_capacity((input.len() / 8).min(options.limits.max_tokens));
         Tokenizer {
             input,
             pos: 0,
             options,
-            tokens: Vec::new(),
+            tokens,
             warnings: Vec::new(),
             stack: Vec::new(),
         }

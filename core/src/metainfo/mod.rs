@@ -143,35 +143,49 @@ impl fmt::Display for Warning {
 /// One file of a torrent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
-    /// Path components relative to the download folder: `[name]` for a single-file torrent,
-    /// `[name, dir, ..., file]` for a multi-file one. Each is validated: non-empty, not `.` or
-    /// `..`, and free of `/`, `\`, NUL and control characters.
-    pub path: Vec<Vec<u8>>,
-    pub length: u64,
-    /// Where the file starts in the torrent's concatenated data.
-    pub offset: u64,
-    /// BEP 47 attributes (`p` for a padding file), if given.
-    pub attr: Option<Vec<u8>>,
+    path: Box<[u8]>,
+    length: u64,
+    offset: u64,
+    attr: Option<Box<[u8]>>,
 }
 
 impl FileEntry {
-    /// The path joined with `/`, invalid UTF-8 replaced (for display).
+    /// The path relative to the download folder, components joined with `/`: the name for a
+    /// single-file torrent, `name/dir/.../file` for a multi-file one. Each component is
+    /// validated: non-empty, not `.` or `..`, free of `/`, `\`, NUL and control characters.
+    /// Raw bytes: old torrents may carry names that are not UTF-8.
+    pub fn path(&self) -> &[u8] {
+        &self.path
+    }
+
+    /// The path's components (the first is the torrent's name).
+    pub fn components(&self) -> impl Iterator<Item = &[u8]> {
+        self.path.split(|&b| b == b'/')
+    }
+
+    /// The path with invalid UTF-8 replaced (for display).
     pub fn path_lossy(&self) -> String {
-        let parts: Vec<_> = self
-            .path
-            .iter()
-            .map(|c| String::from_utf8_lossy(c))
-            .collect();
-        parts.join("/")
+        String::from_utf8_lossy(&self.path).into_owned()
     }
 
     /// The path as a relative filesystem path, raw bytes kept.
     pub fn relative_path(&self) -> PathBuf {
         use std::os::unix::ffi::OsStrExt;
-        self.path
-            .iter()
-            .map(|c| std::ffi::OsStr::from_bytes(c))
-            .collect()
+        PathBuf::from(std::ffi::OsStr::from_bytes(&self.path))
+    }
+
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// Where the file starts in the torrent's concatenated data.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// BEP 47 attributes, if given (`p` marks a padding file).
+    pub fn attr(&self) -> Option<&[u8]> {
+        self.attr.as_deref()
     }
 }
 

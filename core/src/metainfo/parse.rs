@@ -2,7 +2,7 @@
 
 use super::{FileEntry, Info, InfoHash, LoadLimits, Metainfo, MetainfoError, Warning};
 use crate::bencode::{decode, DecodeOptions, Kind, Mode, Node};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 type Result<T> = std::result::Result<T, MetainfoError>;
 
@@ -207,13 +207,10 @@ fn parse_info(node: Node<'_>, limits: &LoadLimits) -> Result<Info> {
         }
         (Some(len), None) => {
             let length = length(len, "info.length")?;
-            let attr = node
-                .get(b"attr")
-                .and_then(|a| a.as_bytes())
-                .map(<[u8]>::to_vec);
+            let attr = node.get(b"attr").and_then(|a| a.as_bytes()).map(Box::from);
             (
                 vec![FileEntry {
-                    path: vec![name.to_vec()],
+                    path: name.into(),
                     length,
                     offset: 0,
                     attr,
@@ -272,6 +269,7 @@ fn parse_files(list: Node<'_>, name: &[u8], limits: &LoadLimits) -> Result<Vec<F
         .ok_or_else(|| MetainfoError::invalid("info.files", "not a list"))?;
     let mut files = Vec::new();
     let mut offset = 0u64;
+    let mut joined = Vec::new();
     for (i, file) in items.enumerate() {
         if files.len() >= limits.max_files {
             return Err(MetainfoError::invalid(
@@ -279,38 +277,52 @@ fn parse_files(list: Node<'_>, name: &[u8], limits: &LoadLimits) -> Result<Vec<F
                 format!("more than the limit of {} files", limits.max_files),
             ));
         }
+        // Field names are only formatted for an error: this loop may run a million times.
         let field = |what: &str| format!("info.files[{i}].{what}");
+        let entry = |what: &str, reason: &str| MetainfoError::invalid(field(what), reason);
         if file.kind() != Kind::Dict {
             return Err(MetainfoError::invalid(
                 format!("info.files[{i}]"),
                 "not a dictionary",
             ));
         }
-        let length = length(
-            required(file, "length", &field("length"))?,
-            &field("length"),
-        )?;
-        let components = required(file, "path", &field("path"))?
+        let (mut length, mut components, mut attr) = (None, None, None);
+        for (key, value) in file.as_dict().into_iter().flatten() {
+            match key {
+                b"length" => length = Some(value),
+                b"path" => components = Some(value),
+                b"attr" => attr = value.as_bytes(),
+                _ => {}
+            }
+        }
+        let length = length.ok_or_else(|| entry("length", "missing"))?;
+        let length = match length.as_int() {
+            Some(n) => u64::try_from(n).map_err(|_| entry("length", "negative"))?,
+            None => return Err(entry("length", "not an integer")),
+        };
+        let components = components.ok_or_else(|| entry("path", "missing"))?;
+        let components = components
             .as_list()
-            .ok_or_else(|| MetainfoError::invalid(field("path"), "not a list"))?;
-        let mut path = vec![name.to_vec()];
+            .ok_or_else(|| entry("path", "not a list"))?;
+        // One allocation a file: the components joined with '/', which none of them may hold.
+        joined.clear();
+        joined.extend_from_slice(name);
         for (j, component) in components.enumerate() {
-            let component = bytes(component, &field(&format!("path[{j}]")))?;
+            let component = component
+                .as_bytes()
+                .ok_or_else(|| entry(&format!("path[{j}]"), "not a string"))?;
             check_component(component, || field(&format!("path[{j}]")))?;
-            path.push(component.to_vec());
+            joined.push(b'/');
+            joined.extend_from_slice(component);
         }
-        if path.len() == 1 {
-            return Err(MetainfoError::invalid(field("path"), "empty"));
+        if joined.len() == name.len() {
+            return Err(entry("path", "empty"));
         }
-        let attr = file
-            .get(b"attr")
-            .and_then(|a| a.as_bytes())
-            .map(<[u8]>::to_vec);
         files.push(FileEntry {
-            path,
+            path: joined.as_slice().into(),
             length,
             offset,
-            attr,
+            attr: attr.map(Box::from),
         });
         offset = offset.checked_add(length).ok_or_else(|| {
             MetainfoError::invalid("info.files", "total length overflows 64 bits")
@@ -319,7 +331,7 @@ fn parse_files(list: Node<'_>, name: &[u8], limits: &LoadLimits) -> Result<Vec<F
     if files.is_empty() {
         return Err(MetainfoError::invalid("info.files", "empty"));
     }
-    check_unique_paths(&files)?;
+    check_unique_paths(&files, name.len() + 1)?;
     Ok(files)
 }
 
@@ -346,31 +358,19 @@ fn check_component(c: &[u8], field: impl Fn() -> String) -> Result<()> {
 }
 
 /// No two files may share a path, and no file may stand where another needs a folder.
-fn check_unique_paths(files: &[FileEntry]) -> Result<()> {
-    // Paths below the torrent's folder, joined with '/' (which no component holds) in one buffer.
-    let mut joined = Vec::new();
-    let mut spans = Vec::with_capacity(files.len());
-    for f in files {
-        let start = joined.len();
-        for (k, c) in f.path[1..].iter().enumerate() {
-            if k > 0 {
-                joined.push(b'/');
-            }
-            joined.extend_from_slice(c);
-        }
-        spans.push(start..joined.len());
-    }
-    let mut paths: HashSet<&[u8]> = HashSet::with_capacity(files.len());
-    for (i, span) in spans.iter().enumerate() {
-        if !paths.insert(&joined[span.clone()]) {
+/// `skip` is the length of the `name/` prefix all paths share.
+fn check_unique_paths(files: &[FileEntry], skip: usize) -> Result<()> {
+    let mut paths = FxHashSet::with_capacity_and_hasher(files.len(), Default::default());
+    for (i, f) in files.iter().enumerate() {
+        if !paths.insert(&f.path[skip..]) {
             return Err(MetainfoError::invalid(
                 format!("info.files[{i}].path"),
                 "same path as an earlier file",
             ));
         }
     }
-    for (i, span) in spans.iter().enumerate() {
-        let path = &joined[span.clone()];
+    for (i, f) in files.iter().enumerate() {
+        let path = &f.path[skip..];
         for (p, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
             if paths.contains(&path[..p]) {
                 return Err(MetainfoError::invalid(
