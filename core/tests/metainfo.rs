@@ -89,7 +89,7 @@ fn multi_file_paths_start_with_the_name() {
         .info()
         .files()
         .iter()
-        .map(|f| (f.path_lossy(), f.length, f.offset))
+        .map(|f| (f.path_lossy(), f.length(), f.offset()))
         .collect();
     assert_eq!(
         files,
