@@ -89,7 +89,7 @@ fn folder_orders_files_by_path_bytes_and_pieces_span_files() {
                 .iter()
                 .find(|f| f.path_lossy() == format!("stuff/{name}"))
                 .unwrap()
-                .offset,
+                .offset(),
             all.len() as u64
         );
         all.extend(pattern(len, seed));
