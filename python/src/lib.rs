@@ -1,1 +1,24 @@
-//! placeholder
+//! The Python face of bittern: the native module `bittern._bittern`, re-exported by the
+//! pure-Python package `bittern`.
+//!
+//! This crate only translates. Inputs are copied into owned Rust values, the GIL is released
+//! around hashing and file I/O, core errors become Python exceptions in one place
+//! ([`errors`]), and no Rust panic reaches Python as a `PanicException`.
+
+use pyo3::prelude::*;
+
+mod bencode;
+mod convert;
+mod errors;
+mod torrent;
+
+#[pymodule]
+fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", bittern_core::VERSION)?;
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(bencode::bdecode, m)?)?;
+    m.add_function(wrap_pyfunction!(bencode::bencode, m)?)?;
+    m.add_class::<torrent::Torrent>()?;
+    m.add_class::<torrent::File>()?;
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! `Torrent` and `File`: read-only views of a core [`Metainfo`].
+
+use crate::convert::{Opt, Tiers, Timestamp};
+use crate::errors::{guard, Failure};
+use bittern_core::metainfo::{self, CreateOptions, FileEntry, Metainfo};
+use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+/// A `.torrent` file (BEP 3 metainfo). Immutable: `replace()` makes an edited copy.
+#[pyclass(frozen, eq, hash, module = "bittern", name = "Torrent")]
+pub(crate) struct Torrent(Metainfo);
+
+impl PartialEq for Torrent {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes() == other.0.as_bytes()
+    }
+}
+
+impl Hash for Torrent {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal bytes have equal info-hashes: consistent with `eq`.
+        self.0.info_hash().hash(state);
+    }
+}
+
+#[pymethods]
+impl Torrent {
+    /// Loads a `.torrent` file.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(Torrent(py.detach(|| guard(|| Metainfo::load(&path)))?))
+    }
+
+    /// Loads a torrent from its bytes.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
+        let data: &[u8] = &data;
+        Ok(Torrent(py.detach(|| guard(|| Metainfo::from_bytes(data)))?))
+    }
+
+    /// Creates a torrent from a file or a folder, hashing it with the GIL released.
+    #[staticmethod]
+    #[pyo3(signature = (
+        path, *, announce = None, piece_length = None, name = None, comment = None,
+        created_by = Opt::Unset, creation_date = Opt::Unset, private = false,
+        url_list = Vec::new(), include_hidden = false, threads = 0, progress = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        py: Python<'_>,
+        path: PathBuf,
+        announce: Option<Tiers>,
+        piece_length: Option<u64>,
+        name: Option<String>,
+        comment: Option<String>,
+        created_by: Opt<String>,
+        creation_date: Opt<Timestamp>,
+        private: bool,
+        url_list: Vec<String>,
+        include_hidden: bool,
+        threads: usize,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        if let Some(callback) = &progress {
+            if !callback.bind(py).is_callable() {
+                return Err(PyTypeError::new_err("progress must be callable"));
+            }
+        }
+        let defaults = CreateOptions::default();
+        let options = CreateOptions {
+            trackers: announce.map(|t| t.0).unwrap_or_default(),
+            piece_length,
+            name,
+            comment,
+            created_by: created_by.or(defaults.created_by),
+            creation_date: creation_date
+                .or(defaults.creation_date.map(Timestamp))
+                .map(|t| t.0),
+            private,
+            url_list,
+            include_hidden,
+            threads,
+        };
+        // Called on this thread about every 100 ms: attach, let Ctrl-C raise, report. An
+        // exception cancels the work and is raised as it is.
+        let mut raised = None;
+        let on_progress = |p: metainfo::Progress| {
+            Python::attach(|py| -> PyResult<()> {
+                py.check_signals()?;
+                if let Some(callback) = &progress {
+                    callback.call1(py, (p.bytes_done, p.bytes_total))?;
+                }
+                Ok(())
+            })
+            .map_err(|e| raised = Some(e))
+            .is_ok()
+        };
+        let created = py.detach(|| guard(|| metainfo::create(&path, &options, on_progress)));
+        match raised {
+            Some(e) => Err(e),
+            None => Ok(Torrent(created?)),
+        }
+    }
+
+    /// Writes the torrent to `path` (through a temporary file and a rename).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        Ok(py.detach(|| guard(|| self.0.save(&path)))?)
+    }
+
+    /// The torrent's bytes, as they would be saved.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.0.as_bytes())
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        self.to_bytes(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let info = self.0.info();
+        Ok(format!(
+            "Torrent(name={}, info_hash='{}', total_length={}, files={})",
+            PyString::new(py, &info.name()).repr()?,
+            self.0.info_hash(),
+            info.total_length(),
+            info.files().len()
+        ))
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let from_bytes = py.get_type::<Torrent>().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.get().to_bytes(py),)))
+    }
+
+    /// A copy with the given outer fields changed (`None` removes one); the `info` bytes, and
+    /// so the info-hash, stay the same.
+    #[pyo3(signature = (
+        *, announce = Opt::Unset, announce_list = Opt::Unset, comment = Opt::Unset,
+        created_by = Opt::Unset, creation_date = Opt::Unset, url_list = Opt::Unset,
+    ))]
+    fn replace(
+        &self,
+        announce: Opt<String>,
+        announce_list: Opt<Tiers>,
+        comment: Opt<String>,
+        created_by: Opt<String>,
+        creation_date: Opt<Timestamp>,
+        url_list: Opt<Vec<String>>,
+    ) -> PyResult<Self> {
+        let mut meta = self.0.clone();
+        guard(|| {
+            if let Opt::Set(url) = announce {
+                meta.set_announce(url.as_deref());
+            }
+            if let Opt::Set(tiers) = announce_list {
+                meta.set_announce_list(tiers.map(|t| t.0).unwrap_or_default());
+            }
+            if let Opt::Set(text) = comment {
+                meta.set_comment(text.as_deref());
+            }
+            if let Opt::Set(text) = created_by {
+                meta.set_created_by(text.as_deref());
+            }
+            if let Opt::Set(date) = creation_date {
+                meta.set_creation_date(date.map(|d| d.0));
+            }
+            if let Opt::Set(urls) = url_list {
+                meta.set_url_list(urls.unwrap_or_default());
+            }
+            Ok::<_, Failure>(())
+        })?;
+        Ok(Torrent(meta))
+    }
+
+    /// The name (the file's, or the top folder's), invalid UTF-8 replaced.
+    #[getter]
+    fn name(&self) -> String {
+        self.0.info().name()
+    }
+
+    #[getter]
+    fn name_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.0.info().name_bytes())
+    }
+
+    /// SHA-1 of the exact `info` bytes (20 bytes).
+    #[getter]
+    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.0.info_hash().as_bytes())
+    }
+
+    #[getter]
+    fn info_hash_hex(&self) -> String {
+        self.0.info_hash().to_hex()
+    }
+
+    #[getter]
+    fn info_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.0.info_bytes())
+    }
+
+    #[getter]
+    fn piece_length(&self) -> u64 {
+        self.0.info().piece_length()
+    }
+
+    #[getter]
+    fn piece_count(&self) -> usize {
+        self.0.info().piece_count()
+    }
+
+    /// Every piece's SHA-1, 20 bytes each, concatenated.
+    #[getter]
+    fn pieces<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.0.info().pieces())
+    }
+
+    /// The SHA-1 of piece `index` (negative counts from the end).
+    fn piece_hash<'py>(&self, py: Python<'py>, index: isize) -> PyResult<Bound<'py, PyBytes>> {
+        let info = self.0.info();
+        let count = info.piece_count() as isize;
+        let at = if index < 0 { index + count } else { index };
+        (0..count)
+            .contains(&at)
+            .then(|| info.piece_hash(at as usize))
+            .flatten()
+            .map(|hash| PyBytes::new(py, hash))
+            .ok_or_else(|| PyIndexError::new_err("piece index out of range"))
+    }
+
+    #[getter]
+    fn total_length(&self) -> u64 {
+        self.0.info().total_length()
+    }
+
+    #[getter]
+    fn files(&self) -> Vec<File> {
+        self.0.info().files().iter().cloned().map(File).collect()
+    }
+
+    #[getter]
+    fn is_multi_file(&self) -> bool {
+        self.0.info().is_multi_file()
+    }
+
+    #[getter]
+    fn private(&self) -> bool {
+        self.0.info().is_private()
+    }
+
+    #[getter]
+    fn announce(&self) -> Option<&str> {
+        self.0.announce()
+    }
+
+    #[getter]
+    fn announce_list(&self) -> Vec<Vec<String>> {
+        self.0.announce_list().to_vec()
+    }
+
+    /// Every tracker URL: `announce-list` tiers first, then `announce` if not among them.
+    #[getter]
+    fn trackers(&self) -> Vec<&str> {
+        self.0.trackers()
+    }
+
+    #[getter]
+    fn comment(&self) -> Option<&str> {
+        self.0.comment()
+    }
+
+    #[getter]
+    fn created_by(&self) -> Option<&str> {
+        self.0.created_by()
+    }
+
+    /// Seconds since the Unix epoch.
+    #[getter]
+    fn creation_date(&self) -> Option<i64> {
+        self.0.creation_date()
+    }
+
+    #[getter]
+    fn url_list(&self) -> Vec<String> {
+        self.0.url_list().to_vec()
+    }
+
+    /// What loading accepted that was not canonical, or ignored.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.0.warnings().iter().map(ToString::to_string).collect()
+    }
+}
+
+/// One file of a torrent.
+#[pyclass(frozen, eq, hash, module = "bittern", name = "File")]
+#[derive(PartialEq)]
+pub(crate) struct File(FileEntry);
+
+impl Hash for File {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0.path(), self.0.length(), self.0.offset()).hash(state);
+    }
+}
+
+#[pymethods]
+impl File {
+    /// The path relative to the download folder, components joined by `/` (invalid UTF-8
+    /// replaced). A multi-file torrent's paths start with the torrent's name.
+    #[getter]
+    fn path(&self) -> String {
+        self.0.path_lossy()
+    }
+
+    /// The path's components, as raw bytes.
+    #[getter]
+    fn path_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let parts: Vec<_> = self.0.components().map(|c| PyBytes::new(py, c)).collect();
+        PyTuple::new(py, parts)
+    }
+
+    #[getter]
+    fn length(&self) -> u64 {
+        self.0.length()
+    }
+
+    /// Where the file starts in the torrent's concatenated data.
+    #[getter]
+    fn offset(&self) -> u64 {
+        self.0.offset()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "File(path={}, length={}, offset={})",
+            PyString::new(py, &self.0.path_lossy()).repr()?,
+            self.0.length(),
+            self.0.offset()
+        ))
+    }
+}

@@ -1,0 +1,262 @@
+"""The installed `bittern` command, end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import bittern
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+
+
+def run(script: str, *args: str | os.PathLike[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [script, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("bittern: error: ")
+    return lines[0]
+
+
+def test_version(bittern_script: str) -> None:
+    result = run(bittern_script, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"bittern {bittern.__version__}"
+
+
+def test_python_dash_m(folder: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bittern", "--version"], capture_output=True, text=True, cwd=folder
+    )
+    assert result.returncode == 0
+    assert bittern.__version__ in result.stdout
+
+
+def test_create_then_show_json(bittern_script: str, folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.torrent"
+    result = run(
+        bittern_script, "create", folder, "-t", "http://a/ann", "-t", "http://b/1,http://b/2",
+        "-o", out, "--piece-length", "32K", "--private", "--comment", "hi there", "--no-date",
+        "--web-seed", "http://seed/1", "--web-seed", "http://seed/2", "--threads", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    t = bittern.Torrent.load(out)
+    assert t.info_hash_hex in result.stdout
+    assert str(out) in result.stdout
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+    shown = run(bittern_script, "show", out, "--json")
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["name"] == "album"
+    assert info["info_hash"] == t.info_hash_hex
+    assert len(info["info_hash"]) == 40 and info["info_hash"] == info["info_hash"].lower()
+    assert info["piece_length"] == 32768
+    assert info["piece_count"] == t.piece_count
+    assert info["total_length"] == t.total_length
+    assert info["files"] == [
+        {"path": "album/a.txt", "length": 6000, "offset": 0},
+        {"path": "album/b.bin", "length": 70000, "offset": 6000},
+        {"path": "album/disc 2/c.bin", "length": 76800, "offset": 76000},
+    ]
+    assert info["announce"] == "http://a/ann"
+    assert info["announce_list"] == [["http://a/ann"], ["http://b/1", "http://b/2"]]
+    assert info["private"] is True
+    assert info["comment"] == "hi there"
+    assert info["created_by"] == f"bittern {bittern.__version__}"
+    assert info["creation_date"] is None
+    assert info["url_list"] == ["http://seed/1", "http://seed/2"]
+    assert info["is_multi_file"] is True
+    assert info["warnings"] == []
+
+
+def test_create_defaults(bittern_script: str, folder: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run(bittern_script, "create", folder, "-t", "http://a/ann", cwd=work)
+    assert result.returncode == 0, result.stderr
+    out = work / "album.torrent"
+    t = bittern.Torrent.load(out)
+    assert t.announce == "http://a/ann" and t.announce_list == []
+    assert t.creation_date is not None
+    assert not t.private
+
+    again = run(bittern_script, "create", folder, cwd=work)
+    line = assert_one_line_error(again)
+    assert "album.torrent" in line and "--force" in line
+    assert bittern.Torrent.load(out) == t
+
+    forced = run(bittern_script, "create", folder, "--force", "--no-date", cwd=work)
+    assert forced.returncode == 0, forced.stderr
+    assert bittern.Torrent.load(out).trackers == []
+
+    named = run(bittern_script, "create", folder, "--name", "renamed", cwd=work)
+    assert named.returncode == 0, named.stderr
+    assert bittern.Torrent.load(work / "renamed.torrent").name == "renamed"
+
+
+def test_create_from_dot(bittern_script: str, folder: Path, tmp_path: Path) -> None:
+    result = run(bittern_script, "create", ".", "-o", tmp_path / "dot.torrent", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert bittern.Torrent.load(tmp_path / "dot.torrent").name == "album"
+    default = run(bittern_script, "create", ".", cwd=folder)
+    assert default.returncode == 0, default.stderr
+    assert (folder / "album.torrent").exists()
+
+
+@pytest.mark.parametrize("size,expected", [("16384", 16384), ("64k", 65536), ("1M", 1 << 20), ("2MiB", 2 << 20)])
+def test_piece_length_suffixes(bittern_script: str, folder: Path, tmp_path: Path, size: str, expected: int) -> None:
+    out = tmp_path / "p.torrent"
+    result = run(bittern_script, "create", folder, "-o", out, "--piece-length", size)
+    assert result.returncode == 0, result.stderr
+    assert bittern.Torrent.load(out).piece_length == expected
+
+
+def test_show_text(bittern_script: str) -> None:
+    result = run(bittern_script, "show", VECTORS / "torrents" / "announce-list.torrent")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for expected in [
+        "file.bin", "2fd0ba85e37697550fc82309cbb797ddbe9cb2e2", "32768", "http://a/ann",
+        "udp://c:80", "hello", "vectors", "2023-11-14", "http://seed/one",
+    ]:  # fmt: skip
+        assert expected in text
+
+
+def test_show_json_non_utf8_and_warnings(bittern_script: str) -> None:
+    result = run(bittern_script, "show", "--json", VECTORS / "torrents" / "latin1-name.torrent")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "caf\ufffd.txt"
+    result = run(bittern_script, "show", "--json", VECTORS / "torrents" / "unsorted.torrent")
+    assert len(json.loads(result.stdout)["warnings"]) == 2
+
+
+@pytest.mark.parametrize("file", ["not-bencode.torrent", "truncated.torrent", "no-info.torrent", "path-dotdot.torrent"])
+def test_show_bad_file(bittern_script: str, file: str) -> None:
+    line = assert_one_line_error(run(bittern_script, "show", VECTORS / "torrents" / file))
+    assert file in line
+
+
+def test_show_missing_file(bittern_script: str, tmp_path: Path) -> None:
+    line = assert_one_line_error(run(bittern_script, "show", tmp_path / "nope.torrent"))
+    assert "nope.torrent" in line and "No such file" in line
+
+
+def test_create_failures(bittern_script: str, tmp_path: Path) -> None:
+    assert_one_line_error(run(bittern_script, "create", tmp_path / "missing", "-o", tmp_path / "x.torrent"))
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run(bittern_script, "create", tmp_path / "empty", "-o", tmp_path / "y.torrent"))
+    (tmp_path / "f").write_bytes(b"x")
+    line = assert_one_line_error(
+        run(bittern_script, "create", tmp_path / "f", "-o", tmp_path / "z.torrent", "--piece-length", "1000")
+    )
+    assert "piece length" in line
+    assert_one_line_error(run(bittern_script, "create", tmp_path / "f", "-o", tmp_path / "no" / "dir.torrent"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["create"], ["show"], ["frobnicate"], ["create", "x", "--piece-length", "lots"], ["create", "x", "--threads", "-1"]],
+)
+def test_usage_errors(bittern_script: str, args: list[str]) -> None:
+    result = run(bittern_script, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "bittern" in result.stderr and "error:" in result.stderr
+
+
+def test_main_returns_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bittern.cli import main
+
+    assert main(["--version"]) == 0
+    assert main(["show", str(tmp_path / "missing.torrent")]) == 1
+    assert main(["show"]) == 2
+    assert "bittern: error:" in capsys.readouterr().err
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_create(bittern_script: str, big_sparse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "big.torrent"
+    proc = subprocess.Popen(
+        [bittern_script, "create", str(big_sparse), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Wait until hashing has started (its threads exist) so that SIGINT lands in `create`,
+        # not in Python's start-up; without /proc, just wait a moment.
+        deadline = time.monotonic() + 10
+        time.sleep(0.5)
+        if os.path.isdir("/proc/self/task"):
+            while _threads(proc.pid) < 2 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert proc.poll() is None, "hashing 4 GiB finished before it could be interrupted"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=5)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert elapsed < 3
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a Linux pseudo-terminal")
+def test_progress_bar_only_on_a_terminal(bittern_script: str, tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    source = tmp_path / "sparse.bin"
+    with open(source, "wb") as f:
+        f.truncate(64 << 20)
+    primary, secondary = pty.openpty()
+    try:
+        # An 80-column terminal, as a real one would report.
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        proc = subprocess.run(
+            [bittern_script, "create", str(source), "-o", str(tmp_path / "s.torrent")],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=60,
+        )
+        os.set_blocking(primary, False)
+        shown = b""
+        try:
+            while chunk := os.read(primary, 65536):
+                shown += chunk
+        except BlockingIOError:
+            pass
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert proc.returncode == 0
+    assert b"hashing" in shown and b"/64.0M" in shown
+    assert b"info hash" in proc.stdout
