@@ -23,15 +23,18 @@ ANNOUNCE = "http://127.0.0.1:6969/announce"
 
 
 def run(argv):
-    """Runs a command; returns (seconds, peak RSS in MiB)."""
+    """Runs a command under GNU time; returns (seconds, peak RSS in MiB).
+
+    Peak RSS comes from /usr/bin/time, not from wait4() here: a child forked from this Python
+    process would inherit its high-water mark.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        sys.exit("%s failed: %s" % (argv[0], proc.stderr.read().decode()))
-    return elapsed, usage.ru_maxrss / 1024
+        sys.exit("%s failed: %s" % (argv[0], proc.stderr))
+    return elapsed, int(proc.stderr.split()[-1]) / 1024
 
 
 def make_inputs(work):
@@ -73,6 +76,8 @@ def main():
     cli = shutil.which("bittern")
     if cli is None:
         sys.exit("bittern CLI not on PATH: pip install ./python first")
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("GNU time not installed (apt-get install time)")
     if shutil.which("mktorrent") is None:
         sys.exit("mktorrent not installed (apt-get install mktorrent)")
     big, many = make_inputs(args.dir)
@@ -85,7 +90,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for label, path, size, exponent in cases:
         tools = {
-            "mktorrent -t %d" % cores: lambda: ["mktorrent", "-f", "-t", str(cores), "-l", str(exponent),
+            "mktorrent -t %d" % cores: lambda: ["mktorrent", "-t", str(cores), "-l", str(exponent),
                                                 "-a", ANNOUNCE, "-o", out("mktorrent"), path],
             "bittern create (CLI)": lambda: [cli, "create", path, "-t", ANNOUNCE, "--piece-length",
                                              str(1 << exponent), "--no-date", "--force", "-o", out("cli")],
@@ -95,6 +100,8 @@ def main():
         rss = {name: 0.0 for name in tools}
         for _ in range(args.rounds):
             for name, argv in tools.items():
+                if name.startswith("mktorrent") and os.path.exists(out("mktorrent")):
+                    os.remove(out("mktorrent"))  # mktorrent refuses to overwrite
                 seconds, peak = run(argv())
                 times[name].append(seconds)
                 rss[name] = max(rss[name], peak)
