@@ -77,4 +77,5 @@ fn mutated_torrents_load_or_fail_cleanly() {
             }
         }
     }
+    assert!((100..19_000).contains(&loaded), "{loaded} loaded");
 }

@@ -71,14 +71,17 @@ static void check_decode(const char *name, const unsigned char *data, size_t len
     bittern_bencode_free(doc);
 }
 
-static void bencode_vectors(const char *dir)
+/* Calls `each` with the space-separated fields of every line of DIR/FILE that is not blank or a
+ * comment; returns how many lines it passed on. */
+static int read_vectors(const char *dir, const char *file,
+                        void (*each)(const char *dir, char **fields, int n))
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/bencode.txt", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "r");
     CHECKF(f != NULL, "cannot open %s", path);
     if (f == NULL) {
-        return;
+        return 0;
     }
     char *line = NULL;
     size_t cap = 0;
@@ -87,24 +90,32 @@ static void bencode_vectors(const char *dir)
         if (line[0] == '#' || line[0] == '\n') {
             continue;
         }
-        char *name = strtok(line, " \n");
-        char *hex = strtok(NULL, " \n");
-        char *strict = strtok(NULL, " \n");
-        char *tolerant = strtok(NULL, " \n");
-        unsigned char *data = NULL;
-        long len = hex != NULL ? from_hex(hex, &data) : -1;
-        CHECKF(tolerant != NULL && len >= 0, "bad vector line for %s", name ? name : "?");
-        if (tolerant == NULL || len < 0) {
-            continue;
+        char *fields[10] = {0};
+        int n = 0;
+        for (char *field = strtok(line, " \n"); field != NULL && n < 10;
+             field = strtok(NULL, " \n")) {
+            fields[n++] = field;
         }
-        check_decode(name, data, (size_t)len, true, strict);
-        check_decode(name, data, (size_t)len, false, tolerant);
-        free(data);
+        each(dir, fields, n);
         cases++;
     }
     free(line);
     fclose(f);
-    CHECKF(cases >= 40, "only %d bencode vectors read", cases);
+    return cases;
+}
+
+static void bencode_vector(const char *dir, char **fields, int n)
+{
+    (void)dir;
+    unsigned char *data = NULL;
+    long len = n == 4 ? from_hex(fields[1], &data) : -1;
+    CHECKF(len >= 0, "bad vector line for %s", fields[0] ? fields[0] : "?");
+    if (len < 0) {
+        return;
+    }
+    check_decode(fields[0], data, (size_t)len, true, fields[2]);
+    check_decode(fields[0], data, (size_t)len, false, fields[3]);
+    free(data);
 }
 
 static void hex_of(const uint8_t *bytes, size_t len, char *out)
@@ -222,43 +233,17 @@ static void torrent_err(const char *file, const char *path, const char *kind)
     free(bytes);
 }
 
-static void torrent_vectors(const char *dir)
+static void torrent_vector(const char *dir, char **fields, int n)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/torrents.txt", dir);
-    FILE *f = fopen(path, "r");
-    CHECKF(f != NULL, "cannot open %s", path);
-    if (f == NULL) {
-        return;
+    char torrent[4096];
+    snprintf(torrent, sizeof torrent, "%s/torrents/%s", dir, fields[0]);
+    if (n == 10 && strcmp(fields[1], "ok") == 0) {
+        torrent_ok(fields[0], torrent, fields + 2);
+    } else if (n == 3 && strcmp(fields[1], "err") == 0) {
+        torrent_err(fields[0], torrent, fields[2]);
+    } else {
+        CHECKF(0, "bad torrent vector line for %s", fields[0] ? fields[0] : "?");
     }
-    char *line = NULL;
-    size_t cap = 0;
-    int cases = 0;
-    while (getline(&line, &cap, f) > 0) {
-        if (line[0] == '#' || line[0] == '\n') {
-            continue;
-        }
-        char *fields[10] = {0};
-        int n = 0;
-        for (char *field = strtok(line, " \n"); field != NULL && n < 10;
-             field = strtok(NULL, " \n")) {
-            fields[n++] = field;
-        }
-        char torrent[4096];
-        snprintf(torrent, sizeof torrent, "%s/torrents/%s", dir, fields[0]);
-        if (n == 10 && strcmp(fields[1], "ok") == 0) {
-            torrent_ok(fields[0], torrent, fields + 2);
-        } else if (n == 3 && strcmp(fields[1], "err") == 0) {
-            torrent_err(fields[0], torrent, fields[2]);
-        } else {
-            CHECKF(0, "bad torrent vector line for %s", fields[0] ? fields[0] : "?");
-            continue;
-        }
-        cases++;
-    }
-    free(line);
-    fclose(f);
-    CHECKF(cases >= 40, "only %d torrent vectors read", cases);
 }
 
 int main(int argc, char **argv)
@@ -267,7 +252,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
         return 2;
     }
-    bencode_vectors(argv[1]);
-    torrent_vectors(argv[1]);
+    int cases = read_vectors(argv[1], "bencode.txt", bencode_vector);
+    CHECKF(cases >= 40, "only %d bencode vectors read", cases);
+    cases = read_vectors(argv[1], "torrents.txt", torrent_vector);
+    CHECKF(cases >= 40, "only %d torrent vectors read", cases);
     return finish("vectors");
 }
