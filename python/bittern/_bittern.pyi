@@ -120,6 +120,11 @@ class Torrent:
         `"bittern <version>"` and `creation_date` to now; `None` leaves either out (use
         `creation_date=None` for reproducible bytes). `threads=0` hashes on every core.
 
+        A folder's files are ordered by their relative path's bytes (as mktorrent orders
+        them). Hidden entries (names starting with `.`) are left out unless `include_hidden`;
+        symbolic links are followed (a loop or a broken link is an error); sockets, FIFOs and
+        devices are left out; empty folders leave no trace.
+
         Hashing runs with the GIL released. `progress(bytes_done, bytes_total)` is called on
         the calling thread about every 100 ms and once at the end; an exception it raises
         (or a `KeyboardInterrupt`) cancels creation and propagates as it is.
