@@ -57,6 +57,21 @@ impl bittern_torrent {
     }
 }
 
+/// The guard of a setter taking an optional string (NULL removes the field).
+fn set_text(
+    torrent: *mut bittern_torrent,
+    value: *const c_char,
+    name: &str,
+    set: impl FnOnce(&mut Metainfo, Option<&str>),
+) -> bittern_result {
+    guard(|| {
+        let t = unsafe { arg_mut(torrent, "torrent") }?;
+        let value = unsafe { arg_opt_str(value, name) }?;
+        t.edit(|m| set(m, value));
+        Ok(())
+    })
+}
+
 /// The guard of a getter that returns a value (`fallback` when `torrent` is NULL).
 fn read<T>(
     torrent: *const bittern_torrent,
@@ -571,12 +586,7 @@ pub extern "C" fn bittern_torrent_set_announce(
     torrent: *mut bittern_torrent,
     url: *const c_char,
 ) -> bittern_result {
-    guard(|| {
-        let t = unsafe { arg_mut(torrent, "torrent") }?;
-        let url = unsafe { arg_opt_str(url, "url") }?;
-        t.edit(|m| m.set_announce(url));
-        Ok(())
-    })
+    set_text(torrent, url, "url", Metainfo::set_announce)
 }
 
 /// Sets the comment (UTF-8); NULL removes it.
@@ -588,12 +598,7 @@ pub extern "C" fn bittern_torrent_set_comment(
     torrent: *mut bittern_torrent,
     comment: *const c_char,
 ) -> bittern_result {
-    guard(|| {
-        let t = unsafe { arg_mut(torrent, "torrent") }?;
-        let comment = unsafe { arg_opt_str(comment, "comment") }?;
-        t.edit(|m| m.set_comment(comment));
-        Ok(())
-    })
+    set_text(torrent, comment, "comment", Metainfo::set_comment)
 }
 
 /// Sets `created by` (UTF-8); NULL removes it.
@@ -605,12 +610,7 @@ pub extern "C" fn bittern_torrent_set_created_by(
     torrent: *mut bittern_torrent,
     created_by: *const c_char,
 ) -> bittern_result {
-    guard(|| {
-        let t = unsafe { arg_mut(torrent, "torrent") }?;
-        let created_by = unsafe { arg_opt_str(created_by, "created_by") }?;
-        t.edit(|m| m.set_created_by(created_by));
-        Ok(())
-    })
+    set_text(torrent, created_by, "created_by", Metainfo::set_created_by)
 }
 
 /// Sets the creation date, in seconds since the Unix epoch.
