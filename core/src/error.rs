@@ -2,6 +2,7 @@
 
 use crate::bencode::BencodeError;
 use crate::metainfo::MetainfoError;
+use crate::tracker::TrackerError;
 
 /// Any error bittern-core returns.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,8 @@ pub enum Error {
     Bencode(#[from] BencodeError),
     #[error(transparent)]
     Metainfo(#[from] MetainfoError),
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
 }
 
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
@@ -25,6 +28,8 @@ pub enum ErrorKind {
     Io,
     /// The caller cancelled the work.
     Cancelled,
+    /// A tracker could not be reached, refused, or answered nonsense.
+    Tracker,
 }
 
 impl Error {
@@ -37,6 +42,8 @@ impl Error {
                 MetainfoError::Cancelled => ErrorKind::Cancelled,
                 _ => ErrorKind::Metainfo,
             },
+            Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
+            Error::Tracker(_) => ErrorKind::Tracker,
         }
     }
 
@@ -44,7 +51,7 @@ impl Error {
     pub fn offset(&self) -> Option<usize> {
         match self {
             Error::Bencode(e) | Error::Metainfo(MetainfoError::Bencode(e)) => Some(e.offset),
-            Error::Metainfo(_) => None,
+            Error::Metainfo(_) | Error::Tracker(_) => None,
         }
     }
 }
