@@ -1,0 +1,586 @@
+//! The tracker's HTTP server: hyper's HTTP/1.1 (keep-alive), on tokio.
+//!
+//! Routes: `/announce` and `/scrape` (BEP 3, 23, 7, 48), and for a publisher's folder of
+//! `.torrent` files, `/` (an index page linking each torrent with its live counts) and
+//! `/torrents/<file>` (the file itself, as `application/x-bittorrent`). `/stats` tells the
+//! tracker's counters to loopback clients (to anyone with `public_stats`).
+//!
+//! Every bad request gets a bencoded `failure reason` and the server goes on. Bounded: request
+//! head size (8 KiB), header count, open connections, idle time on a connection, torrents, peers
+//! per torrent, peers per answer, info-hashes per scrape ([`ServerConfig`] has the defaults).
+
+use super::swarm::{Change, Registry, Stats, SwarmLimits};
+use super::wire::{self, failure};
+use super::{AnnounceRequest, ScrapeResponse, TrackerError};
+use crate::metainfo::{InfoHash, Metainfo};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// How the tracker runs. `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where to listen (default `127.0.0.1:6969`; port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// Seconds peers are told to wait between announces (default 1800). A peer silent for
+    /// twice this long is dropped.
+    pub interval: u32,
+    /// The `min interval` sent (default 60).
+    pub min_interval: u32,
+    /// Honour the `ip` parameter (default off: it lets anyone point a swarm at a victim; turn
+    /// it on only on a trusted network).
+    pub trust_ip_param: bool,
+    /// A folder of `.torrent` files to publish on the index page.
+    pub torrents_dir: Option<PathBuf>,
+    /// Track only the torrents found in `torrents_dir` (default off).
+    pub allow_only: bool,
+    /// Serve `/stats` to any host, not only loopback (default off).
+    pub public_stats: bool,
+    /// Torrents tracked at once (default 1,000,000).
+    pub max_torrents: usize,
+    /// Peers kept per torrent (default 100,000).
+    pub max_peers_per_torrent: usize,
+    /// Peers in an answer without `numwant` (default 50) and at most (default 200).
+    pub default_numwant: usize,
+    pub max_numwant: usize,
+    /// Info-hashes in one scrape (default 64).
+    pub max_scrape: usize,
+    /// Connections open at once; more are closed on arrival (default 4096).
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's head, or sit idle between requests
+    /// (default 30).
+    pub idle_timeout: Duration,
+    /// Worker threads (default 0: one per core).
+    pub threads: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 6969)),
+            interval: 1800,
+            min_interval: 60,
+            trust_ip_param: false,
+            torrents_dir: None,
+            allow_only: false,
+            public_stats: false,
+            max_torrents: 1_000_000,
+            max_peers_per_torrent: 100_000,
+            default_numwant: 50,
+            max_numwant: 200,
+            max_scrape: 64,
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(30),
+            threads: 0,
+        }
+    }
+}
+
+/// Largest request head hyper will buffer (its minimum).
+const MAX_REQUEST_BYTES: usize = 8192;
+const MAX_HEADERS: usize = 32;
+/// Lines kept for [`Tracker::take_log`]; older ones are dropped.
+const LOG_LINES: usize = 1024;
+/// Largest `.torrent` file published.
+const MAX_TORRENT_FILE: u64 = 16 << 20;
+
+/// A `.torrent` file from the publisher's folder.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The file's name in the folder (and in its URL).
+    pub file_name: String,
+    pub bytes: Bytes,
+    pub info_hash: InfoHash,
+    pub name: String,
+    pub total_length: u64,
+}
+
+/// The tracker: its configuration, swarms and published torrents. Serve it with
+/// [`Tracker::serve`] inside a tokio runtime, or run it on its own with [`TrackerServer`].
+pub struct Tracker {
+    config: ServerConfig,
+    registry: Registry,
+    published: Vec<Published>,
+    allowed: FxHashSet<InfoHash>,
+    log: Mutex<VecDeque<String>>,
+    connections: AtomicUsize,
+}
+
+impl Tracker {
+    /// Reads the torrents folder (if any) and makes an empty tracker.
+    pub fn new(config: ServerConfig) -> Result<Arc<Tracker>, TrackerError> {
+        let mut log = VecDeque::new();
+        let published = match &config.torrents_dir {
+            Some(dir) => publish(dir, &mut log)?,
+            None if config.allow_only => {
+                return Err(TrackerError::Server(
+                    "allow-only needs a torrents folder".into(),
+                ))
+            }
+            None => Vec::new(),
+        };
+        let limits = SwarmLimits {
+            max_torrents: config.max_torrents,
+            max_peers_per_torrent: config.max_peers_per_torrent,
+            default_numwant: config.default_numwant,
+            max_numwant: config.max_numwant,
+            peer_timeout_secs: config.interval.saturating_mul(2),
+        };
+        Ok(Arc::new(Tracker {
+            allowed: published.iter().map(|p| p.info_hash).collect(),
+            registry: Registry::new(limits),
+            published,
+            config,
+            log: Mutex::new(log),
+            connections: AtomicUsize::new(0),
+        }))
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The torrents published from the folder, by file name.
+    pub fn published(&self) -> &[Published] {
+        &self.published
+    }
+
+    pub fn stats(&self) -> TrackerStats {
+        TrackerStats {
+            swarms: self.registry.stats(),
+            connections: self.connections.load(Ordering::Relaxed) as u64,
+        }
+    }
+
+    /// Takes the lines logged since the last call: new torrents, completed downloads, refused
+    /// requests, skipped files. Bounded: when nobody takes them, the oldest are dropped.
+    pub fn take_log(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect()
+    }
+
+    fn log(&self, line: String) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == LOG_LINES {
+            log.pop_front();
+        }
+        log.push_back(line);
+    }
+
+    /// Accepts connections on `listener` until `shutdown` turns true, then closes them.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let slots = Arc::new(Semaphore::new(self.config.max_connections));
+        let mut connections = tokio::task::JoinSet::new();
+        let expiry = tokio::spawn(self.clone().expire_peers(shutdown.clone()));
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        // Out of file descriptors, most likely: give connections a moment to end.
+                        Err(_) => { tokio::time::sleep(Duration::from_millis(10)).await; continue }
+                    };
+                    // Past the limit the connection is closed at once, before it costs anything.
+                    let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let tracker = self.clone();
+                    let shutdown = shutdown.clone();
+                    connections.spawn(async move {
+                        tracker.connection(stream, peer, shutdown).await;
+                        drop(slot);
+                    });
+                }
+                _ = shutdown.changed() => break,
+            }
+            while connections.try_join_next().is_some() {}
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        connections.abort_all();
+        let _ = expiry.await;
+    }
+
+    async fn expire_peers(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let every = Duration::from_secs(u64::from(self.config.interval / 4).clamp(1, 300));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => self.registry.expire(),
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let tracker = self.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let response = tracker.respond(&req, peer.ip().to_canonical());
+            async move { Ok::<_, std::convert::Infallible>(response) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.config.idle_timeout)
+            .max_buf_size(MAX_REQUEST_BYTES)
+            .max_headers(MAX_HEADERS)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = shutdown.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+            }
+        }
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Answers one request; `ip` is the address the request came from.
+    pub fn respond<B>(&self, req: &Request<B>, ip: IpAddr) -> Response<Full<Bytes>> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "only GET is served\n",
+            );
+        }
+        let query = req.uri().query().unwrap_or("").as_bytes();
+        match req.uri().path() {
+            "/announce" => self.announce(query, ip),
+            "/scrape" => self.scrape(query),
+            "/" | "/index.html" => reply(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                self.index_page(),
+            ),
+            "/stats" if self.config.public_stats || ip.is_loopback() => {
+                reply(StatusCode::OK, "application/json", self.stats().to_json())
+            }
+            path => match path
+                .strip_prefix("/torrents/")
+                .and_then(|f| self.torrent_file(f))
+            {
+                Some(response) => response,
+                None => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
+            },
+        }
+    }
+
+    fn refuse(&self, ip: IpAddr, reason: &str) -> Response<Full<Bytes>> {
+        self.registry.count_refused();
+        self.log(format!("refused {ip}: {reason}"));
+        reply(StatusCode::OK, "text/plain", failure(reason))
+    }
+
+    fn announce(&self, query: &[u8], seen: IpAddr) -> Response<Full<Bytes>> {
+        let req = match AnnounceRequest::from_query(query) {
+            Ok(r) => r,
+            Err(reason) => return self.refuse(seen, &reason),
+        };
+        if self.config.allow_only && !self.allowed.contains(&req.info_hash) {
+            return self.refuse(seen, &format!("unregistered torrent {}", req.info_hash));
+        }
+        let ip = match (&req.ip, self.config.trust_ip_param) {
+            (Some(given), true) => match given.parse::<IpAddr>() {
+                Ok(ip) => ip.to_canonical(),
+                Err(_) => {
+                    return self.refuse(seen, &format!("'ip' is not an IP address: {given:?}"))
+                }
+            },
+            _ => seen,
+        };
+        match self.registry.announce(&req, ip) {
+            Ok((mut response, change)) => {
+                match change {
+                    Change::NewTorrent => {
+                        self.log(format!("new torrent {} from {ip}", req.info_hash))
+                    }
+                    Change::Completed => self.log(format!("{} completed by {ip}", req.info_hash)),
+                    Change::None => {}
+                }
+                response.interval = self.config.interval;
+                response.min_interval = Some(self.config.min_interval);
+                reply(
+                    StatusCode::OK,
+                    "text/plain",
+                    response.encode(req.compact, req.no_peer_id),
+                )
+            }
+            Err(reason) => self.refuse(ip, &reason),
+        }
+    }
+
+    fn scrape(&self, query: &[u8]) -> Response<Full<Bytes>> {
+        match wire::scrape_hashes_from_query(query, self.config.max_scrape) {
+            Ok(hashes) if hashes.is_empty() => {
+                self.registry.count_refused();
+                reply(
+                    StatusCode::OK,
+                    "text/plain",
+                    failure("scrape needs at least one info_hash"),
+                )
+            }
+            Ok(hashes) => {
+                let files = self.registry.scrape(&hashes);
+                reply(
+                    StatusCode::OK,
+                    "text/plain",
+                    ScrapeResponse { files }.encode(),
+                )
+            }
+            Err(reason) => {
+                self.registry.count_refused();
+                reply(StatusCode::OK, "text/plain", failure(&reason))
+            }
+        }
+    }
+
+    fn torrent_file(&self, escaped: &str) -> Option<Response<Full<Bytes>>> {
+        let name = percent_encoding::percent_decode_str(escaped)
+            .decode_utf8()
+            .ok()?;
+        let p = self.published.iter().find(|p| p.file_name == name)?;
+        let mut response = reply(StatusCode::OK, "application/x-bittorrent", p.bytes.clone());
+        let disposition = format!("attachment; filename*=UTF-8''{}", url_escape(&p.file_name));
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.headers_mut().insert(CONTENT_DISPOSITION, value);
+        }
+        Some(response)
+    }
+
+    fn index_page(&self) -> String {
+        let mut rows = String::new();
+        for p in &self.published {
+            let s = self.registry.torrent_stats(&p.info_hash);
+            rows += &format!(
+                "<tr><td><a href=\"/torrents/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                url_escape(&p.file_name),
+                html_escape(&p.name),
+                human_size(p.total_length),
+                s.complete,
+                s.incomplete,
+                s.downloaded,
+            );
+        }
+        let body = if self.published.is_empty() {
+            "<p>No torrents are published here.</p>".to_owned()
+        } else {
+            format!(
+                "<table>\n<tr><th>Torrent</th><th>Size</th><th>Seeders</th><th>Leechers</th><th>Downloads</th></tr>\n{rows}</table>"
+            )
+        };
+        format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bittern tracker</title></head>\n\
+             <body><h1>bittern tracker</h1>\n{body}\n<p>Announce URL: <code>/announce</code></p></body></html>\n"
+        )
+    }
+}
+
+/// The tracker's counters and its open connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackerStats {
+    pub swarms: Stats,
+    pub connections: u64,
+}
+
+impl TrackerStats {
+    pub fn to_json(&self) -> String {
+        let s = &self.swarms;
+        format!(
+            "{{\"torrents\":{},\"peers\":{},\"seeders\":{},\"leechers\":{},\"downloaded\":{},\"announces\":{},\"scrapes\":{},\"refused\":{},\"connections\":{}}}\n",
+            s.torrents, s.peers, s.seeders, s.leechers, s.downloaded, s.announces, s.scrapes, s.refused, self.connections
+        )
+    }
+}
+
+fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn url_escape(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Torrent names come from anyone: escape them before they reach HTML.
+fn html_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".into(),
+            '>' => "&gt;".into(),
+            '&' => "&amp;".into(),
+            '"' => "&quot;".into(),
+            '\'' => "&#39;".into(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn human_size(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut size, mut unit) = (n as f64, 0);
+    while size >= 1024.0 && unit + 1 < units.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{size:.1} {}", units[unit])
+    }
+}
+
+/// Loads the `.torrent` files of `dir`, sorted by name; unreadable ones are logged and skipped.
+fn publish(
+    dir: &std::path::Path,
+    log: &mut VecDeque<String>,
+) -> Result<Vec<Published>, TrackerError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| TrackerError::Server(format!("{}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "torrent") && p.is_file())
+        .collect();
+    files.sort();
+    let limits = crate::metainfo::LoadLimits {
+        max_size: MAX_TORRENT_FILE,
+        ..Default::default()
+    };
+    let mut published = Vec::new();
+    for path in files {
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            log.push_back(format!(
+                "skipped {}: the file name is not UTF-8",
+                path.display()
+            ));
+            continue;
+        };
+        match Metainfo::load_with_limits(&path, &limits) {
+            Ok(t) => published.push(Published {
+                file_name,
+                info_hash: t.info_hash(),
+                name: t.info().name(),
+                total_length: t.info().total_length(),
+                bytes: Bytes::from(t.to_bytes()),
+            }),
+            Err(e) => log.push_back(format!("skipped {file_name}: {e}")),
+        }
+    }
+    Ok(published)
+}
+
+/// A tracker running on a runtime of its own, for callers that are not async (the C and
+/// Python faces, the CLI). Stops when [`stop`](TrackerServer::stop)ped or dropped.
+///
+/// Do not start or drop one from inside a tokio runtime; there, use [`Tracker::serve`].
+pub struct TrackerServer {
+    tracker: Arc<Tracker>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl TrackerServer {
+    /// Binds and starts serving.
+    pub fn start(config: ServerConfig) -> Result<TrackerServer, TrackerError> {
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let bind = config.bind;
+        let tracker = Tracker::new(config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("bittern-tracker")
+            .enable_all()
+            .build()
+            .map_err(|e| TrackerError::Server(format!("cannot start threads: {e}")))?;
+        let listener = runtime
+            .block_on(TcpListener::bind(bind))
+            .map_err(|e| TrackerError::Server(format!("cannot listen on {bind}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| TrackerError::Server(e.to_string()))?;
+        tracker.log(format!("listening on http://{addr}/announce"));
+        let (shutdown, rx) = watch::channel(false);
+        let task = runtime.spawn(tracker.clone().serve(listener, rx));
+        Ok(TrackerServer {
+            tracker,
+            addr,
+            shutdown,
+            task: Some(task),
+            runtime: Some(runtime),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The announce URL (with 127.0.0.1 when bound to every address).
+    pub fn url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(IpAddr::from([127, 0, 0, 1]));
+        }
+        format!("http://{addr}/announce")
+    }
+
+    pub fn tracker(&self) -> &Arc<Tracker> {
+        &self.tracker
+    }
+
+    /// Stops accepting, lets open requests finish (up to 2 s) and ends every thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let (Some(runtime), Some(task)) = (self.runtime.take(), self.task.take()) {
+            let _ = runtime.block_on(task);
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for TrackerServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}

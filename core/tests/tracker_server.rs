@@ -1,0 +1,391 @@
+//! The tracker server over real sockets, spoken to in raw HTTP/1.1 (not through our client).
+
+use bittern_core::bencode::{decode, DecodeOptions};
+use bittern_core::metainfo::{create, CreateOptions, InfoHash};
+use bittern_core::tracker::server::{ServerConfig, TrackerServer};
+use bittern_core::tracker::{
+    wire, AnnounceRequest, AnnounceResponse, Event, PeerId, ScrapeResponse,
+};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+fn start(config: ServerConfig) -> TrackerServer {
+    TrackerServer::start(ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        threads: 1,
+        ..config
+    })
+    .unwrap()
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: Vec<u8>,
+}
+
+/// Reads one response (Content-Length framed) from a connection.
+fn read_reply(stream: &mut TcpStream) -> Reply {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "connection closed mid-head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).unwrap();
+    Reply {
+        status,
+        headers: head,
+        body,
+    }
+}
+
+fn get_on(stream: &mut TcpStream, target: &str) -> Reply {
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: tracker\r\n\r\n").unwrap();
+    read_reply(stream)
+}
+
+fn get(addr: SocketAddr, target: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    get_on(&mut stream, target)
+}
+
+fn announce(addr: SocketAddr, req: &AnnounceRequest) -> Result<AnnounceResponse, String> {
+    let reply = get(addr, &format!("/announce?{}", req.to_query()));
+    assert_eq!(reply.status, 200);
+    AnnounceResponse::decode(&reply.body).map_err(|e| e.to_string())
+}
+
+fn request(hash: u8, port: u16, left: u64) -> AnnounceRequest {
+    let mut id = [b'x'; 20];
+    id[..2].copy_from_slice(&port.to_be_bytes());
+    AnnounceRequest::new(InfoHash([hash; 20]), PeerId(id), port, left)
+}
+
+#[test]
+fn announces_in_both_forms_and_never_to_oneself() {
+    let server = start(ServerConfig {
+        interval: 900,
+        min_interval: 30,
+        ..Default::default()
+    });
+    let addr = server.local_addr();
+    let mut first = request(1, 7001, 100);
+    first.event = Some(Event::Started);
+    let r = announce(addr, &first).unwrap();
+    assert!(r.peers.is_empty());
+    assert_eq!((r.interval, r.min_interval), (900, Some(30)));
+
+    let second = request(1, 7002, 0);
+    let r = announce(addr, &second).unwrap();
+    assert_eq!(r.peers.len(), 1);
+    assert_eq!(r.peers[0].addr, "127.0.0.1:7001".parse().unwrap());
+    assert_eq!((r.complete, r.incomplete), (Some(1), Some(1)));
+
+    // The dictionary form carries peer ids; its bytes are canonical bencode.
+    let dict = AnnounceRequest {
+        compact: false,
+        ..request(1, 7003, 5)
+    };
+    let reply = get(addr, &format!("/announce?{}", dict.to_query()));
+    decode(reply.body.as_slice(), DecodeOptions::strict()).unwrap();
+    let r = AnnounceResponse::decode(&reply.body).unwrap();
+    assert_eq!(r.peers.len(), 2);
+    assert!(r
+        .peers
+        .iter()
+        .all(|p| p.peer_id.is_some() && p.addr.port() != 7003));
+    let no_ids = AnnounceRequest {
+        compact: false,
+        no_peer_id: true,
+        ..request(1, 7003, 5)
+    };
+    assert!(announce(addr, &no_ids)
+        .unwrap()
+        .peers
+        .iter()
+        .all(|p| p.peer_id.is_none()));
+    server.stop();
+}
+
+#[test]
+fn stopped_completed_numwant_and_scrape() {
+    let server = start(ServerConfig {
+        max_numwant: 3,
+        ..Default::default()
+    });
+    let addr = server.local_addr();
+    for port in 1..=6 {
+        announce(addr, &request(2, port, 10)).unwrap();
+    }
+    let many = AnnounceRequest {
+        numwant: Some(100),
+        ..request(2, 1, 10)
+    };
+    assert_eq!(announce(addr, &many).unwrap().peers.len(), 3);
+    let few = AnnounceRequest {
+        numwant: Some(2),
+        ..request(2, 1, 10)
+    };
+    assert_eq!(announce(addr, &few).unwrap().peers.len(), 2);
+
+    for _ in 0..2 {
+        let done = AnnounceRequest {
+            event: Some(Event::Completed),
+            ..request(2, 1, 0)
+        };
+        announce(addr, &done).unwrap();
+    }
+    let stop = AnnounceRequest {
+        event: Some(Event::Stopped),
+        ..request(2, 2, 10)
+    };
+    announce(addr, &stop).unwrap();
+
+    let query = wire::scrape_query(&[InfoHash([2; 20]), InfoHash([9; 20])]);
+    let scrape = ScrapeResponse::decode(&get(addr, &format!("/scrape?{query}")).body).unwrap();
+    assert_eq!(scrape.files.len(), 1, "unknown torrents are left out");
+    let (hash, stats) = scrape.files[0];
+    assert_eq!(hash, InfoHash([2; 20]));
+    assert_eq!(
+        (stats.complete, stats.incomplete, stats.downloaded),
+        (1, 4, 1)
+    );
+    server.stop();
+}
+
+#[test]
+fn every_bad_request_gets_a_failure_reason_and_the_server_goes_on() {
+    let server = start(ServerConfig {
+        max_scrape: 2,
+        ..Default::default()
+    });
+    let addr = server.local_addr();
+    let good = request(3, 6881, 1).to_query();
+    let cases = [
+        (good.replace("info_hash=", "info_hash=%ff&x="), "info_hash"),
+        (good.replace("&peer_id=", "&peer_id=short&y="), "peer_id"),
+        (good.replace("&port=6881", ""), "port"),
+        (good.replace("port=6881", "port=99999"), "port"),
+        (good.replace("port=6881", "port=0"), "port"),
+        (good.replace("left=1", "left=lots"), "left"),
+        (
+            good.replace("info_hash=%03", "info_hash=%zz"),
+            "percent-encoding",
+        ),
+        (format!("{good}&left=5"), "more than once"),
+        (format!("{good}&event=paused"), "event"),
+        (String::new(), "missing"),
+    ];
+    for (query, needle) in cases {
+        let reply = get(addr, &format!("/announce?{query}"));
+        assert_eq!(reply.status, 200);
+        let reason = AnnounceResponse::decode(&reply.body)
+            .unwrap_err()
+            .to_string();
+        assert!(reason.contains(needle), "{query}: {reason}");
+    }
+    let many = wire::scrape_query(&[InfoHash([1; 20]), InfoHash([2; 20]), InfoHash([3; 20])]);
+    assert!(ScrapeResponse::decode(&get(addr, &format!("/scrape?{many}")).body).is_err());
+    assert!(ScrapeResponse::decode(&get(addr, "/scrape").body).is_err());
+    assert_eq!(get(addr, "/nothing-here").status, 404);
+    announce(addr, &request(3, 6881, 1)).unwrap();
+    assert!(server.tracker().stats().swarms.refused >= 12);
+    let log = server.tracker().take_log();
+    assert!(
+        log.iter().any(|l| l.contains("refused 127.0.0.1")),
+        "{log:?}"
+    );
+    server.stop();
+}
+
+#[test]
+fn the_ip_parameter_is_ignored_unless_trusted() {
+    let server = start(ServerConfig::default());
+    let spoof = AnnounceRequest {
+        ip: Some("203.0.113.9".into()),
+        ..request(4, 1, 1)
+    };
+    announce(server.local_addr(), &spoof).unwrap();
+    let r = announce(server.local_addr(), &request(4, 2, 1)).unwrap();
+    assert_eq!(r.peers[0].addr, "127.0.0.1:1".parse().unwrap());
+    server.stop();
+
+    let trusting = start(ServerConfig {
+        trust_ip_param: true,
+        ..Default::default()
+    });
+    announce(trusting.local_addr(), &spoof).unwrap();
+    let r = announce(trusting.local_addr(), &request(4, 2, 1)).unwrap();
+    assert_eq!(r.peers[0].addr, "203.0.113.9:1".parse().unwrap());
+    let v6 = AnnounceRequest {
+        ip: Some("2001:db8::1".into()),
+        ..request(4, 3, 1)
+    };
+    announce(trusting.local_addr(), &v6).unwrap();
+    let reply = get(
+        trusting.local_addr(),
+        &format!("/announce?{}", request(4, 4, 1).to_query()),
+    );
+    let root = decode(reply.body.as_slice(), DecodeOptions::strict()).unwrap();
+    assert_eq!(
+        root.root()
+            .get(b"peers6")
+            .and_then(|p| p.as_bytes())
+            .map(<[u8]>::len),
+        Some(18),
+        "BEP 7 peers6"
+    );
+}
+
+#[test]
+fn keep_alive_serves_many_requests_and_idle_connections_are_closed() {
+    let server = start(ServerConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..Default::default()
+    });
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for port in 1..=50 {
+        let reply = get_on(
+            &mut stream,
+            &format!("/announce?{}", request(5, port, 1).to_query()),
+        );
+        assert_eq!(reply.status, 200);
+    }
+    assert_eq!(server.tracker().stats().connections, 1);
+    std::thread::sleep(Duration::from_millis(800));
+    let mut rest = Vec::new();
+    assert_eq!(
+        stream.read_to_end(&mut rest).unwrap_or(0),
+        0,
+        "the idle connection was closed"
+    );
+
+    // A request head larger than the limit is refused, and the server still serves others.
+    let mut big = TcpStream::connect(server.local_addr()).unwrap();
+    big.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let huge = "a".repeat(20_000);
+    let _ = write!(big, "GET /announce?{huge} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = big.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(get(server.local_addr(), "/").status, 200);
+}
+
+#[test]
+fn connections_past_the_limit_are_closed() {
+    let server = start(ServerConfig {
+        max_connections: 2,
+        ..Default::default()
+    });
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(server.local_addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = TcpStream::connect(server.local_addr()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = write!(third, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = third.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(get(server.local_addr(), "/").status, 200);
+}
+
+#[test]
+fn publishes_a_folder_of_torrents_and_can_allow_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("<i>song&.ogg"), vec![7u8; 100_000]).unwrap();
+    let torrents = dir.path().join("torrents");
+    std::fs::create_dir(&torrents).unwrap();
+    let t = create(data.join("<i>song&.ogg"), &CreateOptions::default(), |_| {
+        true
+    })
+    .unwrap();
+    t.save(torrents.join("song & dance.torrent")).unwrap();
+    std::fs::write(torrents.join("broken.torrent"), b"not a torrent").unwrap();
+
+    let server = start(ServerConfig {
+        torrents_dir: Some(torrents.clone()),
+        allow_only: true,
+        ..Default::default()
+    });
+    let addr = server.local_addr();
+    let mut peer = request(0, 9, 0);
+    peer.info_hash = t.info_hash();
+    announce(addr, &peer).unwrap();
+    let stranger = announce(addr, &request(6, 9, 0)).unwrap_err();
+    assert!(stranger.contains("unregistered torrent"), "{stranger}");
+
+    let index = get(addr, "/");
+    assert!(index.headers.contains("text/html"));
+    let page = String::from_utf8(index.body).unwrap();
+    assert!(
+        page.contains("&lt;i&gt;song&amp;.ogg"),
+        "names are escaped: {page}"
+    );
+    assert!(page.contains("<td>1</td><td>0</td>"), "live counts: {page}");
+    let href = page
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let file = get(addr, &href);
+    assert_eq!(file.status, 200);
+    assert!(
+        file.headers.contains("application/x-bittorrent"),
+        "{}",
+        file.headers
+    );
+    assert_eq!(
+        file.body,
+        std::fs::read(torrents.join("song & dance.torrent")).unwrap()
+    );
+    let log = server.tracker().take_log();
+    assert!(
+        log.iter().any(|l| l.contains("skipped broken.torrent")),
+        "{log:?}"
+    );
+    assert_eq!(get(addr, "/torrents/missing.torrent").status, 404);
+
+    let stats = String::from_utf8(get(addr, "/stats").body).unwrap();
+    assert!(
+        stats.contains("\"torrents\":1") && stats.contains("\"seeders\":1"),
+        "{stats}"
+    );
+}
