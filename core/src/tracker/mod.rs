@@ -1,6 +1,7 @@
 //! BEP 3's HTTP tracker, both ends: the announce and scrape types, their wire forms (query
 //! strings, bencoded answers, BEP 23 compact peers, BEP 7 `peers6`), the client and the server.
 
+pub mod client;
 pub mod server;
 pub mod swarm;
 pub mod wire;

@@ -24,11 +24,14 @@ fn escape(bytes: &[u8]) -> percent_encoding::PercentEncode<'_> {
     percent_encode(bytes, QUERY)
 }
 
+/// Decoded `(key, value)` pairs of a query string, in order.
+pub type QueryPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A query string split into decoded `(key, value)` pairs, in order.
 ///
 /// Unlike a lenient decoder, a `%` not followed by two hex digits is an error: a binary
 /// `info_hash` must arrive exactly, or not at all.
-pub fn parse_query(raw: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+pub fn parse_query(raw: &[u8]) -> Result<QueryPairs, String> {
     let mut pairs = Vec::new();
     for part in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match part.iter().position(|&b| b == b'=') {

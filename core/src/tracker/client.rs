@@ -1,0 +1,448 @@
+//! The HTTP tracker client (BEP 3), BEP 12 tiers of trackers, and the backoff between failed
+//! announces.
+//!
+//! A tracker is a stranger on the network: every answer is read with a size cap and a deadline,
+//! and whatever it claims about intervals is bounded before the session believes it. The
+//! announce loop itself (when to announce, `started`/`stopped`) belongs to the session; this
+//! module does one announce or scrape at a time, and the fail-over across a torrent's trackers.
+
+use super::wire;
+use super::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
+use crate::metainfo::{InfoHash, Metainfo};
+use reqwest::Url;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// How the client talks to trackers. Every default is chosen for a tracker on the open internet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Deadline for a whole request: connecting, redirects and reading the answer.
+    /// Default 15 s: long enough for a slow tracker far away, short enough that a stuck one is
+    /// soon replaced by the next in its tier.
+    pub timeout: Duration,
+    /// Deadline for the TCP (and TLS) connection alone. Default 10 s, so a dead host fails as
+    /// [`TrackerError::Timeout`] before the whole request's deadline.
+    pub connect_timeout: Duration,
+    /// The largest answer read, in bytes. Default 1 MiB: a compact answer with thousands of
+    /// peers is a few tens of KiB, so anything near this is hostile or broken.
+    pub max_response_size: usize,
+    /// Redirects followed before giving up. Default 3: enough for `http` to `https` and a moved
+    /// tracker, short enough that a loop fails fast.
+    pub max_redirects: usize,
+    /// The `User-Agent` header. Default `bittern/<crate version>`.
+    pub user_agent: String,
+    /// The shortest re-announce interval believed. Default 60 s: a tracker asking for less
+    /// (or for 0) would have us hammer it.
+    pub min_interval: Duration,
+    /// The longest re-announce interval believed. Default 2 h: past that, peers would expire
+    /// from the tracker's list and we would learn no new ones.
+    pub max_interval: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
+            max_response_size: 1 << 20,
+            max_redirects: 3,
+            user_agent: format!("bittern/{}", crate::VERSION),
+            min_interval: Duration::from_secs(60),
+            max_interval: Duration::from_secs(2 * 60 * 60),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// When to announce next after `resp`: its `interval`, at least the tracker's own
+    /// `min interval` and our [`min_interval`](Self::min_interval), at most our
+    /// [`max_interval`](Self::max_interval). The ceiling wins over a tracker's `min interval`,
+    /// so an absurd one cannot silence a torrent for days.
+    pub fn clamp_interval(&self, resp: &AnnounceResponse) -> Duration {
+        let ceiling = self.max_interval;
+        let tracker_floor = Duration::from_secs(resp.min_interval.unwrap_or(0).into());
+        let floor = self.min_interval.max(tracker_floor).min(ceiling);
+        Duration::from_secs(resp.interval.into()).clamp(floor, ceiling)
+    }
+}
+
+/// An HTTP(S) tracker client. Cloning is cheap and clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+}
+
+impl Client {
+    /// A client with `config`. Fails only if TLS or the HTTP stack cannot be set up.
+    pub fn new(config: ClientConfig) -> Result<Self, TrackerError> {
+        let tls =
+            tls_config().map_err(|e| TrackerError::Transport(format!("cannot set up TLS: {e}")))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .http1_only()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+            // The Referer would repeat the announce URL, passkey and all, to the next host.
+            .referer(false)
+            .user_agent(config.user_agent.as_str())
+            .build()
+            .map_err(|e| TrackerError::Transport(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Announces `req` to the tracker at `url` (which may carry its own query, e.g. a passkey).
+    pub async fn announce(
+        &self,
+        url: &str,
+        req: &AnnounceRequest,
+    ) -> Result<AnnounceResponse, TrackerError> {
+        let url = with_query(http_url(url)?, &req.to_query());
+        AnnounceResponse::decode(&self.get(url).await?)
+    }
+
+    /// Scrapes (BEP 48) the tracker whose announce URL is `announce_url` for `hashes`; no
+    /// hashes asks for every torrent the tracker will tell about.
+    pub async fn scrape(
+        &self,
+        announce_url: &str,
+        hashes: &[InfoHash],
+    ) -> Result<ScrapeResponse, TrackerError> {
+        let mut announce = http_url(announce_url)?;
+        // `scrape_url` splits at the first `?`, which a fragment may hold.
+        announce.set_fragment(None);
+        let scrape =
+            wire::scrape_url(announce.as_str()).ok_or_else(|| TrackerError::InvalidUrl {
+                url: announce_url.to_owned(),
+                reason: "no scrape URL: the last path segment does not start with 'announce'"
+                    .into(),
+            })?;
+        let mut url = http_url(&scrape)?;
+        if !hashes.is_empty() {
+            url = with_query(url, &wire::scrape_query(hashes));
+        }
+        ScrapeResponse::decode(&self.get(url).await?)
+    }
+
+    /// GETs `url` and reads the body, never holding more than the size cap.
+    async fn get(&self, url: Url) -> Result<Vec<u8>, TrackerError> {
+        let limit = self.config.max_response_size;
+        let mut resp = self.http.get(url).send().await.map_err(transport)?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(TrackerError::Http {
+                status: status.as_u16(),
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(TrackerError::TooLarge { limit });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(TrackerError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// rustls with the ring provider (reqwest's `rustls-no-provider` leaves the choice to us), and
+/// the platform's root certificates through the verifier reqwest itself uses by default; where
+/// the system has no CA store (minimal containers), Mozilla's roots instead. Built once per
+/// process: loading the system store reads hundreds of files.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> =
+            match rustls_platform_verifier::Verifier::new(provider.clone()) {
+                Ok(platform) => Arc::new(platform),
+                Err(_) => {
+                    let mut roots = rustls::RootCertStore::empty();
+                    roots.add_parsable_certificates(
+                        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned(),
+                    );
+                    rustls::client::WebPkiServerVerifier::builder_with_provider(
+                        roots.into(),
+                        provider.clone(),
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())?
+                }
+            };
+        // `dangerous()` is only rustls's door to a custom verifier; this one verifies fully.
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tls)
+    })
+    .clone()
+}
+
+/// Parses a tracker URL; only `http` and `https` are spoken here (UDP trackers are BEP 15).
+fn http_url(url: &str) -> Result<Url, TrackerError> {
+    let invalid = |reason: String| TrackerError::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        other => Err(invalid(format!("scheme '{other}' is not http or https"))),
+    }
+}
+
+/// Appends an already-escaped query to whatever query `url` has (a passkey, say).
+fn with_query(mut url: Url, query: &str) -> Url {
+    let joined = match url.query() {
+        Some(q) if !q.is_empty() && !q.ends_with('&') => format!("{q}&{query}"),
+        Some(q) => format!("{q}{query}"),
+        None => query.to_owned(),
+    };
+    url.set_query(Some(&joined));
+    url
+}
+
+/// A short message for a failed request: what failed and the innermost cause, without the URL
+/// (it holds the info-hash and perhaps a passkey).
+fn transport(e: reqwest::Error) -> TrackerError {
+    if e.is_timeout() {
+        return TrackerError::Timeout;
+    }
+    let what = if e.is_redirect() {
+        "redirect failed"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the answer failed"
+    } else {
+        "request failed"
+    };
+    let e = e.without_url();
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    TrackerError::Transport(format!("{what}: {cause}"))
+}
+
+/// A torrent's trackers in BEP 12 tiers, remembering which URL last worked in each tier.
+///
+/// Fail-over goes on after a tracker's explicit `failure reason` too, as libtorrent does: one
+/// tracker refusing a torrent ("unregistered torrent") says nothing about the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackerList {
+    tiers: Vec<Vec<String>>,
+}
+
+impl TrackerList {
+    /// The tiers with each one shuffled once, as BEP 12 asks, so that clients spread over a
+    /// tier's trackers. Blank URLs and empty tiers are dropped; [`TrackerError::NoTracker`] if
+    /// nothing is left.
+    pub fn new(tiers: Vec<Vec<String>>) -> Result<Self, TrackerError> {
+        let mut list = Self::new_unshuffled(tiers)?;
+        for tier in &mut list.tiers {
+            fastrand::shuffle(tier);
+        }
+        Ok(list)
+    }
+
+    /// As [`new`](Self::new) but keeping the given order (for tests and for callers that
+    /// restore a saved order).
+    pub fn new_unshuffled(tiers: Vec<Vec<String>>) -> Result<Self, TrackerError> {
+        let tiers: Vec<Vec<String>> = tiers
+            .into_iter()
+            .map(|tier| {
+                tier.into_iter()
+                    .map(|url| url.trim().to_owned())
+                    .filter(|url| !url.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|tier| !tier.is_empty())
+            .collect();
+        if tiers.is_empty() {
+            return Err(TrackerError::NoTracker);
+        }
+        Ok(TrackerList { tiers })
+    }
+
+    /// A torrent's `announce-list` if it has one (BEP 12 says to ignore `announce` then),
+    /// else its `announce` as the only tier. Shuffled as in [`new`](Self::new).
+    pub fn from_metainfo(metainfo: &Metainfo) -> Result<Self, TrackerError> {
+        if metainfo.announce_list().iter().flatten().next().is_some() {
+            Self::new(metainfo.announce_list().to_vec())
+        } else {
+            Self::new(
+                metainfo
+                    .announce()
+                    .into_iter()
+                    .map(|a| vec![a.into()])
+                    .collect(),
+            )
+        }
+    }
+
+    /// The tiers in their current order.
+    pub fn tiers(&self) -> &[Vec<String>] {
+        &self.tiers
+    }
+
+    /// Announces to the first tracker that answers: tiers in order, URLs within a tier in
+    /// order. The one that answers moves to the front of its tier (BEP 12) and is returned
+    /// with its answer. If none answers, the last error is returned. Each URL may take up to
+    /// the client's timeout, so a long dead list takes a while: the session runs this in its
+    /// own task.
+    pub async fn announce(
+        &mut self,
+        client: &Client,
+        req: &AnnounceRequest,
+    ) -> Result<(String, AnnounceResponse), TrackerError> {
+        let mut last = TrackerError::NoTracker;
+        for tier in &mut self.tiers {
+            for i in 0..tier.len() {
+                match client.announce(&tier[i], req).await {
+                    Ok(resp) => {
+                        let url = tier.remove(i);
+                        tier.insert(0, url.clone());
+                        return Ok((url, resp));
+                    }
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+/// Exponential backoff between failed announces: `first`, doubling with each failure, capped
+/// at `max`, optionally with ±10% jitter so that many torrents do not retry in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    jitter: bool,
+    failures: u32,
+}
+
+impl Default for Backoff {
+    /// 15 s, doubling up to 30 min, with jitter: a tracker that is down for a minute is retried
+    /// soon, one that is down for a day is not hammered.
+    fn default() -> Self {
+        Backoff::new(Duration::from_secs(15), Duration::from_secs(30 * 60)).with_jitter(true)
+    }
+}
+
+impl Backoff {
+    /// Backoff without jitter (deterministic; see [`with_jitter`](Self::with_jitter)).
+    pub fn new(first: Duration, max: Duration) -> Self {
+        Backoff {
+            first,
+            max,
+            jitter: false,
+            failures: 0,
+        }
+    }
+
+    /// Turns ±10% jitter on or off. Jitter never takes a delay past `max`.
+    pub fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Records a failure and returns how long to wait before the next try.
+    pub fn next_delay(&mut self) -> Duration {
+        let factor = 2u32.saturating_pow(self.failures);
+        self.failures = self.failures.saturating_add(1);
+        let delay = self.first.saturating_mul(factor).min(self.max);
+        if self.jitter {
+            delay.mul_f64(0.9 + 0.2 * fastrand::f64()).min(self.max)
+        } else {
+            delay
+        }
+    }
+
+    /// Failures recorded since the last success.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Call after a success: the next failure waits `first` again.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// Synchronous calls for the C and Python faces, each on a new current-thread tokio runtime
+/// that ends with the call.
+///
+/// Do not call these from inside a tokio runtime (an async task, or `spawn_blocking`): they
+/// return [`TrackerError::Transport`] there instead of blocking the runtime. Use [`Client`].
+pub mod blocking {
+    use super::{Client, ClientConfig, TrackerList};
+    use crate::metainfo::InfoHash;
+    use crate::tracker::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
+    use std::future::Future;
+
+    fn run<T>(work: impl Future<Output = Result<T, TrackerError>>) -> Result<T, TrackerError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(TrackerError::Transport(
+                "blocking tracker call made inside a tokio runtime; use the async Client".into(),
+            ));
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| TrackerError::Transport(format!("cannot start a runtime: {e}")))?
+            .block_on(work)
+    }
+
+    /// [`Client::announce`], blocking.
+    pub fn announce(
+        config: &ClientConfig,
+        url: &str,
+        req: &AnnounceRequest,
+    ) -> Result<AnnounceResponse, TrackerError> {
+        run(async { Client::new(config.clone())?.announce(url, req).await })
+    }
+
+    /// [`Client::scrape`], blocking.
+    pub fn scrape(
+        config: &ClientConfig,
+        announce_url: &str,
+        hashes: &[InfoHash],
+    ) -> Result<ScrapeResponse, TrackerError> {
+        run(async {
+            Client::new(config.clone())?
+                .scrape(announce_url, hashes)
+                .await
+        })
+    }
+
+    /// [`TrackerList::announce`] over `tiers`, each shuffled first (BEP 12), blocking.
+    pub fn announce_tiers(
+        config: &ClientConfig,
+        tiers: &[Vec<String>],
+        req: &AnnounceRequest,
+    ) -> Result<(String, AnnounceResponse), TrackerError> {
+        let mut list = TrackerList::new(tiers.to_vec())?;
+        run(async {
+            let client = Client::new(config.clone())?;
+            list.announce(&client, req).await
+        })
+    }
+}
