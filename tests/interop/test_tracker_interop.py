@@ -1,0 +1,122 @@
+"""bittern's tracker with real clients, and bittern's tracker client with a real tracker.
+
+- libtorrent (Debian's python3-libtorrent, in /usr/bin/python3) seeds and aria2 (Debian's aria2)
+  downloads, both announcing to our tracker: the download completing proves each got the
+  other from it.
+- Our client announces to and scrapes Debian's opentracker (built with a whitelist).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import bittern
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def has_libtorrent():
+    return os.path.exists(SYSTEM_PYTHON) and subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import libtorrent"], capture_output=True).returncode == 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+LIBTORRENT_SEEDER = textwrap.dedent("""
+    import sys, time
+    import libtorrent as lt
+    torrent, save_path = sys.argv[1], sys.argv[2]
+    s = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                    "enable_upnp": False, "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
+                    "announce_to_all_trackers": True})
+    h = s.add_torrent({"ti": lt.torrent_info(torrent), "save_path": save_path})
+    while True:
+        st = h.status()
+        print(st.state, st.num_peers, st.total_upload, flush=True)
+        time.sleep(0.5)
+""")
+
+
+@pytest.mark.skipif(not has_libtorrent(), reason="libtorrent not importable by /usr/bin/python3 (python3-libtorrent)")
+@pytest.mark.skipif(shutil.which("aria2c") is None, reason="aria2c not installed (Debian package aria2)")
+def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path):
+    seed_dir, leech_dir = tmp_path / "seed", tmp_path / "leech"
+    seed_dir.mkdir()
+    leech_dir.mkdir()
+    payload = os.urandom(3 << 20)
+    (seed_dir / "payload.bin").write_bytes(payload)
+    with bittern.Tracker("127.0.0.1:0", interval=5, min_interval=1) as tracker:
+        torrent = bittern.Torrent.create(seed_dir / "payload.bin", announce=tracker.url, piece_length=65536)
+        torrent_path = tmp_path / "payload.torrent"
+        torrent.save(torrent_path)
+        seeder = subprocess.Popen([SYSTEM_PYTHON, "-c", LIBTORRENT_SEEDER, str(torrent_path), str(seed_dir)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_for(lambda: tracker.stats().seeders == 1, 30, "libtorrent to announce as a seeder")
+            aria = subprocess.run(
+                ["aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+                 "--enable-peer-exchange=false", "--seed-time=0", "--listen-port=%d" % free_port(),
+                 "--bt-tracker-interval=5", "--summary-interval=0", "--console-log-level=warn",
+                 "--dir", str(leech_dir), str(torrent_path)],
+                capture_output=True, text=True, timeout=120)
+            assert aria.returncode == 0, aria.stdout + aria.stderr
+            assert (leech_dir / "payload.bin").read_bytes() == payload
+            stats = tracker.stats()
+            assert stats.announces >= 2
+            assert stats.torrents == 1
+        finally:
+            seeder.send_signal(signal.SIGTERM)
+            seeder.wait(timeout=10)
+
+
+@pytest.fixture
+def opentracker(tmp_path):
+    if shutil.which("opentracker") is None:
+        pytest.skip("opentracker not installed (Debian package opentracker)")
+    known, unknown = os.urandom(20), os.urandom(20)
+    (tmp_path / "whitelist").write_text(known.hex() + "\n")
+    os.chmod(tmp_path, 0o755)  # it drops to 'nobody' and reads the whitelist from there
+    port = free_port()
+    proc = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port),
+                             "-d", str(tmp_path), "-w", "whitelist"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "opentracker to listen")
+        time.sleep(0.5)  # the whitelist loads in the background
+        yield "http://127.0.0.1:%d/announce" % port, (known, unknown)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_our_client_announces_and_scrapes_opentracker(opentracker):
+    url, (known, unknown) = opentracker
+    first = bittern.announce(url, known, port=40001, left=1000, event="started", timeout=5)
+    assert first.interval > 0
+    assert first.peers == []
+    second = bittern.announce(url, known, port=40002, left=0, event="started", timeout=5)
+    assert [(p.ip, p.port) for p in second.peers] == [("127.0.0.1", 40001)]
+    assert (second.complete, second.incomplete) == (1, 1)
+    counts = bittern.scrape(url, [known], timeout=5)
+    assert (counts[known].complete, counts[known].incomplete) == (1, 1)
+    with pytest.raises(bittern.TrackerError, match="not authorized|refused"):
+        bittern.announce(url, unknown, port=40003, left=1, timeout=5)
