@@ -148,7 +148,11 @@ fn request() -> AnnounceRequest {
 
 fn query_of(target: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     let (_, query) = target.split_once('?').expect("a query");
-    wire::parse_query(query.as_bytes()).unwrap()
+    let pairs = wire::parse_query(query.as_bytes()).unwrap();
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn param<'q>(pairs: &'q [(Vec<u8>, Vec<u8>)], key: &str) -> &'q [u8] {

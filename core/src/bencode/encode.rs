@@ -11,15 +11,24 @@ impl Encoder {
         Encoder::default()
     }
 
+    /// An encoder with room for `bytes` before it grows.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Encoder {
+            out: Vec::with_capacity(bytes),
+        }
+    }
+
     pub fn int(&mut self, n: i64) -> &mut Self {
         self.out.push(b'i');
-        self.out.extend_from_slice(n.to_string().as_bytes());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         self.out.push(b'e');
         self
     }
 
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        self.out.extend_from_slice(b.len().to_string().as_bytes());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(b.len()).as_bytes());
         self.out.push(b':');
         self.out.extend_from_slice(b);
         self

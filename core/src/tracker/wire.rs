@@ -11,6 +11,7 @@ use super::{
 use crate::bencode::{decode, DecodeOptions, Encoder, Node};
 use crate::metainfo::InfoHash;
 use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Everything but RFC 3986's unreserved characters is escaped.
@@ -24,15 +25,15 @@ fn escape(bytes: &[u8]) -> percent_encoding::PercentEncode<'_> {
     percent_encode(bytes, QUERY)
 }
 
-/// Decoded `(key, value)` pairs of a query string, in order.
-pub type QueryPairs = Vec<(Vec<u8>, Vec<u8>)>;
+/// Decoded `(key, value)` pairs of a query string, in order; borrowed where nothing was escaped.
+pub type QueryPairs<'q> = Vec<(Cow<'q, [u8]>, Cow<'q, [u8]>)>;
 
 /// A query string split into decoded `(key, value)` pairs, in order.
 ///
 /// Unlike a lenient decoder, a `%` not followed by two hex digits is an error: a binary
 /// `info_hash` must arrive exactly, or not at all.
-pub fn parse_query(raw: &[u8]) -> Result<QueryPairs, String> {
-    let mut pairs = Vec::new();
+pub fn parse_query(raw: &[u8]) -> Result<QueryPairs<'_>, String> {
+    let mut pairs = Vec::with_capacity(16);
     for part in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match part.iter().position(|&b| b == b'=') {
             Some(i) => (&part[..i], &part[i + 1..]),
@@ -43,7 +44,7 @@ pub fn parse_query(raw: &[u8]) -> Result<QueryPairs, String> {
     Ok(pairs)
 }
 
-fn unescape(s: &[u8]) -> Result<Vec<u8>, String> {
+fn unescape(s: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     for (i, _) in s.iter().enumerate().filter(|(_, &b)| b == b'%') {
         if !s
             .get(i + 1..i + 3)
@@ -56,19 +57,22 @@ fn unescape(s: &[u8]) -> Result<Vec<u8>, String> {
         }
     }
     // `+` stands for a space in form encoding; BitTorrent clients escape a real `+` as %2B.
-    let s: Vec<u8> = s
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    Ok(percent_decode(&s).collect())
+    if s.contains(&b'+') {
+        let spaced: Vec<u8> = s
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        return Ok(Cow::Owned(percent_decode(&spaced).collect()));
+    }
+    Ok(percent_decode(s).into())
 }
 
 /// The one value of `key`: repeating it is an error (which of the two would count?).
-fn single<'q>(pairs: &'q [(Vec<u8>, Vec<u8>)], key: &str) -> Result<Option<&'q [u8]>, String> {
+fn single<'q>(pairs: &'q QueryPairs<'_>, key: &str) -> Result<Option<&'q [u8]>, String> {
     let mut found = pairs
         .iter()
-        .filter(|(k, _)| k == key.as_bytes())
-        .map(|(_, v)| v.as_slice());
+        .filter(|(k, _)| k.as_ref() == key.as_bytes())
+        .map(|(_, v)| v.as_ref());
     let first = found.next();
     if found.next().is_some() {
         return Err(format!("'{key}' given more than once"));
@@ -76,7 +80,7 @@ fn single<'q>(pairs: &'q [(Vec<u8>, Vec<u8>)], key: &str) -> Result<Option<&'q [
     Ok(first)
 }
 
-fn required<'q>(pairs: &'q [(Vec<u8>, Vec<u8>)], key: &str) -> Result<&'q [u8], String> {
+fn required<'q>(pairs: &'q QueryPairs<'_>, key: &str) -> Result<&'q [u8], String> {
     single(pairs, key)?.ok_or_else(|| format!("missing '{key}'"))
 }
 
@@ -183,7 +187,7 @@ pub fn scrape_hashes_from_query(raw: &[u8], limit: usize) -> Result<Vec<InfoHash
     let pairs = parse_query(raw)?;
     let hashes = pairs
         .iter()
-        .filter(|(k, _)| k == b"info_hash")
+        .filter(|(k, _)| k.as_ref() == b"info_hash")
         .map(|(_, v)| twenty(v, "info_hash").map(InfoHash))
         .collect::<Result<Vec<_>, _>>()?;
     if hashes.len() > limit {
@@ -262,7 +266,8 @@ impl AnnounceResponse {
     /// The bencoded answer. With `compact`, IPv4 peers go in `peers` and IPv6 peers in
     /// `peers6`; otherwise all are dictionaries in `peers` (without `peer id` if `no_peer_id`).
     pub fn encode(&self, compact: bool, no_peer_id: bool) -> Vec<u8> {
-        let mut e = Encoder::new();
+        let per_peer = if compact { 18 } else { 80 };
+        let mut e = Encoder::with_capacity(128 + per_peer * self.peers.len());
         e.begin_dict();
         if let Some(n) = self.complete {
             e.bytes(b"complete").int(n as i64);
@@ -275,7 +280,7 @@ impl AnnounceResponse {
             e.bytes(b"min interval").int(i64::from(n));
         }
         if compact {
-            let (mut v4, mut v6) = (Vec::new(), Vec::new());
+            let (mut v4, mut v6) = (Vec::with_capacity(6 * self.peers.len()), Vec::new());
             for p in &self.peers {
                 push_compact(if p.addr.is_ipv4() { &mut v4 } else { &mut v6 }, p.addr);
             }
