@@ -116,6 +116,8 @@ pub struct Tracker {
     allowed: FxHashSet<InfoHash>,
     log: Mutex<VecDeque<String>>,
     connections: AtomicUsize,
+    /// One permit per connection allowed, shared by every accepting thread.
+    slots: Arc<Semaphore>,
 }
 
 impl Tracker {
@@ -138,6 +140,7 @@ impl Tracker {
             max_numwant: config.max_numwant,
             peer_timeout_secs: config.interval.saturating_mul(2),
         };
+        let max_connections = config.max_connections;
         Ok(Arc::new(Tracker {
             allowed: published.iter().map(|p| p.info_hash).collect(),
             registry: Registry::new(limits),
@@ -145,6 +148,7 @@ impl Tracker {
             config,
             log: Mutex::new(log),
             connections: AtomicUsize::new(0),
+            slots: Arc::new(Semaphore::new(max_connections)),
         }))
     }
 
@@ -182,15 +186,20 @@ impl Tracker {
         log.push_back(line);
     }
 
-    /// Accepts connections on `listener` until `shutdown` turns true, then closes them.
-    pub async fn serve(
+    /// Accepts connections on `listener` until `shutdown` turns true, then closes them; drops
+    /// silent peers meanwhile.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        let expiry = tokio::spawn(self.clone().expire_peers(shutdown.clone()));
+        self.accept_loop(listener, shutdown).await;
+        let _ = expiry.await;
+    }
+
+    async fn accept_loop(
         self: Arc<Self>,
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let slots = Arc::new(Semaphore::new(self.config.max_connections));
         let mut connections = tokio::task::JoinSet::new();
-        let expiry = tokio::spawn(self.clone().expire_peers(shutdown.clone()));
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -200,7 +209,7 @@ impl Tracker {
                         Err(_) => { tokio::time::sleep(Duration::from_millis(10)).await; continue }
                     };
                     // Past the limit the connection is closed at once, before it costs anything.
-                    let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
+                    let Ok(slot) = self.slots.clone().try_acquire_owned() else { continue };
                     let _ = stream.set_nodelay(true);
                     let tracker = self.clone();
                     let shutdown = shutdown.clone();
@@ -218,7 +227,6 @@ impl Tracker {
         })
         .await;
         connections.abort_all();
-        let _ = expiry.await;
     }
 
     async fn expire_peers(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -503,49 +511,70 @@ fn publish(
     Ok(published)
 }
 
-/// A tracker running on a runtime of its own, for callers that are not async (the C and
-/// Python faces, the CLI). Stops when [`stop`](TrackerServer::stop)ped or dropped.
+/// A tracker running on threads of its own, for callers that are not async (the C and Python
+/// faces, the CLI). Stops when [`stop`](TrackerServer::stop)ped or dropped.
 ///
-/// Do not start or drop one from inside a tokio runtime; there, use [`Tracker::serve`].
+/// Each thread runs a single-threaded runtime accepting from the same listening socket:
+/// requests never hop between threads, which is what a tracker's tiny requests want. Do not
+/// start or drop one from inside a tokio runtime; there, use [`Tracker::serve`].
 pub struct TrackerServer {
     tracker: Arc<Tracker>,
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl TrackerServer {
     /// Binds and starts serving.
     pub fn start(config: ServerConfig) -> Result<TrackerServer, TrackerError> {
-        let threads = match config.threads {
+        let count = match config.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         let bind = config.bind;
         let tracker = Tracker::new(config)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("bittern-tracker")
-            .enable_all()
-            .build()
-            .map_err(|e| TrackerError::Server(format!("cannot start threads: {e}")))?;
-        let listener = runtime
-            .block_on(TcpListener::bind(bind))
+        let listener = std::net::TcpListener::bind(bind)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| TrackerError::Server(format!("cannot listen on {bind}: {e}")))?;
         let addr = listener
             .local_addr()
             .map_err(|e| TrackerError::Server(e.to_string()))?;
         tracker.log(format!("listening on http://{addr}/announce"));
         let (shutdown, rx) = watch::channel(false);
-        let task = runtime.spawn(tracker.clone().serve(listener, rx));
-        Ok(TrackerServer {
+        let mut server = TrackerServer {
             tracker,
             addr,
             shutdown,
-            task: Some(task),
-            runtime: Some(runtime),
-        })
+            threads: Vec::new(),
+        };
+        for i in 0..count {
+            let started = listener.try_clone().and_then(|l| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let listener = {
+                    let _entered = runtime.enter();
+                    TcpListener::from_std(l)?
+                };
+                let (tracker, rx) = (server.tracker.clone(), rx.clone());
+                std::thread::Builder::new()
+                    .name(format!("bittern-tracker-{i}"))
+                    .spawn(move || {
+                        runtime.block_on(async move {
+                            // One thread also drops silent peers.
+                            match i {
+                                0 => tracker.serve(listener, rx).await,
+                                _ => tracker.accept_loop(listener, rx).await,
+                            }
+                        })
+                    })
+            });
+            match started {
+                Ok(thread) => server.threads.push(thread),
+                Err(e) => return Err(TrackerError::Server(format!("cannot start threads: {e}"))),
+            }
+        }
+        Ok(server)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -572,9 +601,8 @@ impl TrackerServer {
 
     fn shutdown_now(&mut self) {
         let _ = self.shutdown.send(true);
-        if let (Some(runtime), Some(task)) = (self.runtime.take(), self.task.take()) {
-            let _ = runtime.block_on(task);
-            runtime.shutdown_timeout(Duration::from_secs(1));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }
