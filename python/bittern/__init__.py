@@ -6,37 +6,55 @@
     >>> bittern.bencode({"spam": [1, b"eggs"]})
     b'd4:spamli1e4:eggsee'
 
-`Torrent` reads, edits, writes and creates `.torrent` files. Every exception bittern raises is a
-`bittern.Error`; most are also a builtin class (`BencodeError` and `MetainfoError` are
-`ValueError`s, `StorageError` is an `OSError`).
+`Torrent` reads, edits, writes and creates `.torrent` files. `Tracker` runs an HTTP tracker;
+`announce()` and `scrape()` (and `Torrent.announce_to_trackers()`, `Torrent.scrape()`) talk to
+one. Every exception bittern raises is a `bittern.Error`; most are also a builtin class
+(`BencodeError` and `MetainfoError` are `ValueError`s, `StorageError` is an `OSError`,
+`TrackerError` a `ConnectionError`).
 """
 
 from ._bittern import (
+    AnnounceResult,
     BencodeError,
     CancelledError,
     Error,
     File,
     MetainfoError,
     NetworkError,
+    Peer,
+    PublishedTorrent,
+    ScrapeResult,
     StorageError,
     Torrent,
+    Tracker,
     TrackerError,
+    TrackerStats,
     __version__,
+    announce,
     bdecode,
     bencode,
+    scrape,
 )
 
 __all__ = [
+    "AnnounceResult",
     "BencodeError",
     "CancelledError",
     "Error",
     "File",
     "MetainfoError",
     "NetworkError",
+    "Peer",
+    "PublishedTorrent",
+    "ScrapeResult",
     "StorageError",
     "Torrent",
+    "Tracker",
     "TrackerError",
+    "TrackerStats",
     "__version__",
+    "announce",
     "bdecode",
     "bencode",
+    "scrape",
 ]

@@ -3,21 +3,30 @@
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, final
+from types import TracebackType
+from typing import Any, Literal, final
 
 __all__ = [
+    "AnnounceResult",
     "BencodeError",
     "CancelledError",
     "Error",
     "File",
     "MetainfoError",
     "NetworkError",
+    "Peer",
+    "PublishedTorrent",
+    "ScrapeResult",
     "StorageError",
     "Torrent",
+    "Tracker",
     "TrackerError",
+    "TrackerStats",
     "__version__",
+    "announce",
     "bdecode",
     "bencode",
+    "scrape",
 ]
 
 __version__: str
@@ -52,13 +61,15 @@ class MetainfoError(Error, ValueError):
     """A torrent that is invalid, or that cannot be made as asked."""
 
 class StorageError(Error, OSError):
-    """Reading or writing a file failed (`errno`, `strerror` and `filename` set when known)."""
+    """Reading or writing a file failed (`errno`, `strerror` and `filename` set when known), or a
+    `Tracker` could not start (its address taken, its folder unreadable)."""
 
 class CancelledError(Error):
     """The work was cancelled."""
 
 class TrackerError(Error, ConnectionError):
-    """A tracker could not be reached or answered with a failure."""
+    """A tracker could not be reached, did not answer in time, answered nonsense, or refused
+    (its `failure reason` is in the message)."""
 
 class NetworkError(Error, ConnectionError):
     """A peer connection failed."""
@@ -200,3 +211,256 @@ class Torrent:
     @property
     def warnings(self) -> list[str]:
         """What loading accepted that was not canonical, or ignored."""
+    def announce_to_trackers(
+        self,
+        *,
+        peer_id: bytes | None = None,
+        port: int = 6881,
+        uploaded: int = 0,
+        downloaded: int = 0,
+        left: int | None = None,
+        event: _Event | None = None,
+        numwant: int | None = None,
+        timeout: float = 15.0,
+    ) -> AnnounceResult:
+        """Announces this torrent to its trackers and returns the first answer.
+
+        (Named so because `announce` is the torrent's announce URL.) The trackers are the
+        `announce-list` tiers if there are any, else `announce` (BEP 12): tiers in order, each
+        shuffled, the next URL tried when one fails or refuses. `left` defaults to
+        `total_length` (nothing downloaded yet); the other options are as in `bittern.announce`.
+        Raises `TrackerError` with the last tracker's error if none answers (also when the
+        torrent names no tracker).
+        """
+    def scrape(self, *, timeout: float = 15.0) -> ScrapeResult | None:
+        """This torrent's counts (BEP 48) from the first of its trackers that answers a scrape,
+        in the order of `announce_to_trackers`; `None` if that tracker does not know the torrent.
+        Raises `TrackerError` if none answers. Waits and Ctrl-C as in `bittern.announce`."""
+
+_Event = Literal["started", "completed", "stopped"]
+"""What an announce tells the tracker happened; `None` is a regular re-announce."""
+
+def announce(
+    url: str | Sequence[str | Sequence[str]],
+    info_hash: bytes,
+    *,
+    left: int,
+    peer_id: bytes | None = None,
+    port: int = 6881,
+    uploaded: int = 0,
+    downloaded: int = 0,
+    event: _Event | None = None,
+    numwant: int | None = None,
+    timeout: float = 15.0,
+) -> AnnounceResult:
+    """Announces `info_hash` (20 bytes) to an HTTP(S) tracker and returns its answer.
+
+    `url` is an announce URL, or BEP 12 tiers as in `Torrent.create(announce=...)`: the first
+    tracker that answers wins. `left` is the bytes still to download (0: a seeder). `peer_id`
+    (20 bytes) defaults to this process's own, `-BT0001-` and 12 random bytes made once. `port`
+    is where peers can connect (1 to 65535). `numwant` asks for that many peers (the tracker
+    caps it). Compact peers are asked for.
+
+    `timeout` (seconds) bounds each tracker's request (connecting, at most 10 s of it,
+    redirects and reading the answer). The call waits with the GIL released, and Ctrl-C raises
+    `KeyboardInterrupt` within 0.1 s; the abandoned request ends on its own within `timeout`.
+
+    Raises `TrackerError` (a `ConnectionError`) if the tracker cannot be reached, does not
+    answer in time, answers something that is not a tracker answer, or refuses (its `failure
+    reason` is the message); `ValueError` for a bad argument.
+    """
+
+def scrape(
+    url: str, info_hashes: Sequence[bytes], *, timeout: float = 15.0
+) -> dict[bytes, ScrapeResult]:
+    """Scrapes (BEP 48) the tracker whose announce URL is `url` (its last path segment must
+    start with `announce`) for `info_hashes` (20 bytes each; none asks for every torrent, which
+    many trackers refuse). Torrents the tracker does not know are left out of the answer.
+    Raises `TrackerError`; waits and Ctrl-C as in `announce`."""
+
+@final
+class Peer:
+    """A peer from a tracker's answer."""
+
+    @property
+    def ip(self) -> str:
+        """The address, e.g. `"10.0.0.1"` or `"2001:db8::1"`."""
+    @property
+    def port(self) -> int: ...
+    @property
+    def peer_id(self) -> bytes | None:
+        """Only in a tracker's dictionary answer; `None` in a compact one."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class AnnounceResult:
+    """A tracker's answer to an announce."""
+
+    @property
+    def url(self) -> str:
+        """The tracker that answered."""
+    @property
+    def interval(self) -> int:
+        """Seconds to wait before the next regular announce, as the tracker said."""
+    @property
+    def min_interval(self) -> int | None: ...
+    @property
+    def complete(self) -> int | None:
+        """Seeders, if the tracker said."""
+    @property
+    def incomplete(self) -> int | None:
+        """Leechers, if the tracker said."""
+    @property
+    def peers(self) -> list[Peer]:
+        """Other peers (IPv4 and IPv6), never the one announcing."""
+    @property
+    def warning(self) -> str | None:
+        """The tracker's `warning message`."""
+
+@final
+class ScrapeResult:
+    """One torrent's counts from a scrape."""
+
+    @property
+    def complete(self) -> int:
+        """Seeders."""
+    @property
+    def downloaded(self) -> int:
+        """Completed downloads the tracker has counted."""
+    @property
+    def incomplete(self) -> int:
+        """Leechers."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class TrackerStats:
+    """A tracker's counters at one moment."""
+
+    @property
+    def torrents(self) -> int: ...
+    @property
+    def peers(self) -> int: ...
+    @property
+    def seeders(self) -> int: ...
+    @property
+    def leechers(self) -> int: ...
+    @property
+    def downloaded(self) -> int:
+        """`completed` events counted (once per peer and torrent), over all torrents."""
+    @property
+    def announces(self) -> int: ...
+    @property
+    def scrapes(self) -> int: ...
+    @property
+    def refused(self) -> int:
+        """Requests answered with a `failure reason`."""
+    @property
+    def connections(self) -> int:
+        """Connections open now."""
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a new `dict`, in the order above."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class PublishedTorrent:
+    """A `.torrent` file a `Tracker` publishes from its `torrents_dir`."""
+
+    @property
+    def file_name(self) -> str:
+        """The file's name in the folder; it is served at `/torrents/<file_name>`."""
+    @property
+    def info_hash(self) -> bytes: ...
+    @property
+    def info_hash_hex(self) -> str: ...
+    @property
+    def name(self) -> str:
+        """The torrent's name."""
+    @property
+    def total_length(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Tracker:
+    """An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) serving on
+    threads of its own from construction until `stop()`.
+
+        with bittern.Tracker("127.0.0.1:0") as tracker:
+            print(tracker.url)   # http://127.0.0.1:<port>/announce
+
+    Routes: `/announce`, `/scrape`, `/` (an index page linking the published torrents with live
+    counts), `/torrents/<file>` (a published file, as `application/x-bittorrent`) and `/stats`
+    (the counters as JSON, to loopback clients only unless `public_stats`). Every bad request
+    gets a bencoded `failure reason`, and the tracker goes on serving.
+
+    `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). Peers are told
+    to re-announce every `interval` seconds (at least `min_interval` apart) and are dropped after
+    twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (read once, at
+    start; unreadable ones are skipped and logged); `allow_only` then tracks only those (it needs
+    `torrents_dir`). The `ip` parameter of announces is ignored unless `trust_ip` (honouring it
+    lets anyone point a swarm at a third party; turn it on only on a trusted network).
+
+    Defaults (core's; `...` in the signature): `interval` 1800, `min_interval` 60,
+    `max_torrents` 1,000,000, `max_peers_per_torrent` 100,000, peers per answer
+    `default_numwant` 50 when not asked and at most `max_numwant` 200, `max_scrape` 64
+    info-hashes per scrape, `max_connections` 4096 open at once, `idle_timeout` 30 s for a
+    request's head or between requests; `threads` 0 uses one per core.
+
+    Starting releases the GIL while it binds. Raises `StorageError` (an `OSError`) if it cannot
+    listen (the address is taken or not local) or cannot read `torrents_dir`; `ValueError` for a
+    bad argument. The tracker stops on `stop()`, at the end of a `with` block, or when garbage
+    collected.
+    """
+
+    def __new__(
+        cls,
+        bind: str = "127.0.0.1:6969",
+        *,
+        interval: int = ...,
+        min_interval: int = ...,
+        torrents_dir: str | os.PathLike[str] | None = None,
+        allow_only: bool = False,
+        trust_ip: bool = False,
+        public_stats: bool = False,
+        max_torrents: int = ...,
+        max_peers_per_torrent: int = ...,
+        default_numwant: int = ...,
+        max_numwant: int = ...,
+        max_scrape: int = ...,
+        max_connections: int = ...,
+        idle_timeout: float = ...,
+        threads: int = 0,
+    ) -> Tracker: ...
+    @property
+    def url(self) -> str:
+        """The announce URL, e.g. `http://127.0.0.1:6969/announce` (with 127.0.0.1 when bound
+        to every address)."""
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address listened on, as `(host, port)`."""
+    @property
+    def port(self) -> int: ...
+    @property
+    def running(self) -> bool:
+        """True until `stop()`."""
+    @property
+    def published(self) -> list[PublishedTorrent]:
+        """The torrents published from `torrents_dir`, sorted by file name."""
+    def stats(self) -> TrackerStats:
+        """The counters now."""
+    def take_log(self) -> list[str]:
+        """The log lines since the last call: start, new torrents, completed downloads, refused
+        requests, skipped files. The newest 1024 are kept when nobody takes them."""
+    def stop(self) -> None:
+        """Stops accepting, lets open requests finish (up to 2 s) and ends the tracker's
+        threads, with the GIL released. Calling it again does nothing; `url`, `stats()` and
+        `take_log()` still work afterwards."""
+    def __enter__(self) -> Tracker: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        """Stops the tracker."""

@@ -6,6 +6,7 @@
 
 use bittern_core::bencode::BencodeError;
 use bittern_core::metainfo::MetainfoError;
+use bittern_core::tracker::TrackerError;
 use bittern_core::{Error as CoreError, ErrorKind};
 use pyo3::exceptions::{PyConnectionError, PyException, PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -123,6 +124,12 @@ impl From<MetainfoError> for Failure {
     }
 }
 
+impl From<TrackerError> for Failure {
+    fn from(e: TrackerError) -> Self {
+        Failure::Core(e.into())
+    }
+}
+
 impl From<PyErr> for Failure {
     fn from(e: PyErr) -> Self {
         Failure::Python(e)
@@ -188,6 +195,7 @@ fn to_pyerr(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
             _ => classes.storage.bind(py).call1((message,))?,
         },
         ErrorKind::Cancelled => classes.cancelled.bind(py).call1((message,))?,
+        ErrorKind::Tracker => classes.tracker.bind(py).call1((message,))?,
         _ => classes.error.bind(py).call1((message,))?,
     };
     Ok(PyErr::from_value(exception))

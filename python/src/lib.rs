@@ -7,10 +7,12 @@
 
 use pyo3::prelude::*;
 
+mod announce;
 mod bencode;
 mod convert;
 mod errors;
 mod torrent;
+mod tracker;
 
 #[pymodule]
 fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -20,5 +22,13 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bencode::bencode, m)?)?;
     m.add_class::<torrent::Torrent>()?;
     m.add_class::<torrent::File>()?;
+    m.add_class::<tracker::Tracker>()?;
+    m.add_class::<tracker::TrackerStats>()?;
+    m.add_class::<tracker::PublishedTorrent>()?;
+    m.add_function(wrap_pyfunction!(announce::announce, m)?)?;
+    m.add_function(wrap_pyfunction!(announce::scrape, m)?)?;
+    m.add_class::<announce::AnnounceResult>()?;
+    m.add_class::<announce::Peer>()?;
+    m.add_class::<announce::ScrapeResult>()?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `Torrent` and `File`: read-only views of a core [`Metainfo`].
 
+use crate::announce::{self, AnnounceArgs, AnnounceResult, ScrapeResult};
 use crate::convert::{Opt, Tiers, Timestamp};
 use crate::errors::{guard, Failure};
 use bittern_core::metainfo::{self, CreateOptions, FileEntry, Metainfo};
@@ -296,6 +297,43 @@ impl Torrent {
     #[getter]
     fn warnings(&self) -> Vec<String> {
         self.0.warnings().iter().map(ToString::to_string).collect()
+    }
+
+    /// Announces this torrent to its trackers, BEP 12 tier by tier, until one answers.
+    #[pyo3(signature = (
+        *, peer_id = None, port = 6881, uploaded = 0, downloaded = 0, left = None,
+        event = None, numwant = None, timeout = 15.0,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn announce_to_trackers(
+        &self,
+        py: Python<'_>,
+        peer_id: Option<Cow<'_, [u8]>>,
+        port: u16,
+        uploaded: u64,
+        downloaded: u64,
+        left: Option<u64>,
+        event: Option<&str>,
+        numwant: Option<u32>,
+        timeout: f64,
+    ) -> PyResult<AnnounceResult> {
+        let args = AnnounceArgs {
+            peer_id,
+            port,
+            uploaded,
+            downloaded,
+            left: left.unwrap_or_else(|| self.0.info().total_length()),
+            event,
+            numwant,
+        };
+        announce::announce_torrent(py, &self.0, &args, timeout)
+    }
+
+    /// This torrent's counts from the first of its trackers that answers a scrape; `None` if
+    /// that tracker does not know it.
+    #[pyo3(signature = (*, timeout = 15.0))]
+    fn scrape(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<ScrapeResult>> {
+        announce::scrape_torrent(py, &self.0, timeout)
     }
 }
 

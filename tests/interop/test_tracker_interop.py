@@ -112,9 +112,10 @@ def test_our_client_announces_and_scrapes_opentracker(opentracker):
     url, (known, unknown) = opentracker
     first = bittern.announce(url, known, port=40001, left=1000, event="started", timeout=5)
     assert first.interval > 0
-    assert first.peers == []
+    # opentracker may hand a peer back its own address; bittern's tracker never does.
+    assert {(p.ip, p.port) for p in first.peers} <= {("127.0.0.1", 40001)}
     second = bittern.announce(url, known, port=40002, left=0, event="started", timeout=5)
-    assert [(p.ip, p.port) for p in second.peers] == [("127.0.0.1", 40001)]
+    assert ("127.0.0.1", 40001) in {(p.ip, p.port) for p in second.peers}
     assert (second.complete, second.incomplete) == (1, 1)
     counts = bittern.scrape(url, [known], timeout=5)
     assert (counts[known].complete, counts[known].incomplete) == (1, 1)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -260,3 +263,199 @@ def test_progress_bar_only_on_a_terminal(bittern_script: str, tmp_path: Path) ->
     assert proc.returncode == 0
     assert b"hashing" in shown and b"/64.0M" in shown
     assert b"info hash" in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# tracker, announce, scrape
+
+
+class TrackerProcess:
+    """`bittern tracker ...` as a subprocess; `url` read from its first line of output."""
+
+    def __init__(self, script: str, *args: str | os.PathLike[str]) -> None:
+        self.proc = subprocess.Popen(
+            [script, "tracker", "--bind", "127.0.0.1:0", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        first = self.line()
+        assert first.startswith("announce URL: http://127.0.0.1:"), first
+        self.url = first.split()[-1]
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def line(self, timeout: float = 10) -> str:
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("bittern tracker printed nothing") from None
+        assert line is not None, "bittern tracker ended"
+        return line
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[str, str, float]:
+        """Sends `sig`, waits for the exit; returns the rest of stdout, stderr and the time."""
+        sent = time.monotonic()
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=10)
+        elapsed = time.monotonic() - sent
+        self.reader.join(10)
+        rest = []
+        while (line := self.lines.get_nowait()) is not None:
+            rest.append(line)
+        assert self.proc.stderr is not None
+        return "".join(rest), self.proc.stderr.read(), elapsed
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def make_torrent(tmp_path: Path, announce: str | list[list[str]] | None, name: str = "payload.bin") -> Path:
+    source = tmp_path / name
+    source.write_bytes(os.urandom(40_000))
+    out = tmp_path / f"{name}.torrent"
+    bittern.Torrent.create(source, announce=announce, creation_date=None).save(out)
+    return out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_tracker_announce_scrape(bittern_script: str, tmp_path: Path) -> None:
+    published = tmp_path / "published"
+    published.mkdir()
+    shared = make_torrent(published, None, name="shared.bin")
+    tracker = TrackerProcess(bittern_script, "--torrents", published, "--interval", "600")
+    try:
+        assert tracker.line() == f"index page:   {tracker.url[: -len('announce')]}\n"
+        assert tracker.line().startswith("publishing:   shared.bin.torrent (shared.bin, ")
+        file = make_torrent(tmp_path, tracker.url)
+        info_hash = bittern.Torrent.load(file).info_hash_hex
+
+        first = run(bittern_script, "announce", file, "--port", "7001", "--event", "started", "--json")
+        assert first.returncode == 0, first.stderr
+        answer = json.loads(first.stdout)
+        assert answer == {
+            "url": tracker.url, "info_hash": info_hash, "interval": 600, "min_interval": 60,
+            "complete": 0, "incomplete": 1, "warning": None, "peers": [],
+        }  # fmt: skip
+
+        second = run(bittern_script, "announce", file, "--port", "7002", "--numwant", "5", "--json")
+        assert json.loads(second.stdout)["peers"] == [{"ip": "127.0.0.1", "port": 7001, "peer_id": None}]
+
+        text = run(bittern_script, "announce", file, "--port", "7003", "--left", "0", "--event", "completed")
+        assert text.returncode == 0, text.stderr
+        for expected in [f"Tracker:  {tracker.url}", "Interval: 600 s (min 60 s)", "Seeders:  1", "Leechers: 2", "Peers:    2", "  127.0.0.1:7001", "  127.0.0.1:7002"]:  # fmt: skip
+            assert expected in text.stdout.splitlines(), text.stdout
+
+        scraped = run(bittern_script, "scrape", file, "--json", "--timeout", "5")
+        assert scraped.returncode == 0, scraped.stderr
+        assert json.loads(scraped.stdout) == {
+            "info_hash": info_hash, "known": True, "complete": 1, "incomplete": 2, "downloaded": 1,
+        }  # fmt: skip
+        assert run(bittern_script, "scrape", file).stdout.split() == ["Seeders:", "1", "Leechers:", "2", "Downloaded:", "1"]
+
+        # A torrent the tracker has not seen: scraping says so.
+        other = make_torrent(tmp_path, tracker.url, name="other.bin")
+        unknown = json.loads(run(bittern_script, "scrape", other, "--json").stdout)
+        assert unknown["known"] is False and unknown["complete"] is None
+        assert "does not know" in run(bittern_script, "scrape", other).stdout
+
+        # The published torrent is served as it is on disk.
+        import urllib.request
+
+        page = urllib.request.urlopen(tracker.url[: -len("announce")], timeout=10).read().decode()
+        assert "shared.bin" in page
+        stdout, stderr, elapsed = tracker.stop(signal.SIGINT)
+    finally:
+        tracker.kill()
+    assert tracker.proc.returncode == 0, stderr
+    assert elapsed < 5
+    assert stderr == ""
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+    lines = stdout.splitlines()
+    assert re.fullmatch(stamp + r"listening on " + re.escape(tracker.url), lines[0]), lines
+    assert any(re.fullmatch(stamp + f"new torrent {info_hash} from 127.0.0.1", line) for line in lines), lines
+    assert any(re.fullmatch(stamp + f"{info_hash} completed by 127.0.0.1", line) for line in lines), lines
+    assert re.fullmatch(stamp + "stopped", lines[-1]), lines
+    assert shared.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_tracker_stops_on_sigterm(bittern_script: str) -> None:
+    tracker = TrackerProcess(bittern_script)
+    try:
+        stdout, stderr, elapsed = tracker.stop(signal.SIGTERM)
+    finally:
+        tracker.kill()
+    assert tracker.proc.returncode == 0, stderr
+    assert elapsed < 5
+    assert stdout.splitlines()[-1].endswith(" stopped")
+
+
+def test_tracker_failures(bittern_script: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = assert_one_line_error(run(bittern_script, "tracker", "--bind", f"127.0.0.1:{port}"))
+        assert "cannot listen" in line and str(port) in line
+    assert "host:port" in assert_one_line_error(run(bittern_script, "tracker", "--bind", "nowhere"))
+    assert "--torrents" in assert_one_line_error(run(bittern_script, "tracker", "--allow-only"))
+    line = assert_one_line_error(
+        run(bittern_script, "tracker", "--bind", "127.0.0.1:0", "--torrents", tmp_path / "missing")
+    )
+    assert "missing" in line
+
+
+def test_announce_and_scrape_failures(bittern_script: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/announce"
+    file = make_torrent(tmp_path, dead)
+    for command in ["announce", "scrape"]:
+        started = time.monotonic()
+        line = assert_one_line_error(run(bittern_script, command, file, "--timeout", "3"))
+        assert "cannot reach tracker" in line
+        assert time.monotonic() - started < 10
+    untracked = make_torrent(tmp_path, None, name="untracked.bin")
+    assert "no tracker" in assert_one_line_error(run(bittern_script, "announce", untracked))
+    line = assert_one_line_error(run(bittern_script, "announce", VECTORS / "torrents" / "no-info.torrent"))
+    assert "no-info.torrent" in line
+    line = assert_one_line_error(run(bittern_script, "scrape", tmp_path / "nope.torrent"))
+    assert "nope.torrent" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tracker", "--interval", "0"],
+        ["tracker", "--interval", "soon"],
+        ["announce"],
+        ["announce", "x.torrent", "--event", "paused"],
+        ["announce", "x.torrent", "--port", "0"],
+        ["announce", "x.torrent", "--port", "70000"],
+        ["announce", "x.torrent", "--left", "-1"],
+        ["announce", "x.torrent", "--timeout", "0"],
+        ["scrape"],
+        ["scrape", "x.torrent", "--timeout", "never"],
+    ],
+)
+def test_tracker_usage_errors(bittern_script: str, args: list[str]) -> None:
+    result = run(bittern_script, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "error:" in result.stderr

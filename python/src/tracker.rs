@@ -1,0 +1,330 @@
+//! `Tracker`: core's HTTP tracker server, running on threads of its own.
+
+use crate::errors::guard;
+use bittern_core::metainfo::InfoHash;
+use bittern_core::tracker::server::{self, ServerConfig, TrackerServer};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Seconds as a `Duration`, or `ValueError` naming the argument.
+pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
+    if value > 0.0 {
+        if let Ok(d) = Duration::try_from_secs_f64(value) {
+            return Ok(d);
+        }
+    }
+    Err(PyValueError::new_err(format!(
+        "{name} must be a positive number of seconds, not {value}"
+    )))
+}
+
+/// `"host:port"` (an IP address, `[v6]:port`, or a name to resolve) as a socket address.
+fn parse_bind(py: Python<'_>, bind: &str) -> PyResult<SocketAddr> {
+    if let Ok(addr) = bind.parse() {
+        return Ok(addr);
+    }
+    let resolved = py.detach(|| bind.to_socket_addrs().map(|mut a| a.next()));
+    match resolved {
+        Ok(Some(addr)) => Ok(addr),
+        _ => Err(PyValueError::new_err(format!(
+            "bind must be 'host:port' (e.g. '127.0.0.1:6969'), not {bind:?}"
+        ))),
+    }
+}
+
+/// An HTTP BitTorrent tracker (BEP 3, 23, 7, 48), serving from construction until `stop()`.
+#[pyclass(frozen, module = "bittern", name = "Tracker")]
+pub(crate) struct Tracker {
+    server: Mutex<Option<TrackerServer>>,
+    tracker: Arc<server::Tracker>,
+    addr: SocketAddr,
+    url: String,
+}
+
+impl Tracker {
+    fn server(&self) -> MutexGuard<'_, Option<TrackerServer>> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn shut_down(&self, py: Python<'_>) {
+        let server = self.server().take();
+        if let Some(server) = server {
+            py.detach(|| server.stop());
+        }
+    }
+}
+
+impl Drop for Tracker {
+    /// Garbage collection stops a tracker left running, with the GIL released while its
+    /// threads end.
+    fn drop(&mut self) {
+        let server = self
+            .server
+            .get_mut()
+            .map_or_else(|e| e.into_inner().take(), Option::take);
+        if let Some(server) = server {
+            // Where Python cannot be attached (at interpreter exit), the closure is dropped
+            // uncalled, and the server with it: that stops it too, only with the GIL held.
+            Python::try_attach(move |py| py.detach(move || server.stop()));
+        }
+    }
+}
+
+#[pymethods]
+impl Tracker {
+    #[new]
+    #[pyo3(signature = (
+        bind = "127.0.0.1:6969", *,
+        interval = ServerConfig::default().interval,
+        min_interval = ServerConfig::default().min_interval,
+        torrents_dir = None, allow_only = false, trust_ip = false, public_stats = false,
+        max_torrents = ServerConfig::default().max_torrents,
+        max_peers_per_torrent = ServerConfig::default().max_peers_per_torrent,
+        default_numwant = ServerConfig::default().default_numwant,
+        max_numwant = ServerConfig::default().max_numwant,
+        max_scrape = ServerConfig::default().max_scrape,
+        max_connections = ServerConfig::default().max_connections,
+        idle_timeout = ServerConfig::default().idle_timeout.as_secs_f64(),
+        threads = 0,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        bind: &str,
+        interval: u32,
+        min_interval: u32,
+        torrents_dir: Option<PathBuf>,
+        allow_only: bool,
+        trust_ip: bool,
+        public_stats: bool,
+        max_torrents: usize,
+        max_peers_per_torrent: usize,
+        default_numwant: usize,
+        max_numwant: usize,
+        max_scrape: usize,
+        max_connections: usize,
+        idle_timeout: f64,
+        threads: usize,
+    ) -> PyResult<Self> {
+        if allow_only && torrents_dir.is_none() {
+            return Err(PyValueError::new_err("allow_only needs torrents_dir"));
+        }
+        let config = ServerConfig {
+            bind: parse_bind(py, bind)?,
+            interval,
+            min_interval,
+            trust_ip_param: trust_ip,
+            torrents_dir,
+            allow_only,
+            public_stats,
+            max_torrents,
+            max_peers_per_torrent,
+            default_numwant,
+            max_numwant,
+            max_scrape,
+            max_connections,
+            idle_timeout: seconds(idle_timeout, "idle_timeout")?,
+            threads,
+        };
+        let server = py.detach(|| guard(|| TrackerServer::start(config)))?;
+        Ok(Tracker {
+            tracker: server.tracker().clone(),
+            addr: server.local_addr(),
+            url: server.url(),
+            server: Mutex::new(Some(server)),
+        })
+    }
+
+    /// The announce URL, e.g. `http://127.0.0.1:6969/announce` (127.0.0.1 when bound to every
+    /// address).
+    #[getter]
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address listened on, as `(host, port)`.
+    #[getter]
+    fn address(&self) -> (String, u16) {
+        (self.addr.ip().to_string(), self.addr.port())
+    }
+
+    #[getter]
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Whether it still serves (`stop()` not called yet).
+    #[getter]
+    fn running(&self) -> bool {
+        self.server().is_some()
+    }
+
+    /// The torrents published from `torrents_dir`, sorted by file name.
+    #[getter]
+    fn published(&self) -> Vec<PublishedTorrent> {
+        self.tracker
+            .published()
+            .iter()
+            .map(|p| PublishedTorrent {
+                file_name: p.file_name.clone(),
+                info_hash: p.info_hash,
+                name: p.name.clone(),
+                total_length: p.total_length,
+            })
+            .collect()
+    }
+
+    /// The counters now.
+    fn stats(&self) -> TrackerStats {
+        let s = self.tracker.stats();
+        TrackerStats {
+            torrents: s.swarms.torrents,
+            peers: s.swarms.peers,
+            seeders: s.swarms.seeders,
+            leechers: s.swarms.leechers,
+            downloaded: s.swarms.downloaded,
+            announces: s.swarms.announces,
+            scrapes: s.swarms.scrapes,
+            refused: s.swarms.refused,
+            connections: s.connections,
+        }
+    }
+
+    /// The log lines since the last call.
+    fn take_log(&self) -> Vec<String> {
+        self.tracker.take_log()
+    }
+
+    /// Stops serving: stops accepting, lets open requests finish (up to 2 s) and ends the
+    /// tracker's threads, with the GIL released. Calling it again does nothing.
+    fn stop(&self, py: Python<'_>) {
+        self.shut_down(py);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Py<PyAny>,
+        _exc_value: Py<PyAny>,
+        _traceback: Py<PyAny>,
+    ) -> bool {
+        self.shut_down(py);
+        false
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Tracker(url={}, running={})",
+            PyString::new(py, &self.url).repr()?,
+            if self.running() { "True" } else { "False" }
+        ))
+    }
+}
+
+/// A tracker's counters at one moment.
+#[pyclass(frozen, eq, module = "bittern", name = "TrackerStats")]
+#[derive(PartialEq)]
+pub(crate) struct TrackerStats {
+    #[pyo3(get)]
+    torrents: u64,
+    #[pyo3(get)]
+    peers: u64,
+    #[pyo3(get)]
+    seeders: u64,
+    #[pyo3(get)]
+    leechers: u64,
+    #[pyo3(get)]
+    downloaded: u64,
+    #[pyo3(get)]
+    announces: u64,
+    #[pyo3(get)]
+    scrapes: u64,
+    #[pyo3(get)]
+    refused: u64,
+    #[pyo3(get)]
+    connections: u64,
+}
+
+impl TrackerStats {
+    fn fields(&self) -> [(&'static str, u64); 9] {
+        [
+            ("torrents", self.torrents),
+            ("peers", self.peers),
+            ("seeders", self.seeders),
+            ("leechers", self.leechers),
+            ("downloaded", self.downloaded),
+            ("announces", self.announces),
+            ("scrapes", self.scrapes),
+            ("refused", self.refused),
+            ("connections", self.connections),
+        ]
+    }
+}
+
+#[pymethods]
+impl TrackerStats {
+    /// The counters as a new `dict`, in the order of the fields.
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.fields() {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        let fields: Vec<String> = self
+            .fields()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        format!("TrackerStats({})", fields.join(", "))
+    }
+}
+
+/// A `.torrent` file a tracker publishes from its `torrents_dir`.
+#[pyclass(frozen, eq, module = "bittern", name = "PublishedTorrent")]
+#[derive(PartialEq)]
+pub(crate) struct PublishedTorrent {
+    /// The file's name in the folder (and in its URL, `/torrents/<file_name>`).
+    #[pyo3(get)]
+    file_name: String,
+    info_hash: InfoHash,
+    /// The torrent's name.
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    total_length: u64,
+}
+
+#[pymethods]
+impl PublishedTorrent {
+    #[getter]
+    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.info_hash.as_bytes())
+    }
+
+    #[getter]
+    fn info_hash_hex(&self) -> String {
+        self.info_hash.to_hex()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "PublishedTorrent(file_name={}, info_hash='{}', name={}, total_length={})",
+            PyString::new(py, &self.file_name).repr()?,
+            self.info_hash_hex(),
+            PyString::new(py, &self.name).repr()?,
+            self.total_length
+        ))
+    }
+}
