@@ -11,12 +11,18 @@
  *   NULL handle.
  * - Whatever fails leaves a message in a per-thread last error: bittern_last_error_message,
  *   and bittern_last_error_offset for the byte offset of a bencode error.
- * - Handles (bittern_torrent, bittern_bencode, bittern_create_options) are made by a `_new`,
- *   `_load`, `_from_bytes`, `_decode` or `_create` function and ended by exactly one `_free`;
- *   `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
+ * - Handles (bittern_torrent, bittern_bencode, bittern_create_options, bittern_tracker_config,
+ *   bittern_tracker, bittern_announce_options, bittern_announce_response) are made by a `_new`,
+ *   `_load`, `_from_bytes`, `_decode`, `_create` or `_start` function, or by the call that
+ *   returns them, and ended by exactly one `_free`; `_free(NULL)` does nothing. Pointers
+ *   borrowed from a handle live as its documentation says.
  * - Strings returned as `const char *` are NUL-terminated UTF-8. Invalid UTF-8 in the data is
  *   replaced with U+FFFD, and so is a NUL byte inside a value, so that a C string is never cut
- *   short; functions returning bytes with a length give the exact bytes.
+ *   short; functions returning bytes with a length give the exact bytes. A `char *` handed over
+ *   (owned by the caller) is freed with bittern_string_free.
+ * - A struct filled in by the library starts with `size_t struct_size`, which the caller sets
+ *   to `sizeof` the struct: fields are only ever added at the end, and only those within the
+ *   caller's `struct_size` are written.
  * - No Rust panic crosses this interface: an internal error gives BITTERN_RESULT_PANIC.
  */
 
@@ -44,6 +50,12 @@
  * Patch version of libbittern.
  */
 #define BITTERN_VERSION_PATCH 0
+
+/**
+ * The size of the buffer `bittern_announce_response_peer_get` writes a peer's IP address to:
+ * the longest IPv6 text form and its NUL (as `INET6_ADDRSTRLEN`).
+ */
+#define BITTERN_IP_STRING_SIZE 46
 
 /**
  * What a fallible call did. The numbers are part of the ABI and never change; new codes are
@@ -101,6 +113,28 @@ typedef enum {
 } bittern_result;
 
 /**
+ * What an announce tells the tracker happened (BEP 3).
+ */
+typedef enum {
+    /**
+     * A regular re-announce (no `event` parameter).
+     */
+    BITTERN_ANNOUNCE_EVENT_NONE = 0,
+    /**
+     * The first announce of a download.
+     */
+    BITTERN_ANNOUNCE_EVENT_STARTED = 1,
+    /**
+     * The download finished (not sent when starting complete).
+     */
+    BITTERN_ANNOUNCE_EVENT_COMPLETED = 2,
+    /**
+     * The peer is leaving the swarm.
+     */
+    BITTERN_ANNOUNCE_EVENT_STOPPED = 3,
+} bittern_announce_event;
+
+/**
  * The type of a bencode value.
  */
 typedef enum {
@@ -121,6 +155,30 @@ typedef enum {
      */
     BITTERN_BENCODE_TYPE_DICT = 3,
 } bittern_bencode_type;
+
+/**
+ * What an announce says about the caller. Made by `bittern_announce_options_new`, ended by
+ * `bittern_announce_options_free`.
+ *
+ * Defaults: this process's peer id (`-BT0001-` and 12 random letters and digits, made once per
+ * process and shared by every default), port 6881, nothing uploaded or downloaded, `left`
+ * the torrent's total length for `bittern_announce_torrent` and 0 (a seeder) for
+ * `bittern_announce_url`, no event, the tracker's own number of peers, a 15 s timeout per
+ * tracker.
+ *
+ * Thread safety: the setters need exclusive access; announcing only reads the options, so
+ * several threads may announce with the same options at once.
+ */
+typedef struct bittern_announce_options bittern_announce_options;
+
+/**
+ * A tracker's answer to an announce. Made by `bittern_announce_torrent` or
+ * `bittern_announce_url`, ended by `bittern_announce_response_free`.
+ *
+ * Thread safety: every accessor only reads, so one response may be used from several threads
+ * at once. Strings are owned by the response, valid until `bittern_announce_response_free`.
+ */
+typedef struct bittern_announce_response bittern_announce_response;
 
 /**
  * A decoded bencode document. It owns a copy of the input, so the caller's buffer may be
@@ -160,6 +218,62 @@ typedef struct bittern_create_options bittern_create_options;
 typedef struct bittern_torrent bittern_torrent;
 
 /**
+ * A running tracker: `/announce` and `/scrape` (BEP 3, 7, 23, 48), an index page of the
+ * torrents folder and its `.torrent` files, and `/stats`. Made by `bittern_tracker_start`,
+ * stopped and ended by `bittern_tracker_free`.
+ *
+ * Thread safety: every function but `bittern_tracker_free` may run on several threads at once
+ * (`bittern_tracker_next_log_line` hands each line to exactly one caller). The tracker serves
+ * on threads of its own; none of these calls wait for it.
+ */
+typedef struct bittern_tracker bittern_tracker;
+
+/**
+ * How a tracker runs. Made by `bittern_tracker_config_new`, ended by
+ * `bittern_tracker_config_free`.
+ *
+ * Defaults: listen on `127.0.0.1:6969`; interval 1800 s and min interval 60 s; the `ip`
+ * parameter ignored; no torrents folder, every torrent tracked; `/stats` for loopback clients
+ * only; at most 1,000,000 torrents, 100,000 peers per torrent, 50 peers per answer without
+ * `numwant` and 200 with it, 64 info-hashes per scrape, 4096 open connections; a connection
+ * idle for 30 s is closed; one worker thread per core.
+ *
+ * Values are taken as given (a 0 limit means nothing is allowed); only the bind address is
+ * checked when set, and the torrents folder when the tracker starts.
+ *
+ * Thread safety: the setters need exclusive access; `bittern_tracker_start` only reads the
+ * config, so several trackers may start from the same config at once.
+ */
+typedef struct bittern_tracker_config bittern_tracker_config;
+
+/**
+ * A torrent's counts from a tracker's scrape (BEP 48), written by `bittern_scrape_torrent` and
+ * `bittern_scrape_url`.
+ *
+ * Set `struct_size` to `sizeof(bittern_scrape_stats)` before the call: fields may be added at
+ * the end in later versions, and only those within the caller's `struct_size` are written.
+ */
+typedef struct {
+    /**
+     * Set by the caller to `sizeof(bittern_scrape_stats)`; on return, where the fields the
+     * library wrote end (its own `sizeof` when the caller's struct is at least as large).
+     */
+    size_t struct_size;
+    /**
+     * Seeders.
+     */
+    uint64_t complete;
+    /**
+     * Completed downloads the tracker has counted.
+     */
+    uint64_t downloaded;
+    /**
+     * Leechers.
+     */
+    uint64_t incomplete;
+} bittern_scrape_stats;
+
+/**
  * Reports hashing progress during `bittern_torrent_create`: `bytes_done` of `bytes_total`
  * bytes are hashed. Return true to go on, false to cancel (`bittern_torrent_create` then
  * returns `BITTERN_RESULT_CANCELLED`).
@@ -168,6 +282,56 @@ typedef struct bittern_torrent bittern_torrent;
  * the end with `bytes_done == bytes_total`. It must not call back into the same create.
  */
 typedef bool (*bittern_progress_callback)(uint64_t bytes_done, uint64_t bytes_total, void *user_data);
+
+/**
+ * A tracker's counters, written by `bittern_tracker_get_stats`.
+ *
+ * Set `struct_size` to `sizeof(bittern_tracker_stats)` before the call: fields may be added at
+ * the end in later versions, and only those within the caller's `struct_size` are written.
+ */
+typedef struct {
+    /**
+     * Set by the caller to `sizeof(bittern_tracker_stats)`; on return, where the fields the
+     * library wrote end (its own `sizeof` when the caller's struct is at least as large).
+     */
+    size_t struct_size;
+    /**
+     * Torrents with a swarm.
+     */
+    uint64_t torrents;
+    /**
+     * Peers in every swarm.
+     */
+    uint64_t peers;
+    /**
+     * Peers with nothing left to download.
+     */
+    uint64_t seeders;
+    /**
+     * Peers still downloading.
+     */
+    uint64_t leechers;
+    /**
+     * `completed` events counted, over all torrents.
+     */
+    uint64_t downloaded;
+    /**
+     * Announces answered (refused ones included).
+     */
+    uint64_t announces;
+    /**
+     * Scrapes answered.
+     */
+    uint64_t scrapes;
+    /**
+     * Requests answered with a `failure reason`.
+     */
+    uint64_t refused;
+    /**
+     * Connections open now.
+     */
+    uint64_t connections;
+} bittern_tracker_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -222,6 +386,257 @@ bittern_result bittern_last_error_offset(uint64_t *offset_out);
  * Ownership: takes ownership of `data`; do not use it afterwards. Thread safety: any thread.
  */
 void bittern_bytes_free(uint8_t *data, size_t len);
+
+/**
+ * Frees a string that bittern handed over as `char *` (such as from
+ * `bittern_tracker_next_log_line`). NULL is a no-op.
+ *
+ * Ownership: takes ownership of `string`; do not use it afterwards. Only strings documented as
+ * freed by this function may be passed (never a `const char *` borrowed from a handle). Thread
+ * safety: any thread.
+ */
+void bittern_string_free(char *string);
+
+/**
+ * Makes new announce options with the defaults at `*options_out`.
+ *
+ * Ownership: free them with `bittern_announce_options_free`. Thread safety: any thread.
+ */
+bittern_result bittern_announce_options_new(bittern_announce_options **options_out);
+
+/**
+ * Frees announce options. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `options`. Thread safety: no other thread may be using them.
+ */
+void bittern_announce_options_free(bittern_announce_options *options);
+
+/**
+ * Sets the peer id sent, from `peer_id[0..20]` (any bytes).
+ *
+ * Ownership: the bytes are copied. Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_peer_id(bittern_announce_options *options,
+                                                    const uint8_t *peer_id);
+
+/**
+ * Writes the peer id the options send (the process's default one unless set) to
+ * `peer_id_out[0..20]`.
+ *
+ * Ownership: `peer_id_out` is the caller's (at least 20 bytes). Thread safety: read-only.
+ */
+bittern_result bittern_announce_options_peer_id(const bittern_announce_options *options,
+                                                uint8_t *peer_id_out);
+
+/**
+ * Sets the port peers are told to connect to (default 6881).
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_port(bittern_announce_options *options, uint16_t port);
+
+/**
+ * Sets the bytes uploaded so far (default 0).
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_uploaded(bittern_announce_options *options,
+                                                     uint64_t uploaded);
+
+/**
+ * Sets the bytes downloaded so far (default 0).
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_downloaded(bittern_announce_options *options,
+                                                       uint64_t downloaded);
+
+/**
+ * Sets the bytes left to download; 0 announces a seeder. Unset, it is the torrent's total
+ * length for `bittern_announce_torrent`, and 0 for `bittern_announce_url`.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_left(bittern_announce_options *options, uint64_t left);
+
+/**
+ * Sets the event sent (default `BITTERN_ANNOUNCE_EVENT_NONE`). `event` must be one of the
+ * `bittern_announce_event` values.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_event(bittern_announce_options *options,
+                                                  bittern_announce_event event);
+
+/**
+ * Sets the number of peers asked for (`numwant`); unset, the tracker chooses (often 50).
+ * Trackers cap it.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_numwant(bittern_announce_options *options,
+                                                    uint32_t numwant);
+
+/**
+ * Sets the deadline of each request to a tracker, connecting and reading the answer included,
+ * in milliseconds; 0 goes back to the default (15 s). A torrent's announce tries its trackers
+ * one after another, so it may take this long for each.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_announce_options_set_timeout_ms(bittern_announce_options *options,
+                                                       uint32_t timeout_ms);
+
+/**
+ * Announces `torrent` to its trackers and writes the first answer to a new response at
+ * `*response_out`. `options` may be NULL for the defaults.
+ *
+ * The trackers are the BEP 12 `announce-list` tiers (or `announce` alone when there is no
+ * list), each tier shuffled: tiers in order, trackers within a tier in order, until one
+ * answers (`bittern_announce_response_url` says which). A tracker that refuses (a `failure
+ * reason`) counts as not answering, and the next one is tried. Only `http` and `https`
+ * trackers are spoken to.
+ *
+ * Errors: `BITTERN_RESULT_TRACKER` when no tracker answered (the torrent has none, or each
+ * refused, failed or could not be reached; the last error holds the last tracker's message,
+ * such as its `failure reason`), `BITTERN_RESULT_TIMEOUT` when the last tracker tried did not
+ * answer in time.
+ *
+ * Ownership: free the response with `bittern_announce_response_free`. Thread safety: blocks
+ * the calling thread until a tracker answers, up to the options' timeout for each tracker
+ * tried; only reads `torrent` and `options`.
+ */
+bittern_result bittern_announce_torrent(const bittern_torrent *torrent,
+                                        const bittern_announce_options *options,
+                                        bittern_announce_response **response_out);
+
+/**
+ * Announces the torrent whose info-hash is `info_hash[0..20]` to the tracker at `url` (UTF-8;
+ * `http` or `https`, and it may carry its own query, such as a passkey) and writes its answer
+ * to a new response at `*response_out`. `options` may be NULL for the defaults (which announce
+ * a seeder here: set `left` for a download).
+ *
+ * Errors: `BITTERN_RESULT_TRACKER` (the tracker refused, with its `failure reason` in the last
+ * error; it could not be reached; its answer was not valid; the URL is not an http(s) URL),
+ * `BITTERN_RESULT_TIMEOUT` (no answer in time).
+ *
+ * Ownership: free the response with `bittern_announce_response_free`; the arguments stay the
+ * caller's. Thread safety: blocks the calling thread until the tracker answers, up to the
+ * options' timeout; only reads `options`.
+ */
+bittern_result bittern_announce_url(const char *url,
+                                    const uint8_t *info_hash,
+                                    const bittern_announce_options *options,
+                                    bittern_announce_response **response_out);
+
+/**
+ * Frees a response and every string borrowed from it. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `response`. Thread safety: no other thread may be using it.
+ */
+void bittern_announce_response_free(bittern_announce_response *response);
+
+/**
+ * The URL of the tracker that answered (for `bittern_announce_torrent`, the one that worked
+ * among the torrent's). NULL when `response` is NULL.
+ *
+ * Ownership: owned by the response. Thread safety: read-only.
+ */
+const char *bittern_announce_response_url(const bittern_announce_response *response);
+
+/**
+ * The seconds the tracker asks to wait before the next regular announce, as it said it (a
+ * client should keep it within sane bounds). 0 when `response` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+uint32_t bittern_announce_response_interval(const bittern_announce_response *response);
+
+/**
+ * The tracker's `min interval` in seconds: announces must not come more often.
+ *
+ * Returns `BITTERN_RESULT_NOT_FOUND` when the tracker sent none. Thread safety: read-only.
+ */
+bittern_result bittern_announce_response_min_interval(const bittern_announce_response *response,
+                                                      uint32_t *value_out);
+
+/**
+ * The number of seeders the tracker counts (`complete`).
+ *
+ * Returns `BITTERN_RESULT_NOT_FOUND` when the tracker sent none. Thread safety: read-only.
+ */
+bittern_result bittern_announce_response_complete(const bittern_announce_response *response,
+                                                  uint64_t *value_out);
+
+/**
+ * The number of leechers the tracker counts (`incomplete`).
+ *
+ * Returns `BITTERN_RESULT_NOT_FOUND` when the tracker sent none. Thread safety: read-only.
+ */
+bittern_result bittern_announce_response_incomplete(const bittern_announce_response *response,
+                                                    uint64_t *value_out);
+
+/**
+ * The number of peers in the answer (IPv4 and IPv6 together). 0 when `response` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+size_t bittern_announce_response_peer_count(const bittern_announce_response *response);
+
+/**
+ * Peer `index`: its IP address in text form (such as `"192.0.2.7"` or `"2001:db8::1"`) and a
+ * NUL to `ip_out`, and its port to `*port_out`.
+ *
+ * Ownership: `ip_out` is the caller's, at least `BITTERN_IP_STRING_SIZE` (46) bytes. Thread
+ * safety: read-only. A bad index gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+ */
+bittern_result bittern_announce_response_peer_get(const bittern_announce_response *response,
+                                                  size_t index,
+                                                  char *ip_out,
+                                                  uint16_t *port_out);
+
+/**
+ * The tracker's `warning message`, or NULL when it sent none (or `response` is NULL).
+ *
+ * Ownership: owned by the response. Thread safety: read-only.
+ */
+const char *bittern_announce_response_warning(const bittern_announce_response *response);
+
+/**
+ * Scrapes the torrent's trackers for its own counts into `*stats_out` (whose `struct_size` the
+ * caller sets; see `bittern_scrape_stats`). `timeout_ms` is the deadline of each request; 0
+ * means the default (15 s).
+ *
+ * Trackers are tried as `bittern_announce_torrent` does (tiers in order, each shuffled) until
+ * one answers; its answer decides. Errors: `BITTERN_RESULT_NOT_FOUND` when that tracker does
+ * not know the torrent, `BITTERN_RESULT_TRACKER` when none answered (the last one's message is
+ * in the last error; a tracker whose URL gives no scrape URL, as BEP 48 derives it, counts as
+ * not answering), `BITTERN_RESULT_TIMEOUT` when the last one tried did not answer in time.
+ *
+ * Ownership: `stats_out` is the caller's. Thread safety: blocks the calling thread, up to the
+ * timeout for each tracker tried; only reads `torrent`.
+ */
+bittern_result bittern_scrape_torrent(const bittern_torrent *torrent,
+                                      uint32_t timeout_ms,
+                                      bittern_scrape_stats *stats_out);
+
+/**
+ * Scrapes the tracker whose announce URL is `announce_url` (UTF-8, `http` or `https`; the
+ * scrape URL is derived from it as BEP 48 says) for the torrent `info_hash[0..20]` and writes
+ * its counts to `*stats_out` (whose `struct_size` the caller sets). `timeout_ms` is the
+ * request's deadline; 0 means the default (15 s).
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` when the tracker does not know the torrent,
+ * `BITTERN_RESULT_TRACKER` (it refused, could not be reached, answered nonsense, or the URL
+ * gives no scrape URL), `BITTERN_RESULT_TIMEOUT`.
+ *
+ * Ownership: the arguments stay the caller's. Thread safety: blocks the calling thread, up to
+ * the timeout.
+ */
+bittern_result bittern_scrape_url(const char *announce_url,
+                                  const uint8_t *info_hash,
+                                  uint32_t timeout_ms,
+                                  bittern_scrape_stats *stats_out);
 
 /**
  * Checks that `data[0..len]` is one bencoded value, without keeping anything.
@@ -828,6 +1243,215 @@ bittern_result bittern_torrent_url_list_add(bittern_torrent *torrent, const char
  * borrowed from it.
  */
 bittern_result bittern_torrent_url_list_clear(bittern_torrent *torrent);
+
+/**
+ * Makes a new config with the defaults at `*config_out`.
+ *
+ * Ownership: free it with `bittern_tracker_config_free`. Thread safety: any thread.
+ */
+bittern_result bittern_tracker_config_new(bittern_tracker_config **config_out);
+
+/**
+ * Frees a config. NULL is a no-op. A tracker started from it is not affected.
+ *
+ * Ownership: takes ownership of `config`. Thread safety: no other thread may be using it.
+ */
+void bittern_tracker_config_free(bittern_tracker_config *config);
+
+/**
+ * Sets the address to listen on: `"host:port"`, such as `"127.0.0.1:0"`, `"0.0.0.0:6969"`,
+ * `"[::1]:8000"` or `"localhost:6969"` (a name is resolved now, and its first address taken).
+ * Port 0 picks a free port when the tracker starts (`bittern_tracker_port` tells which).
+ * Anything else gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Ownership: `address` is copied. Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_bind(bittern_tracker_config *config, const char *address);
+
+/**
+ * Sets the seconds peers are told to wait between announces (default 1800). A peer silent for
+ * twice this long is dropped from its swarm.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_interval(bittern_tracker_config *config,
+                                                   uint32_t seconds);
+
+/**
+ * Sets the `min interval` sent to peers, in seconds (default 60).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_min_interval(bittern_tracker_config *config,
+                                                       uint32_t seconds);
+
+/**
+ * Sets a folder of `.torrent` files (bytes as the OS takes them; they need not be UTF-8) to
+ * publish on the tracker's index page and under `/torrents/<file>`; NULL for none (the
+ * default). The folder is read when the tracker starts: a folder that cannot be read fails
+ * `bittern_tracker_start`, a file that is not a valid torrent is skipped and logged.
+ *
+ * Ownership: `path` is copied. Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_torrents_dir(bittern_tracker_config *config,
+                                                       const char *path);
+
+/**
+ * Tracks only the torrents of the torrents folder (default false): an announce for any other
+ * is refused with "unregistered torrent". Starting a tracker with this and no torrents folder
+ * fails.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_allow_only(bittern_tracker_config *config,
+                                                     bool allow_only);
+
+/**
+ * Honours the announce's `ip` parameter (default false: it lets anyone point a swarm at a
+ * victim's address; turn it on only on a trusted network).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_trust_ip_param(bittern_tracker_config *config,
+                                                         bool trust);
+
+/**
+ * Serves `/stats` to any host, not only to loopback clients (default false).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_public_stats(bittern_tracker_config *config,
+                                                       bool public_stats);
+
+/**
+ * Sets the most torrents tracked at once (default 1,000,000); an announce for one more is
+ * refused.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_max_torrents(bittern_tracker_config *config,
+                                                       size_t max_torrents);
+
+/**
+ * Sets the most peers kept per torrent (default 100,000); past it a new peer still gets an
+ * answer but is not added.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_max_peers_per_torrent(bittern_tracker_config *config,
+                                                                size_t max_peers);
+
+/**
+ * Sets the number of peers in an answer to an announce without `numwant` (default 50).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_default_numwant(bittern_tracker_config *config,
+                                                          size_t numwant);
+
+/**
+ * Sets the most peers in an answer, whatever `numwant` asks (default 200).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_max_numwant(bittern_tracker_config *config,
+                                                      size_t numwant);
+
+/**
+ * Sets the most info-hashes in one scrape (default 64); a larger scrape is refused.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_max_scrape(bittern_tracker_config *config,
+                                                     size_t max_scrape);
+
+/**
+ * Sets the most connections open at once (default 4096); more are closed on arrival.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_max_connections(bittern_tracker_config *config,
+                                                          size_t max_connections);
+
+/**
+ * Sets how long, in milliseconds, a connection may take to send a request's head or sit idle
+ * between requests before it is closed (default 30,000).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_idle_timeout_ms(bittern_tracker_config *config,
+                                                          uint64_t timeout_ms);
+
+/**
+ * Sets the number of worker threads; 0 (the default) means one per core.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_threads(bittern_tracker_config *config, size_t threads);
+
+/**
+ * Starts a tracker with `config` (NULL for the defaults) into a new tracker at `*tracker_out`:
+ * it reads the torrents folder (if any), binds the listen address and serves on threads of its
+ * own until `bittern_tracker_free`.
+ *
+ * Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
+ * permission), the torrents folder cannot be read, allow-only is set without a torrents
+ * folder, or the threads cannot start; the last error says which.
+ *
+ * Ownership: free the tracker with `bittern_tracker_free`; `config` stays the caller's and may
+ * be freed at once. Thread safety: any thread; only reads `config`.
+ */
+bittern_result bittern_tracker_start(const bittern_tracker_config *config,
+                                     bittern_tracker **tracker_out);
+
+/**
+ * Stops the tracker and frees it: it stops accepting, lets requests in progress finish (up to
+ * about 2 s), closes every connection and ends its threads before returning. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `tracker`; every string borrowed from it ends. Thread safety:
+ * no other thread may be using it.
+ */
+void bittern_tracker_free(bittern_tracker *tracker);
+
+/**
+ * The tracker's announce URL, such as `"http://127.0.0.1:6969/announce"` (with 127.0.0.1 when
+ * it listens on every address). NULL when `tracker` is NULL.
+ *
+ * Ownership: owned by the tracker, valid until `bittern_tracker_free`. Thread safety: any
+ * thread.
+ */
+const char *bittern_tracker_url(const bittern_tracker *tracker);
+
+/**
+ * The port the tracker listens on (the one picked when it was asked for port 0). 0 when
+ * `tracker` is NULL.
+ *
+ * Thread safety: any thread.
+ */
+uint16_t bittern_tracker_port(const bittern_tracker *tracker);
+
+/**
+ * Writes the tracker's counters now to `*stats_out`, whose `struct_size` the caller sets to
+ * `sizeof(bittern_tracker_stats)`: only the fields within it are written, and `struct_size` is
+ * then set to the size this library wrote up to. A `struct_size` smaller than a `size_t` gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Ownership: `stats_out` is the caller's. Thread safety: any thread; the counters are read one
+ * after another while the tracker runs, so they need not add up exactly.
+ */
+bittern_result bittern_tracker_get_stats(const bittern_tracker *tracker,
+                                         bittern_tracker_stats *stats_out);
+
+/**
+ * Takes the oldest line of the tracker's log not taken yet into `*line_out`: it starts
+ * listening, new torrents, completed downloads, refused requests, skipped files. Returns
+ * `BITTERN_RESULT_NOT_FOUND` when no line is waiting. The tracker keeps the last 1024 lines
+ * nobody took; older ones are dropped.
+ *
+ * Ownership: the caller owns the line and frees it with `bittern_string_free`. Thread safety:
+ * any thread; each line goes to exactly one caller.
+ */
+bittern_result bittern_tracker_next_log_line(bittern_tracker *tracker, char **line_out);
 
 #ifdef __cplusplus
 }  // extern "C"

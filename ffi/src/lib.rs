@@ -11,7 +11,8 @@
 //!   Whatever fails leaves a message (and, for bencode errors, a byte offset) in a thread-local
 //!   last error.
 //! - One Rust file per C type: this file holds the result codes, the guard, the last error and
-//!   the version; `bencode.rs`, `torrent.rs` and `create.rs` hold their handles.
+//!   the version; `bencode.rs`, `torrent.rs`, `create.rs`, `tracker.rs` (the tracker server) and
+//!   `announce.rs` (the tracker client) hold their handles.
 
 // Types are named as C sees them (`bittern_torrent`, `bittern_result`).
 #![allow(non_camel_case_types)]
@@ -19,12 +20,15 @@
 // for its pointers, and the guard checks them for NULL before any dereference (as rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod announce;
 pub mod bencode;
 pub mod create;
 pub mod torrent;
+pub mod tracker;
 
 use bittern_core::bencode::BencodeError;
 use bittern_core::metainfo::MetainfoError;
+use bittern_core::tracker::TrackerError;
 use bittern_core::ErrorKind;
 use std::any::Any;
 use std::cell::RefCell;
@@ -173,10 +177,16 @@ impl Failure {
 impl From<bittern_core::Error> for Failure {
     fn from(e: bittern_core::Error) -> Self {
         let code = match e.kind() {
+            // The core has no timeout kind: a tracker that did not answer in time is a tracker
+            // error there, and its own code here.
+            _ if matches!(e, bittern_core::Error::Tracker(TrackerError::Timeout)) => {
+                bittern_result::Timeout
+            }
             ErrorKind::Bencode => bittern_result::Bencode,
             ErrorKind::Metainfo => bittern_result::Metainfo,
             ErrorKind::Io => bittern_result::Io,
             ErrorKind::Cancelled => bittern_result::Cancelled,
+            ErrorKind::Tracker => bittern_result::Tracker,
             // A kind this face does not know yet: an internal error until it is mapped here.
             _ => bittern_result::Panic,
         };
@@ -196,6 +206,12 @@ impl From<MetainfoError> for Failure {
 
 impl From<BencodeError> for Failure {
     fn from(e: BencodeError) -> Self {
+        bittern_core::Error::from(e).into()
+    }
+}
+
+impl From<TrackerError> for Failure {
+    fn from(e: TrackerError) -> Self {
         bittern_core::Error::from(e).into()
     }
 }
@@ -279,6 +295,80 @@ pub extern "C" fn bittern_bytes_free(data: *mut u8, len: usize) {
 pub(crate) fn into_owned_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
     let len = bytes.len();
     (Box::into_raw(bytes.into_boxed_slice()).cast::<u8>(), len)
+}
+
+/// Frees a string that bittern handed over as `char *` (such as from
+/// `bittern_tracker_next_log_line`). NULL is a no-op.
+///
+/// Ownership: takes ownership of `string`; do not use it afterwards. Only strings documented as
+/// freed by this function may be passed (never a `const char *` borrowed from a handle). Thread
+/// safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_string_free(string: *mut c_char) {
+    guard_value((), || {
+        if !string.is_null() {
+            // SAFETY: `string` came from `into_owned_string`, a `CString`.
+            drop(unsafe { CString::from_raw(string) });
+        }
+        Ok(())
+    })
+}
+
+/// Hands a string to C, to be freed by `bittern_string_free`.
+pub(crate) fn into_owned_string(s: &str) -> *mut c_char {
+    c_string(s).into_raw()
+}
+
+// ---- structs that grow at the end -------------------------------------------------------------
+
+/// Where each field of a `struct_size`-first struct lies: `(offset, size)` pairs, in order.
+macro_rules! field_spans {
+    ($ty:ty, $value:expr; $($field:ident),+ $(,)?) => {
+        [$((std::mem::offset_of!($ty, $field), std::mem::size_of_val(&$value.$field))),+]
+    };
+}
+pub(crate) use field_spans;
+
+/// Writes `value` to the caller's struct at `out`, which starts with a `size_t struct_size` that
+/// the caller set to the size of its own (perhaps older, smaller) struct: only the fields that
+/// lie wholly within it are written, and then `struct_size` is set to where the written fields
+/// end (`sizeof` ours when the caller's struct is at least as large). `fields` are
+/// [`field_spans!`] of every field but `struct_size`. A `struct_size` smaller than a `size_t` gives `BITTERN_RESULT_INVALID_ARGUMENT`
+/// and writes nothing.
+///
+/// # Safety
+/// `out` is NULL or points to `struct_size` writable bytes, aligned for `T`, whose first field is
+/// a `usize` set by the caller (the struct may be smaller than `T`, so no `&mut T` is made).
+pub(crate) unsafe fn put_sized<T>(
+    out: *mut T,
+    name: &str,
+    value: &T,
+    fields: &[(usize, usize)],
+) -> Result<(), Failure> {
+    let out = NonNull::new(out).ok_or_else(|| Failure::null(name))?;
+    let base = out.as_ptr().cast::<u8>();
+    // SAFETY: the caller's struct starts with its `struct_size`.
+    let size = unsafe { base.cast::<usize>().read() };
+    if size < std::mem::size_of::<usize>() {
+        return Err(Failure::invalid(format!(
+            "`{name}->struct_size` is {size}: set it to sizeof the struct"
+        )));
+    }
+    let from = (value as *const T).cast::<u8>();
+    let mut written = std::mem::size_of::<usize>();
+    for &(offset, len) in fields {
+        if offset + len <= size {
+            // SAFETY: the field lies within both `value` and the caller's `size` bytes.
+            unsafe { ptr::copy_nonoverlapping(from.add(offset), base.add(offset), len) };
+            written = written.max(offset + len);
+        }
+    }
+    if size >= std::mem::size_of::<T>() {
+        written = std::mem::size_of::<T>();
+    }
+    // SAFETY: as the read above.
+    unsafe { base.cast::<usize>().write(written) };
+    Ok(())
 }
 
 // ---- the guard --------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ impl bittern_torrent {
         }
     }
 
+    /// The torrent itself, for the other handles' functions (announce, scrape).
+    pub(crate) fn meta(&self) -> &Metainfo {
+        &self.meta
+    }
+
     /// An optional string field as a C string, NULL when absent.
     fn text(&self, key: Text, value: Option<&str>) -> *const c_char {
         value.map_or(ptr::null(), |v| self.strings.get(key, || v))
