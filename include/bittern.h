@@ -160,7 +160,7 @@ typedef enum {
  * What an announce says about the caller. Made by `bittern_announce_options_new`, ended by
  * `bittern_announce_options_free`.
  *
- * Defaults: this process's peer id (`-BT0001-` and 12 random letters and digits, made once per
+ * Defaults: this process's peer id (`-BI0100-` and 12 random letters and digits, made once per
  * process and shared by every default), port 6881, nothing uploaded or downloaded, `left`
  * the torrent's total length for `bittern_announce_torrent` and 0 (a seeder) for
  * `bittern_announce_url`, no event, the tracker's own number of peers, a 15 s timeout per
@@ -1395,8 +1395,9 @@ bittern_result bittern_tracker_config_set_threads(bittern_tracker_config *config
  * own until `bittern_tracker_free`.
  *
  * Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
- * permission), the torrents folder cannot be read, allow-only is set without a torrents
- * folder, or the threads cannot start; the last error says which.
+ * permission), the torrents folder cannot be read, or the threads cannot start;
+ * `BITTERN_RESULT_INVALID_ARGUMENT` for settings that cannot work (allow-only without a
+ * torrents folder, no connections allowed, a zero interval ...). The last error says which.
  *
  * Ownership: free the tracker with `bittern_tracker_free`; `config` stays the caller's and may
  * be freed at once. Thread safety: any thread; only reads `config`.

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Cancelled,
     /// A tracker could not be reached, refused, or answered nonsense.
     Tracker,
+    /// A setting or argument that cannot work.
+    InvalidArgument,
 }
 
 impl Error {
@@ -43,6 +45,7 @@ impl Error {
                 _ => ErrorKind::Metainfo,
             },
             Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
+            Error::Tracker(TrackerError::InvalidConfig(_)) => ErrorKind::InvalidArgument,
             Error::Tracker(_) => ErrorKind::Tracker,
         }
     }

@@ -11,11 +11,10 @@ use crate::{
     guard_value, into_handle, put_sized, Failure,
 };
 use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
-use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, TrackerError};
+use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId};
 use bittern_core::InfoHash;
 use std::ffi::{c_char, CString};
 use std::ptr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The size of the buffer `bittern_announce_response_peer_get` writes a peer's IP address to:
@@ -42,7 +41,7 @@ pub enum bittern_announce_event {
 /// What an announce says about the caller. Made by `bittern_announce_options_new`, ended by
 /// `bittern_announce_options_free`.
 ///
-/// Defaults: this process's peer id (`-BT0001-` and 12 random letters and digits, made once per
+/// Defaults: this process's peer id (`-BI0100-` and 12 random letters and digits, made once per
 /// process and shared by every default), port 6881, nothing uploaded or downloaded, `left`
 /// the torrent's total length for `bittern_announce_torrent` and 0 (a seeder) for
 /// `bittern_announce_url`, no event, the tracker's own number of peers, a 15 s timeout per
@@ -64,7 +63,7 @@ pub struct bittern_announce_options {
 impl Default for bittern_announce_options {
     fn default() -> Self {
         bittern_announce_options {
-            peer_id: default_peer_id(),
+            peer_id: PeerId::of_process(),
             port: DEFAULT_PORT,
             uploaded: 0,
             downloaded: 0,
@@ -86,19 +85,6 @@ impl bittern_announce_options {
         req.numwant = self.numwant;
         req
     }
-}
-
-/// This process's peer id: Azureus-style `-BT0001-` (as the Python face sends), then 12 random
-/// letters and digits.
-fn default_peer_id() -> PeerId {
-    static ID: OnceLock<PeerId> = OnceLock::new();
-    *ID.get_or_init(|| {
-        let mut id = *b"-BT0001-            ";
-        for b in &mut id[8..] {
-            *b = fastrand::alphanumeric() as u8;
-        }
-        PeerId(id)
-    })
 }
 
 /// The client's settings for one call: the default ones with `timeout` (None: the default) as
@@ -613,16 +599,8 @@ pub extern "C" fn bittern_scrape_torrent(
         }
         let config = client_config(self::timeout_ms(timeout_ms));
         let trackers = TrackerList::from_metainfo(meta)?;
-        let mut last = TrackerError::NoTracker;
-        for url in trackers.tiers().iter().flatten() {
-            match blocking::scrape(&config, url, &[meta.info_hash()]) {
-                Ok(answer) => {
-                    return put_scrape_stats(answer.files.iter(), meta.info_hash(), stats_out)
-                }
-                Err(e) => last = e,
-            }
-        }
-        Err(last.into())
+        let (_, answer) = blocking::scrape_tiers(&config, trackers.tiers(), &[meta.info_hash()])?;
+        put_scrape_stats(answer.files.iter(), meta.info_hash(), stats_out)
     })
 }
 
@@ -660,10 +638,10 @@ mod tests {
 
     #[test]
     fn the_default_peer_id_is_made_once() {
-        let id = default_peer_id();
-        assert_eq!(&id.0[..8], b"-BT0001-");
+        let id = PeerId::of_process();
+        assert_eq!(&id.0[..8], b"-BI0100-");
         assert!(id.0[8..].iter().all(u8::is_ascii_alphanumeric));
-        assert_eq!(default_peer_id(), id);
+        assert_eq!(PeerId::of_process(), id);
         assert_eq!(bittern_announce_options::default().peer_id, id);
     }
 

@@ -187,6 +187,7 @@ impl From<bittern_core::Error> for Failure {
             ErrorKind::Io => bittern_result::Io,
             ErrorKind::Cancelled => bittern_result::Cancelled,
             ErrorKind::Tracker => bittern_result::Tracker,
+            ErrorKind::InvalidArgument => bittern_result::InvalidArgument,
             // A kind this face does not know yet: an internal error until it is mapped here.
             _ => bittern_result::Panic,
         };

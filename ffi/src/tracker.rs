@@ -362,8 +362,9 @@ pub extern "C" fn bittern_tracker_config_set_threads(
 /// own until `bittern_tracker_free`.
 ///
 /// Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
-/// permission), the torrents folder cannot be read, allow-only is set without a torrents
-/// folder, or the threads cannot start; the last error says which.
+/// permission), the torrents folder cannot be read, or the threads cannot start;
+/// `BITTERN_RESULT_INVALID_ARGUMENT` for settings that cannot work (allow-only without a
+/// torrents folder, no connections allowed, a zero interval ...). The last error says which.
 ///
 /// Ownership: free the tracker with `bittern_tracker_free`; `config` stays the caller's and may
 /// be freed at once. Thread safety: any thread; only reads `config`.

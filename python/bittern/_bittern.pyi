@@ -257,7 +257,7 @@ def announce(
 
     `url` is an announce URL, or BEP 12 tiers as in `Torrent.create(announce=...)`: the first
     tracker that answers wins. `left` is the bytes still to download (0: a seeder). `peer_id`
-    (20 bytes) defaults to this process's own, `-BT0001-` and 12 random bytes made once. `port`
+    (20 bytes) defaults to this process's own, `-BI0100-` (bittern 0.1.0) and 12 random letters and digits made once. `port`
     is where peers can connect (1 to 65535). `numwant` asks for that many peers (the tracker
     caps it). Compact peers are asked for.
 

@@ -15,7 +15,6 @@ use bittern_core::tracker::{
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
@@ -52,18 +51,6 @@ fn interruptible<T: Send + 'static>(
     }
 }
 
-/// This process's peer id: `-BT0001-` and 12 random bytes, made on first use.
-fn default_peer_id(py: Python<'_>) -> PyResult<PeerId> {
-    static ID: PyOnceLock<PeerId> = PyOnceLock::new();
-    ID.get_or_try_init(py, || {
-        let random: Vec<u8> = py.import("os")?.call_method1("urandom", (12,))?.extract()?;
-        let mut id = *b"-BT0001-\0\0\0\0\0\0\0\0\0\0\0\0";
-        id[8..].copy_from_slice(&random);
-        Ok::<_, PyErr>(PeerId(id))
-    })
-    .copied()
-}
-
 fn twenty(value: &[u8], name: &str) -> PyResult<[u8; 20]> {
     value
         .try_into()
@@ -90,10 +77,10 @@ pub(crate) struct AnnounceArgs<'a> {
 }
 
 impl AnnounceArgs<'_> {
-    fn request(&self, py: Python<'_>, info_hash: InfoHash) -> PyResult<AnnounceRequest> {
+    fn request(&self, info_hash: InfoHash) -> PyResult<AnnounceRequest> {
         let peer_id = match &self.peer_id {
             Some(id) => PeerId(twenty(id, "peer_id")?),
-            None => default_peer_id(py)?,
+            None => PeerId::of_process(),
         };
         if self.port == 0 {
             return Err(PyValueError::new_err("port must be from 1 to 65535"));
@@ -126,7 +113,7 @@ fn announce_to(
     args: &AnnounceArgs<'_>,
     timeout: f64,
 ) -> PyResult<AnnounceResult> {
-    let req = args.request(py, info_hash)?;
+    let req = args.request(info_hash)?;
     let config = client_config(timeout)?;
     let (url, response) =
         interruptible(py, move || blocking::announce_tiers(&config, &tiers, &req))?;
@@ -150,23 +137,11 @@ pub(crate) fn scrape_torrent(
     meta: &Metainfo,
     timeout: f64,
 ) -> PyResult<Option<ScrapeResult>> {
-    let urls: Vec<String> = guard(|| TrackerList::from_metainfo(meta))?
-        .tiers()
-        .iter()
-        .flatten()
-        .cloned()
-        .collect();
+    let tiers = guard(|| TrackerList::from_metainfo(meta))?.tiers().to_vec();
     let hash = meta.info_hash();
     let config = client_config(timeout)?;
     let files = interruptible(py, move || {
-        let mut last = TrackerError::NoTracker;
-        for url in &urls {
-            match blocking::scrape(&config, url, &[hash]) {
-                Ok(response) => return Ok(response.files),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+        blocking::scrape_tiers(&config, &tiers, &[hash]).map(|(_, r)| r.files)
     })?;
     Ok(files
         .into_iter()

@@ -111,9 +111,6 @@ impl Tracker {
         idle_timeout: f64,
         threads: usize,
     ) -> PyResult<Self> {
-        if allow_only && torrents_dir.is_none() {
-            return Err(PyValueError::new_err("allow_only needs torrents_dir"));
-        }
         let config = ServerConfig {
             bind: parse_bind(py, bind)?,
             interval,

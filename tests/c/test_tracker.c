@@ -152,8 +152,14 @@ static void test_server(void)
     CHECK_OK(bittern_tracker_config_set_bind(config, "[::1]:0"));
     CHECK_OK(bittern_tracker_config_set_bind(config, "127.0.0.1:0"));
     CHECK_OK(bittern_tracker_config_set_allow_only(config, true));
-    CHECK_RESULT(bittern_tracker_start(config, &again), BITTERN_RESULT_IO);
+    CHECK_RESULT(bittern_tracker_start(config, &again), BITTERN_RESULT_INVALID_ARGUMENT);
     CHECK_LAST_ERROR_HAS("allow-only");
+    CHECK_OK(bittern_tracker_config_set_allow_only(config, false));
+    CHECK_OK(bittern_tracker_config_set_max_connections(config, 0));
+    CHECK_RESULT(bittern_tracker_start(config, &again), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("connections");
+    CHECK_OK(bittern_tracker_config_set_max_connections(config, 16));
+    CHECK_OK(bittern_tracker_config_set_allow_only(config, true));
     char missing[4096];
     snprintf(missing, sizeof missing, "%s/no-such-folder", temp);
     CHECK_OK(bittern_tracker_config_set_torrents_dir(config, missing));
@@ -191,7 +197,7 @@ static void test_announces(void)
     CHECK_OK(bittern_announce_options_peer_id(b, id));
     CHECK(memcmp(id, id_b, 20) == 0);
     CHECK_OK(bittern_announce_options_peer_id(a, id));
-    CHECKF(memcmp(id, "-BT0001-", 8) == 0, "default peer id %.20s", (char *)id);
+    CHECKF(memcmp(id, "-BI0100-", 8) == 0, "default peer id %.20s", (char *)id);
 
     /* The first peer of a swarm gets nobody. */
     bittern_announce_response *r = NULL;

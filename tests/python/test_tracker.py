@@ -395,8 +395,12 @@ def test_bind_on_a_taken_port_is_an_oserror() -> None:
 def test_bad_tracker_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="host:port"):
         bittern.Tracker("nonsense")
-    with pytest.raises(ValueError, match="torrents_dir"):
+    with pytest.raises(ValueError, match="allow-only needs a torrents folder"):
         bittern.Tracker("127.0.0.1:0", allow_only=True)
+    with pytest.raises(ValueError, match="max connections"):
+        bittern.Tracker("127.0.0.1:0", max_connections=0)
+    with pytest.raises(ValueError, match="min interval"):
+        bittern.Tracker("127.0.0.1:0", interval=10, min_interval=20)
     with pytest.raises(ValueError, match="idle_timeout"):
         bittern.Tracker("127.0.0.1:0", idle_timeout=0)
     with pytest.raises(bittern.StorageError, match="missing"):
@@ -472,7 +476,7 @@ def test_default_peer_id_is_made_once(tracker: bittern.Tracker) -> None:
     ids = {p[b"peer id"] for p in listed[b"peers"]}
     assert len(ids) == 1
     [pid] = ids
-    assert len(pid) == 20 and pid.startswith(b"-BT0001-")
+    assert len(pid) == 20 and pid.startswith(b"-BI0100-")
 
 
 def test_module_announce_options(tracker: bittern.Tracker) -> None:

@@ -327,6 +327,29 @@ impl TrackerList {
         }
         Err(last)
     }
+
+    /// Scrapes `hashes` from the first tracker that answers, in the same order and with the
+    /// same promotion as [`announce`](Self::announce).
+    pub async fn scrape(
+        &mut self,
+        client: &Client,
+        hashes: &[InfoHash],
+    ) -> Result<(String, ScrapeResponse), TrackerError> {
+        let mut last = TrackerError::NoTracker;
+        for tier in &mut self.tiers {
+            for i in 0..tier.len() {
+                match client.scrape(&tier[i], hashes).await {
+                    Ok(resp) => {
+                        let url = tier.remove(i);
+                        tier.insert(0, url.clone());
+                        return Ok((url, resp));
+                    }
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
 }
 
 /// Exponential backoff between failed announces: `first`, doubling with each failure, capped
@@ -430,6 +453,19 @@ pub mod blocking {
             Client::new(config.clone())?
                 .scrape(announce_url, hashes)
                 .await
+        })
+    }
+
+    /// [`TrackerList::scrape`] over `tiers`, each shuffled first (BEP 12), blocking.
+    pub fn scrape_tiers(
+        config: &ClientConfig,
+        tiers: &[Vec<String>],
+        hashes: &[InfoHash],
+    ) -> Result<(String, ScrapeResponse), TrackerError> {
+        let mut list = TrackerList::new(tiers.to_vec())?;
+        run(async {
+            let client = Client::new(config.clone())?;
+            list.scrape(&client, hashes).await
         })
     }
 

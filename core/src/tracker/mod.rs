@@ -14,6 +14,32 @@ use std::net::SocketAddr;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(pub [u8; 20]);
 
+impl PeerId {
+    /// A new Azureus-style id: `-BI` and the version (`-BI0100-` for 0.1.0), then 12 random
+    /// letters and digits.
+    pub fn generate() -> PeerId {
+        let mut id = [0u8; 20];
+        let digit = |v: &str| v.parse::<u32>().unwrap_or(0) % 10;
+        let prefix = format!(
+            "-BI{}{}{}0-",
+            digit(env!("CARGO_PKG_VERSION_MAJOR")),
+            digit(env!("CARGO_PKG_VERSION_MINOR")),
+            digit(env!("CARGO_PKG_VERSION_PATCH")),
+        );
+        id[..8].copy_from_slice(prefix.as_bytes());
+        for b in &mut id[8..] {
+            *b = fastrand::alphanumeric() as u8;
+        }
+        PeerId(id)
+    }
+
+    /// This process's id, made once: what the C and Python faces send unless told otherwise.
+    pub fn of_process() -> PeerId {
+        static ID: std::sync::OnceLock<PeerId> = std::sync::OnceLock::new();
+        *ID.get_or_init(PeerId::generate)
+    }
+}
+
 impl fmt::Debug for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -150,4 +176,7 @@ pub enum TrackerError {
     /// Starting the tracker server failed (the address is taken, a folder cannot be read ...).
     #[error("{0}")]
     Server(String),
+    /// A setting that cannot work (no connections allowed, a zero interval ...).
+    #[error("invalid tracker setting: {0}")]
+    InvalidConfig(String),
 }

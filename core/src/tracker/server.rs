@@ -88,6 +88,30 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// Refuses settings with which the tracker could not serve.
+    pub fn check(&self) -> Result<(), TrackerError> {
+        let problem = if self.interval == 0 {
+            "interval must be at least 1 second"
+        } else if self.min_interval > self.interval {
+            "min interval must not exceed the interval"
+        } else if self.max_connections == 0 {
+            "max connections must be at least 1"
+        } else if self.max_torrents == 0 || self.max_peers_per_torrent == 0 {
+            "max torrents and max peers per torrent must be at least 1"
+        } else if self.max_scrape == 0 {
+            "max scrape must be at least 1"
+        } else if self.idle_timeout.is_zero() {
+            "idle timeout must be more than 0"
+        } else if self.allow_only && self.torrents_dir.is_none() {
+            "allow-only needs a torrents folder"
+        } else {
+            return Ok(());
+        };
+        Err(TrackerError::InvalidConfig(problem.into()))
+    }
+}
+
 /// Largest request head hyper will buffer (its minimum).
 const MAX_REQUEST_BYTES: usize = 8192;
 const MAX_HEADERS: usize = 32;
@@ -123,14 +147,10 @@ pub struct Tracker {
 impl Tracker {
     /// Reads the torrents folder (if any) and makes an empty tracker.
     pub fn new(config: ServerConfig) -> Result<Arc<Tracker>, TrackerError> {
+        config.check()?;
         let mut log = VecDeque::new();
         let published = match &config.torrents_dir {
             Some(dir) => publish(dir, &mut log)?,
-            None if config.allow_only => {
-                return Err(TrackerError::Server(
-                    "allow-only needs a torrents folder".into(),
-                ))
-            }
             None => Vec::new(),
         };
         let limits = SwarmLimits {
