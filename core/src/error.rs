@@ -2,6 +2,7 @@
 
 use crate::bencode::BencodeError;
 use crate::metainfo::MetainfoError;
+use crate::peer::PeerError;
 use crate::tracker::TrackerError;
 
 /// Any error bittern-core returns.
@@ -14,6 +15,8 @@ pub enum Error {
     Metainfo(#[from] MetainfoError),
     #[error(transparent)]
     Tracker(#[from] TrackerError),
+    #[error(transparent)]
+    Peer(#[from] PeerError),
 }
 
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
@@ -32,6 +35,8 @@ pub enum ErrorKind {
     Tracker,
     /// A setting or argument that cannot work.
     InvalidArgument,
+    /// A peer connection failed or a peer broke the protocol.
+    Network,
 }
 
 impl Error {
@@ -47,6 +52,7 @@ impl Error {
             Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
             Error::Tracker(TrackerError::InvalidConfig(_)) => ErrorKind::InvalidArgument,
             Error::Tracker(_) => ErrorKind::Tracker,
+            Error::Peer(_) => ErrorKind::Network,
         }
     }
 
@@ -54,7 +60,7 @@ impl Error {
     pub fn offset(&self) -> Option<usize> {
         match self {
             Error::Bencode(e) | Error::Metainfo(MetainfoError::Bencode(e)) => Some(e.offset),
-            Error::Metainfo(_) | Error::Tracker(_) => None,
+            Error::Metainfo(_) | Error::Tracker(_) | Error::Peer(_) => None,
         }
     }
 }

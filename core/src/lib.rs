@@ -6,6 +6,7 @@
 pub mod bencode;
 pub mod error;
 pub mod metainfo;
+pub mod peer;
 pub mod piece;
 pub mod tracker;
 

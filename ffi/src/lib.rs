@@ -188,6 +188,7 @@ impl From<bittern_core::Error> for Failure {
             ErrorKind::Cancelled => bittern_result::Cancelled,
             ErrorKind::Tracker => bittern_result::Tracker,
             ErrorKind::InvalidArgument => bittern_result::InvalidArgument,
+            ErrorKind::Network => bittern_result::Network,
             // A kind this face does not know yet: an internal error until it is mapped here.
             _ => bittern_result::Panic,
         };

@@ -197,6 +197,7 @@ fn to_pyerr(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
         ErrorKind::Cancelled => classes.cancelled.bind(py).call1((message,))?,
         ErrorKind::Tracker => classes.tracker.bind(py).call1((message,))?,
         ErrorKind::InvalidArgument => py.get_type::<PyValueError>().call1((message,))?,
+        ErrorKind::Network => classes.network.bind(py).call1((message,))?,
         _ => classes.error.bind(py).call1((message,))?,
     };
     Ok(PyErr::from_value(exception))

@@ -1,0 +1,738 @@
+//! [`MessageCodec`]: length-prefixed peer messages to and from bytes, checked against one
+//! torrent's [`Layout`].
+
+use super::message::{name_of, BlockRef, Message};
+use super::PeerError;
+use crate::piece::{Bitfield, Layout, PieceIndex, BLOCK_SIZE};
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// Bytes of a `piece` message before its data: length prefix, id, index, begin.
+const PIECE_HEADER: usize = 13;
+
+/// Decodes and encodes the messages of one torrent's peer connections.
+///
+/// Decoding checks everything a peer sends before it sets memory aside for it:
+///
+/// - the length prefix is at most [`max_message_len`](MessageCodec::max_message_len), the
+///   largest legal message for this torrent (`max(bitfield bytes + 1, 9 + BLOCK_SIZE)`);
+/// - messages of fixed size have exactly that size (`choke`, `unchoke`, `interested`,
+///   `not interested`: 1; `have`: 5; `request`, `cancel`: 13);
+/// - a `bitfield` has exactly `ceil(pieces / 8)` bytes and its spare bits clear;
+/// - piece indices are in range; `request` and `cancel` name a block
+///   [`Layout::is_valid_request`] accepts; a `piece` message's data is not empty, at most
+///   [`BLOCK_SIZE`] bytes and inside its piece (its header is checked as soon as its 13 bytes
+///   are in, before room for the data is reserved).
+///
+/// Breaking any of these is `Err(PeerError::Protocol)` naming the rule; too few bytes yet is
+/// `Ok(None)`. Messages with an id BEP 3 does not define are skipped by their length (within
+/// the same cap) and their bytes discarded as they arrive, never buffered whole. A `piece`
+/// message's data is split from the read buffer without copying.
+///
+/// Encoding writes the same format, and refuses (with [`PeerError::InvalidOutgoing`], writing
+/// nothing) a message this codec would reject if a peer sent it.
+#[derive(Debug, Clone)]
+pub struct MessageCodec {
+    layout: Layout,
+    max_len: usize,
+    /// Bytes of an unknown message still to be discarded.
+    skip: usize,
+}
+
+impl MessageCodec {
+    pub fn new(layout: Layout) -> MessageCodec {
+        let max_len = (layout.bitfield_len() + 1).max(9 + BLOCK_SIZE as usize);
+        MessageCodec {
+            layout,
+            max_len,
+            skip: 0,
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The largest length prefix accepted: that of the torrent's largest legal message.
+    pub fn max_message_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Checks a message's length prefix and id, and for `piece` its index and begin once they
+    /// are in. `Ok(None)` means "wait for more bytes before reserving anything".
+    fn check_header(&self, buf: &[u8], len: usize) -> Result<Option<Header>, String> {
+        let id = buf[4];
+        let name = name_of(id);
+        let fixed = |want: usize| {
+            if len == want {
+                Ok(Some(Header::Known))
+            } else {
+                Err(format!(
+                    "{name}: length prefix {len}, must be exactly {want}"
+                ))
+            }
+        };
+        match id {
+            Message::CHOKE | Message::UNCHOKE | Message::INTERESTED | Message::NOT_INTERESTED => {
+                fixed(1)
+            }
+            Message::HAVE => fixed(5),
+            Message::REQUEST | Message::CANCEL => fixed(13),
+            Message::BITFIELD => {
+                let want = self.layout.bitfield_len();
+                if len - 1 == want {
+                    Ok(Some(Header::Known))
+                } else {
+                    Err(format!(
+                        "bitfield: {} bytes, must be exactly {want} for {} pieces",
+                        len - 1,
+                        self.layout.piece_count()
+                    ))
+                }
+            }
+            Message::PIECE => {
+                if len < 9 {
+                    return Err(format!(
+                        "piece: length prefix {len}, must be at least 9 (index and begin)"
+                    ));
+                }
+                if buf.len() < PIECE_HEADER {
+                    return Ok(None);
+                }
+                let (index, begin) = (be_u32(&buf[5..9]), be_u32(&buf[9..13]));
+                self.block("piece", index, begin, (len - 9) as u32)?;
+                Ok(Some(Header::Known))
+            }
+            _ => Ok(Some(Header::Unknown)),
+        }
+    }
+
+    /// The block `(index, begin, length)` if this torrent has it: index in range, length in
+    /// `1..=BLOCK_SIZE`, and inside the piece (checked in `u64`, so no overflow).
+    fn block(&self, what: &str, index: u32, begin: u32, length: u32) -> Result<BlockRef, String> {
+        let piece = self.piece(what, index)?;
+        let size = self.layout.piece_size(piece);
+        if length == 0 {
+            return Err(format!(
+                "{what}: empty block (length 0) at {begin} in piece {index}"
+            ));
+        }
+        if length > BLOCK_SIZE {
+            return Err(format!(
+                "{what}: block of {length} bytes is larger than the {BLOCK_SIZE}-byte limit"
+            ));
+        }
+        if u64::from(begin) + u64::from(length) > u64::from(size) {
+            return Err(format!(
+                "{what}: block of {length} bytes at {begin} ends past the end of piece {index} \
+                 ({size} bytes)"
+            ));
+        }
+        debug_assert!(self.layout.is_valid_request(piece, begin, length));
+        Ok(BlockRef {
+            piece,
+            begin,
+            length,
+        })
+    }
+
+    fn piece(&self, what: &str, index: u32) -> Result<PieceIndex, String> {
+        self.layout.piece(index).ok_or_else(|| {
+            format!(
+                "{what}: piece index {index} out of range (the torrent has {} pieces)",
+                self.layout.piece_count()
+            )
+        })
+    }
+
+    /// Parses a whole message whose header [`check_header`](Self::check_header) accepted;
+    /// `body` is the payload after the id.
+    fn parse(&self, id: u8, mut body: BytesMut) -> Result<Message, String> {
+        Ok(match id {
+            Message::CHOKE => Message::Choke,
+            Message::UNCHOKE => Message::Unchoke,
+            Message::INTERESTED => Message::Interested,
+            Message::NOT_INTERESTED => Message::NotInterested,
+            Message::HAVE => Message::Have(self.piece("have", body.get_u32())?),
+            Message::BITFIELD => {
+                Message::Bitfield(Bitfield::from_bytes(&self.layout, &body).ok_or_else(|| {
+                    format!(
+                        "bitfield: spare bits set past the last piece ({} pieces)",
+                        self.layout.piece_count()
+                    )
+                })?)
+            }
+            Message::REQUEST | Message::CANCEL => {
+                let what = name_of(id);
+                let (index, begin, length) = (body.get_u32(), body.get_u32(), body.get_u32());
+                let block = self.block(what, index, begin, length)?;
+                if id == Message::REQUEST {
+                    Message::Request(block)
+                } else {
+                    Message::Cancel(block)
+                }
+            }
+            Message::PIECE => {
+                let (index, begin) = (body.get_u32(), body.get_u32());
+                let block = self.block("piece", index, begin, body.len() as u32)?;
+                Message::Piece {
+                    piece: block.piece,
+                    begin,
+                    data: body.freeze(),
+                }
+            }
+            _ => unreachable!("unknown ids are skipped before parsing"),
+        })
+    }
+
+    /// Why we must not send `msg`, if it is not valid for this torrent.
+    fn check_outgoing(&self, msg: &Message) -> Result<(), String> {
+        match msg {
+            Message::Have(p) => self.piece("have", p.get()).map(drop),
+            Message::Bitfield(b) => {
+                let bytes = b.as_bytes();
+                if Bitfield::from_bytes(&self.layout, bytes).is_none() {
+                    return Err(format!(
+                        "bitfield: {} bytes or spare bits set; this torrent has {} pieces",
+                        bytes.len(),
+                        self.layout.piece_count()
+                    ));
+                }
+                Ok(())
+            }
+            Message::Request(b) => self
+                .block("request", b.piece.get(), b.begin, b.length)
+                .map(drop),
+            Message::Cancel(b) => self
+                .block("cancel", b.piece.get(), b.begin, b.length)
+                .map(drop),
+            Message::Piece { piece, begin, data } => {
+                let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                self.block("piece", piece.get(), *begin, len).map(drop)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+enum Header {
+    /// A message BEP 3 defines, its header valid.
+    Known,
+    /// An id we do not speak: skip the message.
+    Unknown,
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+impl Decoder for MessageCodec {
+    type Item = Message;
+    type Error = PeerError;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
+        loop {
+            if self.skip > 0 {
+                let n = self.skip.min(buf.len());
+                buf.advance(n);
+                self.skip -= n;
+                if self.skip > 0 {
+                    return Ok(None);
+                }
+            }
+            if buf.len() < 4 {
+                return Ok(None);
+            }
+            let len = be_u32(&buf[..4]) as usize;
+            if len == 0 {
+                buf.advance(4);
+                return Ok(Some(Message::KeepAlive));
+            }
+            if len > self.max_len {
+                return Err(PeerError::Protocol(format!(
+                    "length prefix {len} is larger than the largest message this torrent allows \
+                     ({} bytes)",
+                    self.max_len
+                )));
+            }
+            if buf.len() < 5 {
+                return Ok(None);
+            }
+            match self.check_header(buf, len).map_err(PeerError::Protocol)? {
+                None => return Ok(None),
+                Some(Header::Unknown) => {
+                    buf.advance(5);
+                    self.skip = len - 1;
+                    continue;
+                }
+                Some(Header::Known) => {}
+            }
+            if buf.len() < 4 + len {
+                buf.reserve(4 + len - buf.len());
+                return Ok(None);
+            }
+            let id = buf[4];
+            let mut frame = buf.split_to(4 + len);
+            frame.advance(5);
+            return self.parse(id, frame).map(Some).map_err(PeerError::Protocol);
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
+        match self.decode(buf)? {
+            Some(msg) => Ok(Some(msg)),
+            None if buf.is_empty() && self.skip == 0 => Ok(None),
+            None => Err(PeerError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed in the middle of a message",
+            ))),
+        }
+    }
+}
+
+impl Encoder<Message> for MessageCodec {
+    type Error = PeerError;
+
+    fn encode(&mut self, msg: Message, dst: &mut BytesMut) -> Result<(), PeerError> {
+        self.check_outgoing(&msg)
+            .map_err(PeerError::InvalidOutgoing)?;
+        let len = msg.wire_len();
+        dst.reserve(4 + len);
+        dst.put_u32(len as u32);
+        if let Some(id) = msg.id() {
+            dst.put_u8(id);
+        }
+        match &msg {
+            Message::Have(p) => dst.put_u32(p.get()),
+            Message::Bitfield(b) => dst.put_slice(b.as_bytes()),
+            Message::Request(b) | Message::Cancel(b) => {
+                dst.put_u32(b.piece.get());
+                dst.put_u32(b.begin);
+                dst.put_u32(b.length);
+            }
+            Message::Piece { piece, begin, data } => {
+                dst.put_u32(piece.get());
+                dst.put_u32(*begin);
+                dst.put_slice(data);
+            }
+            Message::KeepAlive
+            | Message::Choke
+            | Message::Unchoke
+            | Message::Interested
+            | Message::NotInterested => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    /// 4 pieces: three of 32 KiB and a last one of 20000 bytes (blocks 16384 + 3616).
+    fn layout() -> Layout {
+        Layout::new(32768, 3 * 32768 + 20000).unwrap()
+    }
+
+    fn codec() -> MessageCodec {
+        MessageCodec::new(layout())
+    }
+
+    fn piece(i: u32) -> PieceIndex {
+        layout().piece(i).unwrap()
+    }
+
+    fn encode(msg: Message) -> BytesMut {
+        let mut buf = BytesMut::new();
+        codec().encode(msg, &mut buf).unwrap();
+        buf
+    }
+
+    /// Length prefix and id, then `payload`.
+    fn raw(id: u8, payload: &[u8]) -> BytesMut {
+        let mut b = BytesMut::new();
+        b.put_u32(1 + payload.len() as u32);
+        b.put_u8(id);
+        b.put_slice(payload);
+        b
+    }
+
+    fn u32s(v: &[u32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_be_bytes()).collect()
+    }
+
+    /// The protocol error decoding `bytes` gives, which must name `rule`.
+    fn rejects(bytes: &[u8], rule: &str) {
+        let mut buf = BytesMut::from(bytes);
+        match codec().decode(&mut buf) {
+            Err(PeerError::Protocol(m)) => assert!(m.contains(rule), "{m:?} lacks {rule:?}"),
+            other => panic!("{bytes:02x?}: expected a protocol error, got {other:?}"),
+        }
+    }
+
+    fn all_messages() -> Vec<Message> {
+        let l = layout();
+        let mut bf = Bitfield::empty(&l);
+        bf.set(piece(0));
+        bf.set(piece(3));
+        let block = |p, begin, length| BlockRef {
+            piece: piece(p),
+            begin,
+            length,
+        };
+        vec![
+            Message::KeepAlive,
+            Message::Choke,
+            Message::Unchoke,
+            Message::Interested,
+            Message::NotInterested,
+            Message::Have(piece(3)),
+            Message::Bitfield(bf),
+            Message::Bitfield(Bitfield::full(&l)),
+            Message::Request(block(0, 0, 16384)),
+            Message::Request(block(3, 16384, 3616)),
+            Message::Piece {
+                piece: piece(1),
+                begin: 16384,
+                data: Bytes::from(vec![7u8; 16384]),
+            },
+            Message::Piece {
+                piece: piece(3),
+                begin: 19999,
+                data: Bytes::from_static(b"x"),
+            },
+            Message::Cancel(block(2, 100, 200)),
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for msg in all_messages() {
+            let mut buf = encode(msg.clone());
+            assert_eq!(buf.len(), 4 + msg.wire_len());
+            let mut c = codec();
+            assert_eq!(c.decode(&mut buf).unwrap(), Some(msg.clone()), "{msg:?}");
+            assert!(buf.is_empty());
+            assert_eq!(c.decode(&mut buf).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn wire_formats_are_bep3() {
+        assert_eq!(&encode(Message::KeepAlive)[..], [0, 0, 0, 0]);
+        assert_eq!(&encode(Message::Choke)[..], [0, 0, 0, 1, 0]);
+        assert_eq!(&encode(Message::NotInterested)[..], [0, 0, 0, 1, 3]);
+        assert_eq!(
+            &encode(Message::Have(piece(3)))[..],
+            [0, 0, 0, 5, 4, 0, 0, 0, 3]
+        );
+        assert_eq!(
+            &encode(Message::Bitfield(Bitfield::full(&layout())))[..],
+            [0, 0, 0, 2, 5, 0xf0]
+        );
+        let req = BlockRef {
+            piece: piece(1),
+            begin: 16384,
+            length: 16384,
+        };
+        assert_eq!(
+            &encode(Message::Request(req))[..],
+            [&[0, 0, 0, 13, 6][..], &u32s(&[1, 16384, 16384])].concat()
+        );
+        assert_eq!(encode(Message::Cancel(req))[4], 8);
+        let p = encode(Message::Piece {
+            piece: piece(2),
+            begin: 8,
+            data: Bytes::from_static(b"abc"),
+        });
+        assert_eq!(
+            &p[..],
+            [&[0, 0, 0, 12, 7][..], &u32s(&[2, 8]), b"abc"].concat()
+        );
+    }
+
+    #[test]
+    fn a_stream_of_messages_decodes_in_order_one_byte_at_a_time() {
+        let msgs = all_messages();
+        let mut wire = BytesMut::new();
+        let mut c = codec();
+        for m in &msgs {
+            c.encode(m.clone(), &mut wire).unwrap();
+        }
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for &b in wire.iter() {
+            buf.put_u8(b);
+            while let Some(m) = c.decode(&mut buf).unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(got, msgs);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn truncated_input_waits_for_more() {
+        for msg in all_messages() {
+            let full = encode(msg.clone());
+            let mut c = codec();
+            for cut in 0..full.len() {
+                let mut buf = BytesMut::from(&full[..cut]);
+                assert_eq!(c.decode(&mut buf).unwrap(), None, "{msg:?} cut at {cut}");
+                assert_eq!(
+                    buf.len(),
+                    cut,
+                    "nothing consumed from an incomplete message"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn piece_data_is_split_from_the_buffer_without_copying() {
+        let mut buf = encode(Message::Piece {
+            piece: piece(0),
+            begin: 0,
+            data: Bytes::from(vec![1u8; 16384]),
+        });
+        let data_at = buf[13..].as_ptr();
+        match codec().decode(&mut buf).unwrap() {
+            Some(Message::Piece { data, .. }) => assert_eq!(data.as_ptr(), data_at),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn oversized_length_prefix_is_refused_before_allocating() {
+        let c = codec();
+        assert_eq!(c.max_message_len(), 9 + 16384);
+        let mut buf = BytesMut::with_capacity(64);
+        buf.put_slice(&[0xff, 0xff, 0xff, 0xff]);
+        let mut c = codec();
+        match c.decode(&mut buf) {
+            Err(PeerError::Protocol(m)) => assert!(m.contains("length prefix 4294967295"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(buf.capacity() <= 64, "capacity grew to {}", buf.capacity());
+        // One past the cap, for an unknown id too (skipping is bounded by the same cap).
+        rejects(&raw(7, &[0; 16393]), "is larger than the largest message");
+        rejects(
+            &[0, 0, 0x40, 0x0a, 99],
+            "is larger than the largest message",
+        );
+        // A huge bitfield-sized torrent raises the cap to its bitfield.
+        let big = Layout::new(16384, 16384 * 8 * 40000).unwrap();
+        assert_eq!(MessageCodec::new(big).max_message_len(), 40001);
+    }
+
+    #[test]
+    fn valid_header_reserves_only_what_the_message_needs() {
+        // A piece header is checked when its 13 bytes are in, before reserving for the data.
+        let mut buf = BytesMut::with_capacity(16);
+        buf.put_slice(&[0, 0, 0x40, 0x09, 7, 0, 0, 0]);
+        let mut c = codec();
+        assert_eq!(c.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() <= 16);
+        buf.put_slice(&[1, 0, 0, 0, 0]);
+        assert_eq!(c.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() >= 4 + 9 + 16384);
+        // A piece header that does not fit is refused at 13 bytes, with nothing reserved.
+        let mut buf = BytesMut::with_capacity(16);
+        buf.put_slice(&[0, 0, 0x40, 0x09, 7, 0, 0, 0, 3]);
+        buf.put_slice(&16384u32.to_be_bytes());
+        assert!(matches!(c.decode(&mut buf), Err(PeerError::Protocol(_))));
+        assert!(buf.capacity() <= 16);
+    }
+
+    #[test]
+    fn fixed_sizes_are_exact() {
+        for id in 0..=3 {
+            rejects(&raw(id, &[0]), "must be exactly 1");
+        }
+        rejects(&raw(0, &[0]), "choke: length prefix 2");
+        rejects(&raw(3, &[0, 0]), "not interested: length prefix 3");
+        rejects(
+            &raw(4, &[0, 0, 0]),
+            "have: length prefix 4, must be exactly 5",
+        );
+        rejects(&raw(4, &[0, 0, 0, 0, 0]), "have: length prefix 6");
+        rejects(
+            &raw(6, &u32s(&[0, 0])),
+            "request: length prefix 9, must be exactly 13",
+        );
+        rejects(&raw(8, &u32s(&[0, 0, 1, 0])), "cancel: length prefix 17");
+        rejects(
+            &raw(7, &u32s(&[0])),
+            "piece: length prefix 5, must be at least 9",
+        );
+        // Refused on the header alone, not after waiting for the claimed bytes.
+        rejects(&[0, 0, 0, 200, 6], "request: length prefix 200");
+    }
+
+    #[test]
+    fn bitfields_are_exact() {
+        rejects(
+            &raw(5, &[]),
+            "bitfield: 0 bytes, must be exactly 1 for 4 pieces",
+        );
+        rejects(&raw(5, &[0xf0, 0]), "bitfield: 2 bytes");
+        rejects(&raw(5, &[0xf8]), "spare bits set");
+        rejects(&raw(5, &[0x01]), "spare bits set");
+        let mut buf = raw(5, &[0xa0]);
+        match codec().decode(&mut buf).unwrap() {
+            Some(Message::Bitfield(b)) => {
+                assert_eq!(b.iter().map(PieceIndex::get).collect::<Vec<_>>(), [0, 2])
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn indices_and_blocks_are_checked() {
+        rejects(
+            &raw(4, &u32s(&[4])),
+            "have: piece index 4 out of range (the torrent has 4",
+        );
+        rejects(&raw(4, &u32s(&[u32::MAX])), "out of range");
+        rejects(
+            &raw(6, &u32s(&[4, 0, 16384])),
+            "request: piece index 4 out of range",
+        );
+        rejects(
+            &raw(6, &u32s(&[0, 0, 16385])),
+            "larger than the 16384-byte limit",
+        );
+        rejects(&raw(6, &u32s(&[0, 0, 0])), "request: empty block");
+        rejects(
+            &raw(6, &u32s(&[0, 16385, 16384])),
+            "ends past the end of piece 0 (32768",
+        );
+        rejects(
+            &raw(6, &u32s(&[3, 16384, 3617])),
+            "ends past the end of piece 3 (20000",
+        );
+        rejects(&raw(6, &u32s(&[0, u32::MAX, 16384])), "ends past the end");
+        rejects(&raw(6, &u32s(&[0, u32::MAX, 1])), "ends past the end");
+        rejects(
+            &raw(8, &u32s(&[1, 32768, 1])),
+            "cancel: block of 1 bytes at 32768",
+        );
+        // piece: data past the end of the piece, out-of-range index, empty data, u32::MAX begin.
+        let piece_msg =
+            |index, begin, len: usize| raw(7, &[u32s(&[index, begin]), vec![0; len]].concat());
+        rejects(
+            &piece_msg(3, 19000, 1001),
+            "piece: block of 1001 bytes at 19000 ends past",
+        );
+        rejects(&piece_msg(0, 32767, 2), "ends past the end of piece 0");
+        rejects(&piece_msg(9, 0, 10), "piece: piece index 9 out of range");
+        rejects(&piece_msg(0, 0, 0), "piece: empty block");
+        rejects(&piece_msg(0, u32::MAX, 1), "ends past the end");
+        // Edges that are fine.
+        let mut buf = piece_msg(3, 16384, 3616);
+        assert!(matches!(
+            codec().decode(&mut buf),
+            Ok(Some(Message::Piece { .. }))
+        ));
+        let mut buf = raw(6, &u32s(&[3, 19999, 1]));
+        assert!(matches!(
+            codec().decode(&mut buf),
+            Ok(Some(Message::Request(_)))
+        ));
+    }
+
+    #[test]
+    fn unknown_ids_are_skipped_by_their_length() {
+        let mut c = codec();
+        let mut buf = BytesMut::new();
+        // BEP 10 extended (20), BEP 5 port (9), a fast-extension have-all (14), anything (200).
+        buf.put_slice(&raw(20, b"\0d1:md11:ut_metadatai1eee"));
+        buf.put_slice(&raw(9, &[0x1a, 0xe1]));
+        buf.put_slice(&raw(14, &[]));
+        buf.put_slice(&raw(200, &[0xff; 1000]));
+        buf.put_slice(&encode(Message::Unchoke));
+        assert_eq!(c.decode(&mut buf).unwrap(), Some(Message::Unchoke));
+        assert!(buf.is_empty());
+
+        // Split across reads: the skipped bytes are discarded as they come, not buffered.
+        let mut c = codec();
+        let mut wire = raw(20, &[0xab; 16000]);
+        wire.put_slice(&encode(Message::Interested));
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut got = Vec::new();
+        for chunk in wire.chunks(1000) {
+            buf.put_slice(chunk);
+            while let Some(m) = c.decode(&mut buf).unwrap() {
+                got.push(m);
+            }
+            assert!(buf.len() <= 1000 && buf.capacity() <= 4096);
+        }
+        assert_eq!(got, [Message::Interested]);
+    }
+
+    #[test]
+    fn end_of_stream_mid_message_is_an_error() {
+        let mut c = codec();
+        let mut buf = BytesMut::from(&encode(Message::Have(piece(1)))[..6]);
+        match c.decode_eof(&mut buf) {
+            Err(PeerError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
+        let mut c = codec();
+        let mut buf = BytesMut::new();
+        assert_eq!(c.decode_eof(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn encoder_refuses_what_a_peer_would_reject() {
+        let other = Layout::new(16384, 100 * 16384).unwrap();
+        let far = other.piece(50).unwrap();
+        let bad = [
+            Message::Have(far),
+            Message::Bitfield(Bitfield::full(&other)),
+            Message::Request(BlockRef {
+                piece: piece(0),
+                begin: 0,
+                length: 16385,
+            }),
+            Message::Cancel(BlockRef {
+                piece: far,
+                begin: 0,
+                length: 1,
+            }),
+            Message::Piece {
+                piece: piece(3),
+                begin: 19990,
+                data: Bytes::from_static(&[0; 11]),
+            },
+            Message::Piece {
+                piece: piece(0),
+                begin: 0,
+                data: Bytes::new(),
+            },
+        ];
+        for msg in bad {
+            let mut buf = BytesMut::new();
+            let err = codec().encode(msg.clone(), &mut buf);
+            assert!(
+                matches!(err, Err(PeerError::InvalidOutgoing(_))),
+                "{msg:?}: {err:?}"
+            );
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn debug_of_a_piece_shows_its_length() {
+        let m = Message::Piece {
+            piece: piece(0),
+            begin: 0,
+            data: Bytes::from(vec![0u8; 16384]),
+        };
+        assert_eq!(
+            format!("{m:?}"),
+            "Piece { piece: PieceIndex(0), begin: 0, len: 16384 }"
+        );
+    }
+}
