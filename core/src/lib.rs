@@ -8,6 +8,7 @@ pub mod error;
 pub mod metainfo;
 pub mod peer;
 pub mod piece;
+pub mod session;
 pub mod tracker;
 
 pub use error::{Error, ErrorKind};

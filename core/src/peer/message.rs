@@ -4,15 +4,7 @@ use crate::piece::{Bitfield, PieceIndex};
 use bytes::Bytes;
 use std::fmt;
 
-/// A block of a piece: what `request` asks for and `cancel` takes back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BlockRef {
-    pub piece: PieceIndex,
-    /// Byte offset of the block inside the piece.
-    pub begin: u32,
-    /// Bytes in the block (at most [`BLOCK_SIZE`](crate::piece::BLOCK_SIZE)).
-    pub length: u32,
-}
+pub use crate::piece::BlockRef;
 
 /// One message of the peer wire protocol, as decoded by [`MessageCodec`](super::MessageCodec)
 /// (and so already checked against the torrent's layout).

@@ -5,6 +5,8 @@
 //! storage all ask it. [`PieceIndex`] can only be made by checking an index against a layout,
 //! so code holding one never indexes out of range.
 
+pub mod picker;
+
 use crate::metainfo::Info;
 use std::fmt;
 
@@ -101,6 +103,17 @@ impl Layout {
     pub fn bitfield_len(&self) -> usize {
         (self.piece_count as usize).div_ceil(8)
     }
+}
+
+/// A block: what a `request` asks for, a `cancel` takes back and the picker hands out: `length` bytes at `begin` in `piece`. Blocks the picker hands out start at a multiple of
+/// [`BLOCK_SIZE`] and are `BLOCK_SIZE` long except the last of a piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockRef {
+    pub piece: PieceIndex,
+    /// Byte offset of the block inside the piece.
+    pub begin: u32,
+    /// Bytes in the block.
+    pub length: u32,
 }
 
 /// A piece index checked against its torrent's [`Layout`].

@@ -1,0 +1,3 @@
+//! The session: torrents, their peers, choking, and the runtime they run on.
+
+pub mod choker;
