@@ -3,6 +3,7 @@
 use crate::bencode::BencodeError;
 use crate::metainfo::MetainfoError;
 use crate::peer::PeerError;
+use crate::storage::StorageError;
 use crate::tracker::TrackerError;
 
 /// Any error bittern-core returns.
@@ -17,6 +18,14 @@ pub enum Error {
     Tracker(#[from] TrackerError),
     #[error(transparent)]
     Peer(#[from] PeerError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The system refused something outside storage (a listen socket, threads).
+    #[error("{0}")]
+    Io(String),
+    /// A call that cannot be done as asked.
+    #[error("{0}")]
+    InvalidArgument(String),
 }
 
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
@@ -53,6 +62,12 @@ impl Error {
             Error::Tracker(TrackerError::InvalidConfig(_)) => ErrorKind::InvalidArgument,
             Error::Tracker(_) => ErrorKind::Tracker,
             Error::Peer(_) => ErrorKind::Network,
+            Error::Storage(StorageError::Cancelled) => ErrorKind::Cancelled,
+            Error::Storage(StorageError::OutOfRange { .. } | StorageError::LayoutMismatch) => {
+                ErrorKind::InvalidArgument
+            }
+            Error::Storage(_) | Error::Io(_) => ErrorKind::Io,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
         }
     }
 
@@ -60,7 +75,7 @@ impl Error {
     pub fn offset(&self) -> Option<usize> {
         match self {
             Error::Bencode(e) | Error::Metainfo(MetainfoError::Bencode(e)) => Some(e.offset),
-            Error::Metainfo(_) | Error::Tracker(_) | Error::Peer(_) => None,
+            _ => None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod metainfo;
 pub mod peer;
 pub mod piece;
 pub mod session;
+pub mod storage;
 pub mod tracker;
 
 pub use error::{Error, ErrorKind};

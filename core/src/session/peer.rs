@@ -1,0 +1,141 @@
+//! One task per peer connection: it owns the socket, hands validated messages to its torrent
+//! and writes what the torrent sends, with keep-alives and an idle timeout.
+
+use super::torrent::Input;
+use super::SessionShared;
+use crate::metainfo::Metainfo;
+use crate::peer::{connect_handshake, Connection, Handshake, Message};
+use crate::piece::picker::PeerKey;
+use crate::piece::Layout;
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Messages queued for one peer, at most: more than a full pipeline of requests plus a full
+/// queue of pieces, so only a peer that stopped reading fills it.
+const QUEUE: usize = 2048;
+const KEEP_ALIVE: Duration = Duration::from_secs(60);
+
+/// What the torrent sends to a peer's task.
+pub(super) enum ToPeer {
+    Message(Message),
+    Close,
+}
+
+/// A connected peer, as the torrent first hears of it.
+pub(super) struct PeerLink {
+    pub key: PeerKey,
+    pub addr: SocketAddr,
+    pub to_peer: mpsc::Sender<ToPeer>,
+}
+
+/// Connects to `addr`, handshakes for `meta`'s torrent, and serves the connection until it ends.
+pub(super) async fn connect(
+    shared: Arc<SessionShared>,
+    meta: Arc<Metainfo>,
+    addr: SocketAddr,
+    inbox: mpsc::Sender<Input>,
+) -> Result<(), String> {
+    let timeout = shared.config.handshake_timeout;
+    let stream = tokio::time::timeout(timeout, open(shared.listen_ip, addr))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let ours = Handshake::new(meta.info_hash(), shared.peer_id);
+    let layout = Layout::of(meta.info());
+    let (_, connection) = connect_handshake(stream, &ours, layout, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    serve(shared, connection, addr, inbox).await;
+    Ok(())
+}
+
+/// Connects from the address we listen on when it is a specific one, so that peers see the
+/// same address whichever side connected.
+async fn open(local: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    if local.is_unspecified() || local.is_ipv4() != addr.is_ipv4() {
+        return TcpStream::connect(addr).await;
+    }
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(addr).await
+}
+
+/// Runs a handshaken connection: registers it with its torrent, then relays both ways.
+pub(super) async fn serve(
+    shared: Arc<SessionShared>,
+    connection: Connection,
+    addr: SocketAddr,
+    inbox: mpsc::Sender<Input>,
+) {
+    let key = shared.next_key();
+    let (to_peer, mut queue) = mpsc::channel(QUEUE);
+    if inbox
+        .send(Input::Connected(PeerLink { key, addr, to_peer }))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let (mut sink, mut stream) = connection.split();
+    let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+    keep_alive.tick().await;
+    let idle = shared.config.idle_timeout;
+    let reason = loop {
+        tokio::select! {
+            received = tokio::time::timeout(idle, stream.next()) => match received {
+                Err(_) => break "idle".to_string(),
+                Ok(None) => break "closed by the peer".to_string(),
+                Ok(Some(Err(e))) => break e.to_string(),
+                Ok(Some(Ok(message))) => {
+                    if inbox.send(Input::Message(key, message)).await.is_err() {
+                        break "torrent stopped".to_string();
+                    }
+                }
+            },
+            out = queue.recv() => {
+                let mut next = out;
+                // Write everything queued, then flush once.
+                let mut failed = None;
+                loop {
+                    match next {
+                        Some(ToPeer::Message(m)) => {
+                            if let Err(e) = sink.feed(m).await {
+                                failed = Some(e.to_string());
+                                break;
+                            }
+                        }
+                        Some(ToPeer::Close) | None => {
+                            failed = Some("closed by us".to_string());
+                            break;
+                        }
+                    }
+                    next = match queue.try_recv() {
+                        Ok(m) => Some(m),
+                        Err(_) => break,
+                    };
+                }
+                if let Err(e) = sink.flush().await {
+                    failed.get_or_insert(e.to_string());
+                }
+                if let Some(reason) = failed {
+                    break reason;
+                }
+            }
+            _ = keep_alive.tick() => {
+                if sink.send(Message::KeepAlive).await.is_err() {
+                    break "write failed".to_string();
+                }
+            }
+        }
+    };
+    let _ = reason; // why it ended; kept for a future debug log
+    let _ = inbox.send(Input::Closed(key)).await;
+}

@@ -1,0 +1,380 @@
+//! Loopback swarms: our seeder, our downloaders and our tracker on 127.0.0.1.
+
+use bittern_core::metainfo::{create, CreateOptions, Metainfo};
+use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig};
+use bittern_core::tracker::server::{ServerConfig, TrackerServer};
+use std::path::Path;
+use std::time::Duration;
+
+fn session() -> Session {
+    session_on("127.0.0.1")
+}
+
+/// A session on its own loopback address (127.0.0.0/8 is all ours), so bans by IP hit it alone.
+fn session_on(ip: &str) -> Session {
+    let config = SessionConfig {
+        listen: Some(format!("{ip}:0").parse().unwrap()),
+        max_peers_per_ip: 100,
+        ..Default::default()
+    };
+    Session::new(config).unwrap()
+}
+
+fn tracker() -> TrackerServer {
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        interval: 2,
+        min_interval: 1,
+        threads: 1,
+        ..Default::default()
+    };
+    TrackerServer::start(config).unwrap()
+}
+
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..len).map(|_| rng.u8(..)).collect()
+}
+
+/// A folder of files whose pieces span file borders, with a short last piece.
+fn make_content(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("content");
+    for (name, len) in [
+        ("a.bin", 100_000),
+        ("sub/b.bin", 1_000_000),
+        ("sub/c.bin", 0),
+        ("z.bin", 777_777),
+    ] {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, random_bytes(len, len as u64)).unwrap();
+    }
+    root
+}
+
+fn make_torrent(content: &Path, tracker: &TrackerServer) -> Metainfo {
+    let options = CreateOptions {
+        trackers: vec![vec![tracker.url()]],
+        piece_length: Some(32768),
+        creation_date: None,
+        ..Default::default()
+    };
+    create(content, &options, |_| true).unwrap()
+}
+
+fn same_tree(a: &Path, b: &Path) {
+    for entry in walk(a) {
+        let relative = entry.strip_prefix(a).unwrap();
+        assert_eq!(
+            std::fs::read(&entry).unwrap(),
+            std::fs::read(b.join(relative)).unwrap(),
+            "{}",
+            relative.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn one_seeder_to_one_downloader() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+
+    let seeder = session();
+    let seed = seeder
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        seed.wait_finished(Duration::from_secs(5)),
+        "the seeder's data checks complete"
+    );
+
+    let leecher = session();
+    let out = dir.path().join("out");
+    let download = leecher
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        download.wait_finished(Duration::from_secs(60)),
+        "downloaded: {:?}",
+        download.status()
+    );
+    same_tree(&content, &out.join("content"));
+    leecher.shutdown();
+    seeder.shutdown();
+}
+
+#[test]
+fn one_seeder_to_many_downloaders() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    let seeder = session();
+    seeder
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    let leechers: Vec<Session> = (0..4).map(|_| session()).collect();
+    let downloads: Vec<_> = leechers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.add(
+                torrent.clone(),
+                AddOptions {
+                    save_dir: dir.path().join(format!("out{i}")),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    for (i, d) in downloads.iter().enumerate() {
+        assert!(
+            d.wait_finished(Duration::from_secs(90)),
+            "downloader {i}: {:?}",
+            d.status()
+        );
+        same_tree(
+            &content,
+            &dir.path().join(format!("out{i}")).join("content"),
+        );
+    }
+}
+
+#[test]
+fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    // The liar claims every piece (it trusts its data) but its copy of z.bin is corrupt. It
+    // is alone at first, so the downloader takes corrupt pieces from it.
+    let liar_dir = dir.path().join("liar");
+    let liar_content = liar_dir.join("content");
+    copy_tree(&content, &liar_content);
+    let z = liar_content.join("z.bin");
+    let mut bytes = std::fs::read(&z).unwrap();
+    for b in bytes.iter_mut().step_by(1000) {
+        *b ^= 0xff;
+    }
+    std::fs::write(&z, bytes).unwrap();
+    let liar = session_on("127.0.0.2");
+    liar.add(
+        torrent.clone(),
+        AddOptions {
+            save_dir: liar_dir,
+            seed_only: true,
+            trust_data: true,
+        },
+    )
+    .unwrap();
+
+    let leecher = session();
+    let events = leecher.events();
+    let out = dir.path().join("out");
+    let download = leecher
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // The tracker saw the liar's announce come from 127.0.0.1; point the downloader at it.
+    leecher.add_peers(&download, vec![liar.listen_addr()]);
+    let banned = wait_event(events, Duration::from_secs(30), |k| {
+        matches!(k, EventKind::PeerBanned(_))
+    });
+    assert_eq!(
+        banned,
+        Some(EventKind::PeerBanned("127.0.0.2".parse().unwrap()))
+    );
+    assert!(download.status().pieces_done < download.status().piece_count);
+
+    // Honest seeders arrive; the liar is not let back in.
+    let seeders: Vec<Session> = (0..2).map(|_| session()).collect();
+    for s in &seeders {
+        s.add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    assert!(
+        download.wait_finished(Duration::from_secs(90)),
+        "downloaded: {:?}",
+        download.status()
+    );
+    same_tree(&content, &out.join("content"));
+}
+
+/// The first event of `kind` within `timeout`.
+fn wait_event(
+    mut events: tokio::sync::broadcast::Receiver<bittern_core::session::Event>,
+    timeout: Duration,
+    wanted: impl Fn(&EventKind) -> bool,
+) -> Option<EventKind> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        match events.try_recv() {
+            Ok(e) if wanted(&e.kind) => return Some(e.kind),
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_stopped_download_resumes_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    let out = dir.path().join("out");
+    // Half the data is already there (as after an interrupted download).
+    copy_tree(&content, &out.join("content"));
+    std::fs::remove_file(out.join("content/z.bin")).unwrap();
+    let leecher = session();
+    let download = leecher
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let status = download.status();
+    assert!(
+        status.pieces_done > 0 && status.pieces_done < status.piece_count,
+        "{status:?}"
+    );
+    let seeder = session();
+    seeder
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        download.wait_finished(Duration::from_secs(60)),
+        "{:?}",
+        download.status()
+    );
+    same_tree(&content, &out.join("content"));
+    // Only the missing part came over the wire.
+    assert!(
+        download.status().downloaded <= 777_777 + 2 * 32768,
+        "{:?}",
+        download.status()
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+}
+
+#[test]
+fn a_finished_download_restarts_from_its_resume_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    let seeder = session();
+    seeder
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let out = dir.path().join("out");
+    let leecher = session();
+    let download = leecher
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(download.wait_finished(Duration::from_secs(60)));
+    leecher.shutdown();
+    let resume = out
+        .join(".bittern")
+        .join(format!("{}.resume", torrent.info_hash().to_hex()));
+    assert!(resume.exists(), "the stop saved the resume file");
+    // Started again, it is complete without downloading anything.
+    let again = session()
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: out,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let status = again.status();
+    assert_eq!(
+        (status.pieces_done, status.downloaded),
+        (status.piece_count, 0),
+        "{status:?}"
+    );
+}
