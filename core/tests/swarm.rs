@@ -378,3 +378,81 @@ fn a_finished_download_restarts_from_its_resume_file() {
         "{status:?}"
     );
 }
+
+#[test]
+fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = make_content(dir.path());
+    // The publisher's tracker serves the .torrent from its folder, like a web page link.
+    let published = dir.path().join("published");
+    std::fs::create_dir(&published).unwrap();
+    let probe = tracker();
+    make_torrent(&content, &probe)
+        .save(published.join("content.torrent"))
+        .unwrap();
+    let config = ServerConfig {
+        bind: probe.local_addr(),
+        torrents_dir: Some(published.clone()),
+        interval: 2,
+        min_interval: 1,
+        threads: 1,
+        ..Default::default()
+    };
+    probe.stop();
+    let tracker = TrackerServer::start(config).unwrap();
+    let url = format!("http://{}/torrents/content.torrent", tracker.local_addr());
+    let torrent = bittern_core::session::load_torrent(&url, &Default::default()).unwrap();
+    assert_eq!(
+        torrent.as_bytes(),
+        std::fs::read(published.join("content.torrent"))
+            .unwrap()
+            .as_slice()
+    );
+
+    let seeder = session();
+    seeder
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let leecher = session();
+    let mut events = leecher.event_receiver();
+    let download = leecher
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().join("out"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut finished = false;
+    while let Some(event) = events.recv_timeout(Duration::from_secs(30)) {
+        if event.kind == EventKind::Finished {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "{:?}", download.status());
+    leecher.remove(&download);
+    // Removed, it can be added again.
+    leecher
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: dir.path().join("out"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(bittern_core::session::load_torrent(
+        "http://127.0.0.1:1/none.torrent",
+        &Default::default()
+    )
+    .is_err());
+}

@@ -283,6 +283,38 @@ impl Session {
         Ok(handle)
     }
 
+    /// Stops one torrent (announcing `stopped`) and forgets it; its files stay.
+    pub fn remove(&self, torrent: &TorrentHandle) {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("a live session has its runtime");
+        runtime.block_on(torrent.stop_async());
+        self.shared
+            .torrents
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&torrent.info_hash);
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|h| h.info_hash != torrent.info_hash);
+    }
+
+    /// Events of every torrent from now on, for callers that are not async.
+    pub fn event_receiver(&self) -> EventReceiver {
+        let handle = self
+            .runtime
+            .as_ref()
+            .expect("a live session has its runtime")
+            .handle()
+            .clone();
+        EventReceiver {
+            rx: self.shared.events.subscribe(),
+            handle,
+        }
+    }
+
     /// Gives a torrent peers to try, besides those its trackers name.
     pub fn add_peers(&self, torrent: &TorrentHandle, peers: Vec<SocketAddr>) {
         let _ = torrent.inbox.try_send(Input::Peers(peers));
@@ -316,6 +348,40 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.shutdown_now();
+    }
+}
+
+/// Events for callers that are not async (do not use it inside a tokio runtime).
+pub struct EventReceiver {
+    rx: broadcast::Receiver<Event>,
+    handle: tokio::runtime::Handle,
+}
+
+impl EventReceiver {
+    /// The next event, waiting up to `timeout`. Events missed by a slow reader are skipped.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Event> {
+        let rx = &mut self.rx;
+        self.handle.block_on(async {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Ok(event)) => return Some(event),
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+                }
+            }
+        })
+    }
+}
+
+/// Loads a torrent from a path, or from an http(s) URL (at most 16 MiB), as `bittern download`
+/// takes either.
+pub fn load_torrent(source: &str, client: &ClientConfig) -> Result<Metainfo, crate::Error> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let bytes = crate::tracker::client::blocking::fetch(client, source, 16 << 20)?;
+        Ok(Metainfo::from_bytes(&bytes)?)
+    } else {
+        Ok(Metainfo::load(source)?)
     }
 }
 

@@ -133,9 +133,18 @@ impl Client {
         ScrapeResponse::decode(&self.get(url).await?)
     }
 
+    /// Downloads a `.torrent` file over http(s), as a browser would from a tracker's index
+    /// page; at most `limit` bytes.
+    pub async fn fetch(&self, url: &str, limit: usize) -> Result<Vec<u8>, TrackerError> {
+        self.get_capped(http_url(url)?, limit).await
+    }
+
     /// GETs `url` and reads the body, never holding more than the size cap.
     async fn get(&self, url: Url) -> Result<Vec<u8>, TrackerError> {
-        let limit = self.config.max_response_size;
+        self.get_capped(url, self.config.max_response_size).await
+    }
+
+    async fn get_capped(&self, url: Url, limit: usize) -> Result<Vec<u8>, TrackerError> {
         let mut resp = self.http.get(url).send().await.map_err(transport)?;
         let status = resp.status();
         if !status.is_success() {
@@ -454,6 +463,11 @@ pub mod blocking {
                 .scrape(announce_url, hashes)
                 .await
         })
+    }
+
+    /// [`Client::fetch`], blocking.
+    pub fn fetch(config: &ClientConfig, url: &str, limit: usize) -> Result<Vec<u8>, TrackerError> {
+        run(async { Client::new(config.clone())?.fetch(url, limit).await })
     }
 
     /// [`TrackerList::scrape`] over `tiers`, each shuffled first (BEP 12), blocking.
