@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 /// queue of pieces, so only a peer that stopped reading fills it.
 const QUEUE: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
+/// Messages written between flushes.
+const BATCH: usize = 32;
 
 /// What the torrent sends to a peer's task.
 pub(super) enum ToPeer {
@@ -102,9 +104,10 @@ pub(super) async fn serve(
             },
             out = queue.recv() => {
                 let mut next = out;
-                // Write everything queued, then flush once.
+                // Write what is queued (up to a bound, so the write buffer stays small), then
+                // flush once.
                 let mut failed = None;
-                loop {
+                for written in 1..=BATCH {
                     match next {
                         Some(ToPeer::Message(m)) => {
                             if let Err(e) = sink.feed(m).await {
@@ -116,6 +119,9 @@ pub(super) async fn serve(
                             failed = Some("closed by us".to_string());
                             break;
                         }
+                    }
+                    if written == BATCH {
+                        break; // the rest waits in the queue for the next round
                     }
                     next = match queue.try_recv() {
                         Ok(m) => Some(m),

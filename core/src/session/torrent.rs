@@ -29,10 +29,42 @@ const TICK: Duration = Duration::from_millis(500);
 /// peer's rate (about two seconds of data).
 const MIN_PIPELINE: usize = 16;
 const MAX_PIPELINE: usize = 512;
+/// A request unanswered this long goes back to the picker for other peers.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bytes received but not yet written; past it, no new requests go out until the disk
+/// catches up (memory stays bounded however fast peers are).
+const MAX_QUEUED_WRITES: u64 = 32 << 20;
 /// How often verified pieces are recorded in the fast resume file.
 const RESUME_INTERVAL: Duration = Duration::from_secs(30);
 /// Requests a peer may have queued with us; more is abuse.
 const MAX_QUEUED_REQUESTS: usize = 512;
+
+/// A torrent's disk thread: jobs run one after another against its storage, so blocks reach
+/// the file in order, without a thread hand-off per block or writers contending for a file.
+struct Disk {
+    jobs: std::sync::mpsc::Sender<DiskJob>,
+}
+
+type DiskJob = Box<dyn FnOnce(&Storage) + Send>;
+
+impl Disk {
+    fn start(storage: Arc<Storage>) -> Disk {
+        let (jobs, queue) = std::sync::mpsc::channel::<DiskJob>();
+        // Ends when the torrent drops its sender.
+        let _ = std::thread::Builder::new()
+            .name("bittern-disk".into())
+            .spawn(move || {
+                for job in queue {
+                    job(&storage);
+                }
+            });
+        Disk { jobs }
+    }
+
+    fn run(&self, job: impl FnOnce(&Storage) + Send + 'static) {
+        let _ = self.jobs.send(Box::new(job));
+    }
+}
 
 /// What reaches the torrent actor.
 pub(super) enum Input {
@@ -49,6 +81,7 @@ pub(super) enum Input {
     /// A block reached the disk (or failed to).
     Written {
         piece: PieceIndex,
+        length: u32,
         result: Result<(), String>,
     },
     /// A piece was hashed.
@@ -90,7 +123,8 @@ struct PeerState {
     interested_in_us: bool,
     we_are_interested: bool,
     /// Our requests not yet answered.
-    outstanding: FxHashSet<BlockRef>,
+    /// Our requests not yet answered, with when they were sent.
+    outstanding: FxHashMap<BlockRef, Instant>,
     /// Their requests being read from disk.
     serving: FxHashSet<BlockRef>,
     bytes_in: u64,
@@ -122,7 +156,7 @@ struct Pending {
 pub(super) struct Torrent {
     meta: Arc<Metainfo>,
     layout: Layout,
-    storage: Arc<Storage>,
+    disk: Disk,
     picker: Picker,
     shared: Arc<SessionShared>,
     peers: FxHashMap<PeerKey, PeerState>,
@@ -139,6 +173,8 @@ pub(super) struct Torrent {
     choker: Choker,
     paused: bool,
     seed_only: bool,
+    /// Bytes handed to the disk thread and not yet written.
+    queued_writes: u64,
     uploaded: u64,
     downloaded: u64,
     status: watch::Sender<Status>,
@@ -197,7 +233,7 @@ impl Torrent {
         let torrent = Torrent {
             meta,
             layout,
-            storage,
+            disk: Disk::start(storage),
             picker,
             choker: Choker::new(shared.config.unchoke_slots),
             shared,
@@ -210,6 +246,7 @@ impl Torrent {
             connecting: FxHashSet::default(),
             paused: false,
             seed_only,
+            queued_writes: 0,
             uploaded: 0,
             downloaded: 0,
             status,
@@ -267,6 +304,7 @@ impl Torrent {
                     for key in broken {
                         self.forget_peer(key);
                     }
+                    self.expire_requests();
                     self.connect_more();
                     self.publish_status();
                 }
@@ -274,9 +312,11 @@ impl Torrent {
                 _ = resume.tick() => {
                     if self.picker.pieces_done() != saved {
                         saved = self.picker.pieces_done();
-                        let (storage, hash, have) = (self.storage.clone(), self.meta.info_hash(), self.picker.have().clone());
+                        let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
                         // Syncs the files first, so no piece is recorded before its bytes are on disk.
-                        tokio::task::spawn_blocking(move || storage.save_resume(&hash, &have));
+                        self.disk.run(move |storage| {
+                            let _ = storage.save_resume(&hash, &have);
+                        });
                     }
                 }
             }
@@ -304,7 +344,11 @@ impl Torrent {
                 self.candidates.truncate(1000);
                 self.connect_more();
             }
-            Input::Written { piece, result } => self.written(piece, result),
+            Input::Written {
+                piece,
+                length,
+                result,
+            } => self.written(piece, length, result),
             Input::Checked { piece, result } => self.checked(piece, result),
             Input::Read {
                 peer,
@@ -358,7 +402,7 @@ impl Torrent {
             choking_them: true,
             interested_in_us: false,
             we_are_interested: false,
-            outstanding: FxHashSet::default(),
+            outstanding: FxHashMap::default(),
             serving: FxHashSet::default(),
             bytes_in: 0,
             bytes_out: 0,
@@ -458,7 +502,7 @@ impl Torrent {
         let Some(peer) = self.peers.get_mut(&key) else {
             return Ok(());
         };
-        let asked = peer.outstanding.remove(&block);
+        let asked = peer.outstanding.remove(&block).is_some();
         if !asked {
             // A block we never asked this peer for (or cancelled): not written, not counted.
             return Ok(());
@@ -469,7 +513,7 @@ impl Torrent {
         let received = self.picker.block_received(key, piece, begin);
         for other in received.cancel.iter() {
             if let Some(p) = self.peers.get_mut(&other) {
-                if p.outstanding.remove(&block) {
+                if p.outstanding.remove(&block).is_some() {
                     p.send(Message::Cancel(block));
                 }
             }
@@ -481,19 +525,33 @@ impl Torrent {
             let pending = self.pending.entry(piece).or_default();
             pending.writes += 1;
             pending.complete |= received.piece_complete;
-            let (storage, inbox) = (self.storage.clone(), self.inbox.clone());
-            tokio::task::spawn_blocking(move || {
+            self.queued_writes += data.len() as u64;
+            let inbox = self.inbox.clone();
+            let length = data.len() as u32;
+            self.disk.run(move |storage| {
                 let result = storage
                     .write_block(piece, begin, &data)
                     .map_err(|e| e.to_string());
-                let _ = inbox.blocking_send(Input::Written { piece, result });
+                let _ = inbox.blocking_send(Input::Written {
+                    piece,
+                    length,
+                    result,
+                });
             });
         }
         self.request_more(key);
         Ok(())
     }
 
-    fn written(&mut self, piece: PieceIndex, result: Result<(), String>) {
+    fn written(&mut self, piece: PieceIndex, length: u32, result: Result<(), String>) {
+        let was_full = self.queued_writes >= MAX_QUEUED_WRITES;
+        self.queued_writes -= u64::from(length);
+        if was_full && self.queued_writes < MAX_QUEUED_WRITES {
+            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+            for key in keys {
+                self.request_more(key);
+            }
+        }
         if let Err(e) = result {
             self.event(EventKind::StorageError(e));
             return;
@@ -504,8 +562,8 @@ impl Torrent {
         pending.writes -= 1;
         if pending.writes == 0 && pending.complete {
             self.pending.remove(&piece);
-            let (storage, inbox) = (self.storage.clone(), self.inbox.clone());
-            tokio::task::spawn_blocking(move || {
+            let inbox = self.inbox.clone();
+            self.disk.run(move |storage| {
                 let result = storage.verify_piece(piece).map_err(|e| e.to_string());
                 let _ = inbox.blocking_send(Input::Checked { piece, result });
             });
@@ -563,8 +621,8 @@ impl Torrent {
 
     /// Hashes each block of `piece` as it is on disk, on a blocking thread.
     fn hash_blocks(&self, piece: PieceIndex, passed: bool) {
-        let (storage, inbox, layout) = (self.storage.clone(), self.inbox.clone(), self.layout);
-        tokio::task::spawn_blocking(move || {
+        let (inbox, layout) = (self.inbox.clone(), self.layout);
+        self.disk.run(move |storage| {
             use sha1::{Digest, Sha1};
             let hashes = (0..layout.block_count(piece))
                 .filter_map(|b| {
@@ -624,12 +682,10 @@ impl Torrent {
     }
 
     fn finished(&mut self) {
-        let (storage, hash, have) = (
-            self.storage.clone(),
-            self.meta.info_hash(),
-            self.picker.have().clone(),
-        );
-        tokio::task::spawn_blocking(move || storage.save_resume(&hash, &have));
+        let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
+        self.disk.run(move |storage| {
+            let _ = storage.save_resume(&hash, &have);
+        });
         self.event(EventKind::Finished);
         self.announce.send_modify(|a| a.completed = true);
         // Seeds have no use for each other.
@@ -645,8 +701,8 @@ impl Torrent {
     }
 
     fn read_for(&mut self, key: PeerKey, block: BlockRef) {
-        let (storage, inbox) = (self.storage.clone(), self.inbox.clone());
-        tokio::task::spawn_blocking(move || {
+        let inbox = self.inbox.clone();
+        self.disk.run(move |storage| {
             let result = storage
                 .read_block(block.piece, block.begin, block.length)
                 .map_err(|e| e.to_string());
@@ -702,7 +758,11 @@ impl Torrent {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        if peer.choking_us || !peer.we_are_interested || self.paused {
+        if peer.choking_us
+            || !peer.we_are_interested
+            || self.paused
+            || self.queued_writes >= MAX_QUEUED_WRITES
+        {
             return;
         }
         let depth = ((peer.download_rate * 2) / u64::from(crate::piece::BLOCK_SIZE)) as usize;
@@ -714,9 +774,34 @@ impl Torrent {
             .picker
             .pick(key, &peer.has, depth - peer.outstanding.len());
         for block in blocks {
-            if peer.outstanding.insert(block) {
+            if peer.outstanding.insert(block, Instant::now()).is_none() {
                 peer.send(Message::Request(block));
             }
+        }
+    }
+
+    /// Takes back requests a peer left unanswered too long, so others can serve them.
+    fn expire_requests(&mut self) {
+        let mut expired = Vec::new();
+        for (key, peer) in &mut self.peers {
+            peer.outstanding.retain(|block, sent| {
+                let old = sent.elapsed() > REQUEST_TIMEOUT;
+                if old {
+                    expired.push((*key, *block));
+                }
+                !old
+            });
+        }
+        if expired.is_empty() {
+            return;
+        }
+        for (key, block) in &expired {
+            self.picker
+                .request_timed_out(*key, block.piece, block.begin);
+        }
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            self.request_more(key);
         }
     }
 
@@ -860,14 +945,12 @@ impl Torrent {
         for key in self.peers.keys().copied().collect::<Vec<_>>() {
             self.drop_peer(key, "stopping");
         }
-        let (storage, hash, have) = (
-            self.storage.clone(),
-            self.meta.info_hash(),
-            self.picker.have().clone(),
-        );
-        if let Ok(Err(e)) =
-            tokio::task::spawn_blocking(move || storage.save_resume(&hash, &have)).await
-        {
+        let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
+        let (done, saved) = oneshot::channel();
+        self.disk.run(move |storage| {
+            let _ = done.send(storage.save_resume(&hash, &have));
+        });
+        if let Ok(Err(e)) = saved.await {
             self.event(EventKind::StorageError(e.to_string()));
         }
         self.announce.send_modify(|a| a.stopped = true);
