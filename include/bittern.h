@@ -12,10 +12,13 @@
  * - Whatever fails leaves a message in a per-thread last error: bittern_last_error_message,
  *   and bittern_last_error_offset for the byte offset of a bencode error.
  * - Handles (bittern_torrent, bittern_bencode, bittern_create_options, bittern_tracker_config,
- *   bittern_tracker, bittern_announce_options, bittern_announce_response) are made by a `_new`,
- *   `_load`, `_from_bytes`, `_decode`, `_create` or `_start` function, or by the call that
- *   returns them, and ended by exactly one `_free`; `_free(NULL)` does nothing. Pointers
- *   borrowed from a handle live as its documentation says.
+ *   bittern_tracker, bittern_announce_options, bittern_announce_response,
+ *   bittern_session_config, bittern_session, bittern_add_options, bittern_torrent_handle,
+ *   bittern_event) are made by a `_new`, `_load`, `_from_bytes`, `_fetch`, `_decode`, `_create`
+ *   or `_start` function, or by the call that returns them, and ended by exactly one `_free`;
+ *   `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
+ * - Long work reports through events the caller polls (bittern_session_poll_event), never
+ *   through callbacks from the library's threads.
  * - Strings returned as `const char *` are NUL-terminated UTF-8. Invalid UTF-8 in the data is
  *   replaced with U+FFFD, and so is a NUL byte inside a value, so that a C string is never cut
  *   short; functions returning bytes with a length give the exact bytes. A `char *` handed over
@@ -56,6 +59,12 @@
  * the longest IPv6 text form and its NUL (as `INET6_ADDRSTRLEN`).
  */
 #define BITTERN_IP_STRING_SIZE 46
+
+/**
+ * What `bittern_torrent_status.eta` holds when the time left cannot be told (nothing is
+ * arriving).
+ */
+#define BITTERN_ETA_UNKNOWN 18446744073709551615ull
 
 /**
  * What a fallible call did. The numbers are part of the ABI and never change; new codes are
@@ -157,6 +166,87 @@ typedef enum {
 } bittern_bencode_type;
 
 /**
+ * What kind of event a `bittern_event` is. The numbers are part of the ABI and never change;
+ * new kinds are only ever added.
+ */
+typedef enum {
+    /**
+     * An event of a kind this version of the C interface cannot describe (a bug in bittern:
+     * every kind the library reports has its own value); `bittern_event_message` describes it.
+     */
+    BITTERN_EVENT_KIND_OTHER = 0,
+    /**
+     * A piece arrived and matched its hash (`bittern_event_piece` says which).
+     */
+    BITTERN_EVENT_KIND_PIECE_VERIFIED = 1,
+    /**
+     * A piece arrived and failed its hash check; it will be downloaded again
+     * (`bittern_event_piece` says which).
+     */
+    BITTERN_EVENT_KIND_HASH_FAILED = 2,
+    /**
+     * Every piece is verified: the download is complete. Also sent when a torrent is added
+     * with its data already complete.
+     */
+    BITTERN_EVENT_KIND_FINISHED = 3,
+    /**
+     * A tracker answered an announce (`bittern_event_message`: its URL, `bittern_event_peers`:
+     * how many peers it named).
+     */
+    BITTERN_EVENT_KIND_TRACKER_REPLY = 4,
+    /**
+     * An announce failed (`bittern_event_message` says why).
+     */
+    BITTERN_EVENT_KIND_TRACKER_ERROR = 5,
+    /**
+     * A peer was banned for sending data that failed hash checks (`bittern_event_message`: its
+     * IP address).
+     */
+    BITTERN_EVENT_KIND_PEER_BANNED = 6,
+    /**
+     * Reading or writing the torrent's files failed (`bittern_event_message` says why).
+     */
+    BITTERN_EVENT_KIND_STORAGE_ERROR = 7,
+} bittern_event_kind;
+
+/**
+ * What a torrent is doing.
+ */
+typedef enum {
+    /**
+     * Checking the data on disk.
+     */
+    BITTERN_TORRENT_STATE_CHECKING = 0,
+    /**
+     * Downloading what is missing.
+     */
+    BITTERN_TORRENT_STATE_DOWNLOADING = 1,
+    /**
+     * Complete: uploading only.
+     */
+    BITTERN_TORRENT_STATE_SEEDING = 2,
+    /**
+     * Paused by `bittern_torrent_handle_pause`: no peers, no transfers.
+     */
+    BITTERN_TORRENT_STATE_PAUSED = 3,
+    /**
+     * Stopped by an error (`BITTERN_EVENT_KIND_STORAGE_ERROR` says which).
+     */
+    BITTERN_TORRENT_STATE_ERROR = 4,
+} bittern_torrent_state;
+
+/**
+ * How `bittern_session_add` adds a torrent. Made by `bittern_add_options_new`, ended by
+ * `bittern_add_options_free`.
+ *
+ * Defaults: download what is missing, after checking the data already in the save folder.
+ *
+ * Thread safety: the setters need exclusive access; adding only reads the options, so several
+ * threads may add with the same options at once.
+ */
+typedef struct bittern_add_options bittern_add_options;
+
+/**
  * What an announce says about the caller. Made by `bittern_announce_options_new`, ended by
  * `bittern_announce_options_free`.
  *
@@ -203,6 +293,42 @@ typedef struct bittern_bencode bittern_bencode;
 typedef struct bittern_create_options bittern_create_options;
 
 /**
+ * An event of a session, taken by `bittern_session_poll_event` and ended by
+ * `bittern_event_free`.
+ *
+ * An event is the caller's own: polling again does not change or end it, so several may be
+ * kept at once. Thread safety: the accessors only read, so one event may be used from several
+ * threads at once. Strings are owned by the event, valid until `bittern_event_free`.
+ */
+typedef struct bittern_event bittern_event;
+
+/**
+ * A BitTorrent session: a listen socket, the torrents added to it, and threads of its own that
+ * run them. Made by `bittern_session_new`, shut down and ended by `bittern_session_free`.
+ *
+ * Thread safety: every function but `bittern_session_free` may run on several threads at
+ * once.
+ */
+typedef struct bittern_session bittern_session;
+
+/**
+ * How a session runs. Made by `bittern_session_config_new`, ended by
+ * `bittern_session_config_free`.
+ *
+ * Defaults: listen on the first free port of 6881 to 6889 on every address; at most 50 peers
+ * per torrent, 4 of them from one IP address; 4 peers unchoked by rate (plus one optimistic
+ * unchoke); 10 s to connect and handshake; a peer silent for 2 minutes is dropped; a 15 s
+ * deadline for each tracker request.
+ *
+ * Values are taken as given (a 0 limit means nothing is allowed); only the listen address is
+ * checked when set, and bound when the session starts.
+ *
+ * Thread safety: the setters need exclusive access; `bittern_session_new` only reads the
+ * config, so several sessions may start from the same config at once.
+ */
+typedef struct bittern_session_config bittern_session_config;
+
+/**
  * A torrent. It keeps the file's exact bytes: the info-hash covers the `info` value as it
  * stands in the file, and unknown keys are kept, so an unedited torrent saves back byte for
  * byte and an edit of an outer field (announce, comment, ...) never changes the info-hash.
@@ -216,6 +342,19 @@ typedef struct bittern_create_options bittern_create_options;
  * and so is a NUL byte inside a value, so that the C string is never cut short.
  */
 typedef struct bittern_torrent bittern_torrent;
+
+/**
+ * A torrent in a session, made by `bittern_session_add` and ended by
+ * `bittern_torrent_handle_free`, which does not stop the torrent (`bittern_session_remove`
+ * does).
+ *
+ * A handle stays valid after its torrent is removed or its session freed: the status is then
+ * the last one the torrent had, and pausing or resuming does nothing.
+ *
+ * Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
+ * at once.
+ */
+typedef struct bittern_torrent_handle bittern_torrent_handle;
 
 /**
  * A running tracker: `/announce` and `/scrape` (BEP 3, 7, 23, 48), an index page of the
@@ -282,6 +421,65 @@ typedef struct {
  * the end with `bytes_done == bytes_total`. It must not call back into the same create.
  */
 typedef bool (*bittern_progress_callback)(uint64_t bytes_done, uint64_t bytes_total, void *user_data);
+
+/**
+ * A snapshot of a torrent, written by `bittern_torrent_handle_status`.
+ *
+ * Set `struct_size` to `sizeof(bittern_torrent_status)` before the call: fields may be added
+ * at the end in later versions, and only those within the caller's `struct_size` are written.
+ */
+typedef struct {
+    /**
+     * Set by the caller to `sizeof(bittern_torrent_status)`; on return, where the fields the
+     * library wrote end (its own `sizeof` when the caller's struct is at least as large).
+     */
+    size_t struct_size;
+    /**
+     * What the torrent is doing.
+     */
+    bittern_torrent_state state;
+    /**
+     * Pieces verified.
+     */
+    uint32_t pieces_done;
+    /**
+     * Pieces in the torrent.
+     */
+    uint32_t piece_count;
+    /**
+     * Bytes of the verified pieces.
+     */
+    uint64_t bytes_done;
+    /**
+     * Bytes in the torrent.
+     */
+    uint64_t total_length;
+    /**
+     * Payload bytes per second arriving, over the last few seconds.
+     */
+    uint64_t download_rate;
+    /**
+     * Payload bytes per second leaving, over the last few seconds.
+     */
+    uint64_t upload_rate;
+    /**
+     * Payload bytes uploaded since the torrent was added.
+     */
+    uint64_t uploaded;
+    /**
+     * Payload bytes downloaded since the torrent was added (failed pieces included).
+     */
+    uint64_t downloaded;
+    /**
+     * Peers connected.
+     */
+    uint32_t peers;
+    /**
+     * Seconds until complete at the current rate: 0 when complete, `BITTERN_ETA_UNKNOWN`
+     * (`UINT64_MAX`) when it cannot be told.
+     */
+    uint64_t eta;
+} bittern_torrent_status;
 
 /**
  * A tracker's counters, written by `bittern_tracker_get_stats`.
@@ -910,6 +1108,343 @@ bittern_result bittern_torrent_create(const char *path,
                                       bittern_torrent **torrent_out);
 
 /**
+ * Frees an event and the strings borrowed from it. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `event`. Thread safety: no other thread may be using it.
+ */
+void bittern_event_free(bittern_event *event);
+
+/**
+ * The kind of the event (the accessors below say which fields each kind has);
+ * `BITTERN_EVENT_KIND_OTHER` when `event` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+bittern_event_kind bittern_event_get_kind(const bittern_event *event);
+
+/**
+ * The name of an event kind as a static NUL-terminated string, such as
+ * `"BITTERN_EVENT_KIND_FINISHED"`.
+ *
+ * Ownership: the string is static; never free it. Thread safety: any thread. `kind` must be
+ * one of the `bittern_event_kind` values.
+ */
+const char *bittern_event_kind_name(bittern_event_kind kind);
+
+/**
+ * Writes the info-hash of the torrent the event is about to `hash_out[0..20]` (compare it with
+ * `bittern_torrent_handle_info_hash`).
+ *
+ * Ownership: `hash_out` is the caller's (at least 20 bytes). Thread safety: read-only.
+ */
+bittern_result bittern_event_info_hash(const bittern_event *event, uint8_t *hash_out);
+
+/**
+ * Writes the index of the piece a `BITTERN_EVENT_KIND_PIECE_VERIFIED` or
+ * `BITTERN_EVENT_KIND_HASH_FAILED` event is about to `*piece_out`; other kinds give
+ * `BITTERN_RESULT_NOT_FOUND`.
+ *
+ * Thread safety: read-only.
+ */
+bittern_result bittern_event_piece(const bittern_event *event, uint32_t *piece_out);
+
+/**
+ * Writes how many peers the tracker named in a `BITTERN_EVENT_KIND_TRACKER_REPLY` event to
+ * `*peers_out`; other kinds give `BITTERN_RESULT_NOT_FOUND`.
+ *
+ * Thread safety: read-only.
+ */
+bittern_result bittern_event_peers(const bittern_event *event, uint32_t *peers_out);
+
+/**
+ * The event's text: the tracker's URL (`TRACKER_REPLY`), why it failed (`TRACKER_ERROR`,
+ * `STORAGE_ERROR`), the banned peer's IP address (`PEER_BANNED`), a description (`OTHER`).
+ * NULL for the other kinds (and when `event` is NULL).
+ *
+ * Ownership: owned by the event, valid until `bittern_event_free`. Thread safety: read-only.
+ */
+const char *bittern_event_message(const bittern_event *event);
+
+/**
+ * Makes a new config with the defaults at `*config_out`.
+ *
+ * Ownership: free it with `bittern_session_config_free`. Thread safety: any thread.
+ */
+bittern_result bittern_session_config_new(bittern_session_config **config_out);
+
+/**
+ * Frees a config. NULL is a no-op. A session started from it is not affected.
+ *
+ * Ownership: takes ownership of `config`. Thread safety: no other thread may be using it.
+ */
+void bittern_session_config_free(bittern_session_config *config);
+
+/**
+ * Sets the address to listen for peers on: `"host:port"`, such as `"0.0.0.0:6881"`,
+ * `"127.0.0.1:0"` or `"[::]:51413"` (a name is resolved now, and its first address taken); port
+ * 0 picks a free port when the session starts (`bittern_session_listen_port` tells which).
+ * NULL goes back to the default, the first free port of 6881 to 6889 on every address.
+ * Anything else gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Ownership: `address` is copied. Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_listen(bittern_session_config *config,
+                                                 const char *address);
+
+/**
+ * Sets the most peers connected per torrent (default 50).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_max_peers_per_torrent(bittern_session_config *config,
+                                                                size_t max_peers);
+
+/**
+ * Sets the most peers per torrent from one IP address (default 4; raise it to run several
+ * peers on one machine, as tests do).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_max_peers_per_ip(bittern_session_config *config,
+                                                           size_t max_peers);
+
+/**
+ * Sets the number of peers unchoked (uploaded to) by their rate (default 4); one optimistic
+ * unchoke comes on top.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_unchoke_slots(bittern_session_config *config,
+                                                        size_t slots);
+
+/**
+ * Sets how long, in milliseconds, connecting to a peer and exchanging handshakes may take
+ * (default 10,000).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_handshake_timeout_ms(bittern_session_config *config,
+                                                               uint64_t timeout_ms);
+
+/**
+ * Sets how long, in milliseconds, a peer may stay silent before it is dropped (default
+ * 120,000; peers send keep-alives every minute).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_idle_timeout_ms(bittern_session_config *config,
+                                                          uint64_t timeout_ms);
+
+/**
+ * Sets the deadline of each request to a tracker, connecting and reading the answer included,
+ * in milliseconds; 0 goes back to the default (15 s). Removing a torrent or freeing the
+ * session waits for the `stopped` announce up to about 3 s whatever this is.
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_session_config_set_tracker_timeout_ms(bittern_session_config *config,
+                                                             uint32_t timeout_ms);
+
+/**
+ * Makes new add options with the defaults at `*options_out`.
+ *
+ * Ownership: free them with `bittern_add_options_free`. Thread safety: any thread.
+ */
+bittern_result bittern_add_options_new(bittern_add_options **options_out);
+
+/**
+ * Frees add options. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `options`. Thread safety: no other thread may be using them.
+ */
+void bittern_add_options_free(bittern_add_options *options);
+
+/**
+ * Upload only, never asking peers for pieces (default false): for an origin seeder pointed at
+ * complete data. Pieces missing from the save folder are not downloaded.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_add_options_set_seed_only(bittern_add_options *options, bool seed_only);
+
+/**
+ * Takes the data in the save folder as complete without checking it (default false): for an
+ * origin seeder that made the torrent from these very files. Peers still check every piece
+ * they get, so wrong data is refused by them, not spread.
+ *
+ * Thread safety: needs exclusive access to the options.
+ */
+bittern_result bittern_add_options_set_trust_data(bittern_add_options *options, bool trust_data);
+
+/**
+ * Starts a session with `config` (NULL for the defaults) into a new session at
+ * `*session_out`: it binds the listen address and runs on threads of its own until
+ * `bittern_session_free`. Events are kept from this moment on, for
+ * `bittern_session_poll_event`.
+ *
+ * Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
+ * permission; with the default, when every port of 6881 to 6889 is taken) or the threads
+ * cannot start. The last error says which.
+ *
+ * Ownership: free the session with `bittern_session_free`; `config` stays the caller's and may
+ * be freed at once. Thread safety: any thread; only reads `config`.
+ */
+bittern_result bittern_session_new(const bittern_session_config *config,
+                                   bittern_session **session_out);
+
+/**
+ * Shuts the session down and frees it: stops every torrent (saving its resume data and
+ * announcing `stopped` to its trackers, up to about 3 s), closes every connection and ends its
+ * threads before returning. Torrent handles stay valid (see `bittern_torrent_handle`); events
+ * already taken stay the caller's. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `session`. Thread safety: no other thread may be using it
+ * (polling it included).
+ */
+void bittern_session_free(bittern_session *session);
+
+/**
+ * The port the session listens on for peers (the one picked when it was asked for port 0). 0
+ * when `session` is NULL.
+ *
+ * Thread safety: any thread.
+ */
+uint16_t bittern_session_listen_port(const bittern_session *session);
+
+/**
+ * Writes the session's peer id (`-BI0100-` and 12 random letters and digits, new for each
+ * session) to `peer_id_out[0..20]`.
+ *
+ * Ownership: `peer_id_out` is the caller's (at least 20 bytes). Thread safety: any thread.
+ */
+bittern_result bittern_session_peer_id(const bittern_session *session, uint8_t *peer_id_out);
+
+/**
+ * Adds `torrent` to the session, its data in the folder `save_dir` (bytes as the OS takes
+ * them; they need not be UTF-8; made if missing): a single-file torrent's file goes in it, a
+ * multi-file torrent's folder too. `options` may be NULL for the defaults. A new handle to the
+ * torrent goes to `*handle_out`.
+ *
+ * Blocks while the data already in `save_dir` is checked (skipped when the resume data saved
+ * there is current, or the options trust the data), then starts the torrent: it announces to
+ * its trackers and connects to peers on the session's threads. A torrent added complete is
+ * seeded and reports `BITTERN_EVENT_KIND_FINISHED` at once.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
+ * info-hash); `BITTERN_RESULT_IO` when the folder or the files cannot be made, opened or read.
+ *
+ * Ownership: the session keeps its own copy of the torrent, so `torrent` and `options` stay
+ * the caller's and may be freed at once; free the handle with `bittern_torrent_handle_free`.
+ * Thread safety: any thread; only reads `torrent` and `options`.
+ */
+bittern_result bittern_session_add(bittern_session *session,
+                                   const bittern_torrent *torrent,
+                                   const char *save_dir,
+                                   const bittern_add_options *options,
+                                   bittern_torrent_handle **handle_out);
+
+/**
+ * Gives the torrent a peer to connect to, besides those its trackers name: `"host:port"`,
+ * such as `"192.0.2.7:6881"` or `"[2001:db8::1]:51413"` (a name is resolved now, blocking,
+ * and its first address taken). Returns at once; the torrent connects when it has room.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for an address that is not `"host:port"`, or a
+ * torrent not in this session (removed, or added to another session).
+ *
+ * Ownership: `host_port` is copied. Thread safety: any thread.
+ */
+bittern_result bittern_session_add_peer(bittern_session *session,
+                                        const bittern_torrent_handle *handle,
+                                        const char *host_port);
+
+/**
+ * Stops the torrent and takes it out of the session: drops its peers, saves its resume data
+ * and announces `stopped` to its trackers (waiting up to about 3 s for them). Its files stay.
+ * The handle stays valid (and is still to be freed); the torrent may be added again.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for a torrent not in this session (removed
+ * already, or added to another session).
+ *
+ * Thread safety: any thread; blocks it until the torrent has stopped.
+ */
+bittern_result bittern_session_remove(bittern_session *session,
+                                      const bittern_torrent_handle *handle);
+
+/**
+ * Takes the session's next event into a new event at `*event_out`, waiting up to `timeout_ms`
+ * milliseconds for one (0: only take one already waiting). Returns `BITTERN_RESULT_NOT_FOUND`
+ * when none came in time.
+ *
+ * The session keeps the events of all its torrents from its start, oldest first; when more
+ * than 4096 are waiting the oldest are dropped, so poll regularly (a thread of the program's
+ * own may do nothing else).
+ *
+ * Ownership: the caller owns the event and frees it with `bittern_event_free`; polling again
+ * does not end it. Thread safety: blocks only the calling thread. Several threads may poll
+ * one session at once: each event goes to exactly one of them, and each returns by its own
+ * timeout.
+ */
+bittern_result bittern_session_poll_event(bittern_session *session,
+                                          uint32_t timeout_ms,
+                                          bittern_event **event_out);
+
+/**
+ * Frees a handle. The torrent goes on in its session (`bittern_session_remove` stops it).
+ * NULL is a no-op.
+ *
+ * Ownership: takes ownership of `handle`. Thread safety: no other thread may be using it.
+ */
+void bittern_torrent_handle_free(bittern_torrent_handle *handle);
+
+/**
+ * Writes the torrent's info-hash to `hash_out[0..20]`.
+ *
+ * Ownership: `hash_out` is the caller's (at least 20 bytes). Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_info_hash(const bittern_torrent_handle *handle,
+                                                uint8_t *hash_out);
+
+/**
+ * Writes the torrent's status now to `*status_out`, whose `struct_size` the caller sets to
+ * `sizeof(bittern_torrent_status)`: only the fields within it are written, and `struct_size`
+ * is then set to the size this library wrote up to. A `struct_size` smaller than a `size_t`
+ * gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Ownership: `status_out` is the caller's. Thread safety: any thread; the torrent updates its
+ * status about twice a second while anything happens.
+ */
+bittern_result bittern_torrent_handle_status(const bittern_torrent_handle *handle,
+                                             bittern_torrent_status *status_out);
+
+/**
+ * Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
+ * writes to `*finished_out` whether they are (true at once for a torrent already complete;
+ * false when the time ran out).
+ *
+ * Thread safety: blocks only the calling thread; several threads may wait at once.
+ */
+bittern_result bittern_torrent_handle_wait(const bittern_torrent_handle *handle,
+                                           uint32_t timeout_ms,
+                                           bool *finished_out);
+
+/**
+ * Pauses the torrent: it drops its peers and connects to none until resumed. Returns at once;
+ * the status says `BITTERN_TORRENT_STATE_PAUSED` soon after. Pausing a paused torrent does
+ * nothing.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle);
+
+/**
+ * Resumes a paused torrent. Returns at once. Resuming a torrent that is not paused does
+ * nothing.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_resume(const bittern_torrent_handle *handle);
+
+/**
  * Loads the `.torrent` file at `path` (bytes as the OS takes them; they need not be UTF-8) into a new torrent at `*torrent_out`.
  *
  * Non-canonical bencode (such as unsorted keys) is accepted and reported as warnings. Errors:
@@ -931,6 +1466,23 @@ bittern_result bittern_torrent_load(const char *path,
 bittern_result bittern_torrent_from_bytes(const uint8_t *data,
                                           size_t len,
                                           bittern_torrent **torrent_out);
+
+/**
+ * Downloads the `.torrent` file at `url` (UTF-8, `http` or `https`; at most 16 MiB) into a new
+ * torrent at `*torrent_out`, such as one a tracker publishes under `/torrents/`. `timeout_ms`
+ * is the request's deadline; 0 means the default (15 s).
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when `url` is not an `http` or `https` URL;
+ * `BITTERN_RESULT_TRACKER` when the server cannot be reached or answers with an error (the
+ * tracker client makes the request); `BITTERN_RESULT_TIMEOUT`; then as
+ * `bittern_torrent_from_bytes` for what came.
+ *
+ * Ownership: free the torrent with `bittern_torrent_free`. Thread safety: blocks the calling
+ * thread, up to the timeout.
+ */
+bittern_result bittern_torrent_fetch(const char *url,
+                                     uint32_t timeout_ms,
+                                     bittern_torrent **torrent_out);
 
 /**
  * Frees a torrent and every string and byte pointer borrowed from it. NULL is a no-op.

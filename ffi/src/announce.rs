@@ -89,7 +89,7 @@ impl bittern_announce_options {
 
 /// The client's settings for one call: the default ones with `timeout` (None: the default) as
 /// the deadline of each request, and of its connection too when that is shorter.
-fn client_config(timeout: Option<Duration>) -> ClientConfig {
+pub(crate) fn client_config(timeout: Option<Duration>) -> ClientConfig {
     let mut config = ClientConfig::default();
     if let Some(timeout) = timeout {
         config.timeout = timeout;
@@ -99,7 +99,7 @@ fn client_config(timeout: Option<Duration>) -> ClientConfig {
 }
 
 /// A timeout in milliseconds from C: 0 means the default.
-fn timeout_ms(ms: u32) -> Option<Duration> {
+pub(crate) fn timeout_ms(ms: u32) -> Option<Duration> {
     (ms != 0).then(|| Duration::from_millis(ms.into()))
 }
 

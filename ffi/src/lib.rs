@@ -11,8 +11,9 @@
 //!   Whatever fails leaves a message (and, for bencode errors, a byte offset) in a thread-local
 //!   last error.
 //! - One Rust file per C type: this file holds the result codes, the guard, the last error and
-//!   the version; `bencode.rs`, `torrent.rs`, `create.rs`, `tracker.rs` (the tracker server) and
-//!   `announce.rs` (the tracker client) hold their handles.
+//!   the version; `bencode.rs`, `torrent.rs`, `create.rs`, `tracker.rs` (the tracker server),
+//!   `announce.rs` (the tracker client), `session.rs` (sessions and their torrents) and
+//!   `event.rs` (what a session reports) hold their handles.
 
 // Types are named as C sees them (`bittern_torrent`, `bittern_result`).
 #![allow(non_camel_case_types)]
@@ -23,6 +24,8 @@
 pub mod announce;
 pub mod bencode;
 pub mod create;
+pub mod event;
+pub mod session;
 pub mod torrent;
 pub mod tracker;
 
@@ -35,6 +38,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::hash::Hash;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::{Mutex, PoisonError};
@@ -472,6 +476,21 @@ pub(crate) unsafe fn arg_bytes<'a>(
         (true, _) => Err(Failure::null(name)),
         (false, _) => Ok(unsafe { std::slice::from_raw_parts(data, len) }),
     }
+}
+
+/// A `"host:port"` address, such as `"127.0.0.1:0"`, `"[::1]:80"` or `"localhost:6881"` (a name
+/// is resolved now, and its first address taken). `what` names it in the error.
+pub(crate) fn parse_host_port(what: &str, address: &str) -> Result<SocketAddr, Failure> {
+    if let Ok(addr) = address.parse() {
+        return Ok(addr);
+    }
+    let bad =
+        |why: String| Failure::invalid(format!("{what} {address:?} is not \"host:port\": {why}"));
+    address
+        .to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("the name has no address".into()))
 }
 
 /// An output argument, checked for NULL up front and written (only) on success.

@@ -1,5 +1,6 @@
 //! `bittern_torrent`: a `.torrent` file (BEP 3 metainfo), loaded, created or edited.
 
+use crate::announce::{self, client_config};
 use crate::{
     arg, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_path, arg_str, bittern_result, free_handle,
     guard, guard_value, into_handle, into_owned_bytes, CStrCache, Failure,
@@ -148,6 +149,39 @@ pub extern "C" fn bittern_torrent_from_bytes(
         let bytes = unsafe { arg_bytes(data, len, "data") }?;
         let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
         let meta = Metainfo::from_bytes(bytes)?;
+        out.put(into_handle(bittern_torrent::new(meta)));
+        Ok(())
+    })
+}
+
+/// Downloads the `.torrent` file at `url` (UTF-8, `http` or `https`; at most 16 MiB) into a new
+/// torrent at `*torrent_out`, such as one a tracker publishes under `/torrents/`. `timeout_ms`
+/// is the request's deadline; 0 means the default (15 s).
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when `url` is not an `http` or `https` URL;
+/// `BITTERN_RESULT_TRACKER` when the server cannot be reached or answers with an error (the
+/// tracker client makes the request); `BITTERN_RESULT_TIMEOUT`; then as
+/// `bittern_torrent_from_bytes` for what came.
+///
+/// Ownership: free the torrent with `bittern_torrent_free`. Thread safety: blocks the calling
+/// thread, up to the timeout.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_fetch(
+    url: *const c_char,
+    timeout_ms: u32,
+    torrent_out: *mut *mut bittern_torrent,
+) -> bittern_result {
+    guard(|| {
+        let url = unsafe { arg_str(url, "url") }?;
+        let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
+        // The core's loader takes anything else for a path: that is `bittern_torrent_load`.
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Failure::invalid(format!(
+                "{url:?} is not an http or https URL"
+            )));
+        }
+        let client = client_config(announce::timeout_ms(timeout_ms));
+        let meta = bittern_core::session::load_torrent(url, &client)?;
         out.put(into_handle(bittern_torrent::new(meta)));
         Ok(())
     })

@@ -3,12 +3,12 @@
 
 use crate::{
     arg, arg_mut, arg_out, arg_path, arg_str, bittern_result, c_string, field_spans, free_handle,
-    guard, guard_value, into_handle, into_owned_string, put_sized, Failure,
+    guard, guard_value, into_handle, into_owned_string, parse_host_port, put_sized, Failure,
 };
 use bittern_core::tracker::server::{ServerConfig, TrackerServer};
 use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::ptr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -130,19 +130,7 @@ pub extern "C" fn bittern_tracker_config_set_bind(
 }
 
 fn parse_bind(address: &str) -> Result<SocketAddr, Failure> {
-    if let Ok(addr) = address.parse() {
-        return Ok(addr);
-    }
-    let bad = |why: String| {
-        Failure::invalid(format!(
-            "bind address {address:?} is not \"host:port\": {why}"
-        ))
-    };
-    address
-        .to_socket_addrs()
-        .map_err(|e| bad(e.to_string()))?
-        .next()
-        .ok_or_else(|| bad("the name has no address".into()))
+    parse_host_port("bind address", address)
 }
 
 /// Sets the seconds peers are told to wait between announces (default 1800). A peer silent for

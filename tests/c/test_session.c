@@ -1,0 +1,556 @@
+/* Sessions through the C interface: a tracker, a seeder and a downloader on loopback, a small
+ * torrent from one to the other, its events and status; pausing, removing, fetching a torrent
+ * by URL, polling from several threads, refusals and NULL arguments.
+ *
+ * Usage: test_session TEMP_DIR
+ *
+ * Data is small (about 300 KiB) and the timeouts generous: this runs under valgrind. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "check.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *temp;
+
+#define DATA_LEN (300 * 1024 + 123)
+#define PIECE_LEN 16384
+#define WAIT_MS 60000
+
+/* What memset(0xab) leaves in a uint64_t: a field the library did not write. */
+#define UNTOUCHED UINT64_C(0xabababababababab)
+
+static int last_error_has(const char *part)
+{
+    char message[1024];
+    bittern_last_error_message(message, sizeof message);
+    return strstr(message, part) != NULL;
+}
+
+#define CHECK_LAST_ERROR_HAS(part)                                                               \
+    do {                                                                                         \
+        char message_[1024];                                                                     \
+        bittern_last_error_message(message_, sizeof message_);                                   \
+        CHECKF(last_error_has(part), "last error %s lacks \"%s\"", message_, part);               \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void path_of(char *out, size_t size, const char *relative)
+{
+    snprintf(out, size, "%s/%s", temp, relative);
+}
+
+static bittern_tracker *start_tracker(const char *torrents_dir)
+{
+    bittern_tracker_config *config = NULL;
+    CHECK_OK(bittern_tracker_config_new(&config));
+    CHECK_OK(bittern_tracker_config_set_bind(config, "127.0.0.1:0"));
+    CHECK_OK(bittern_tracker_config_set_threads(config, 1));
+    CHECK_OK(bittern_tracker_config_set_torrents_dir(config, torrents_dir));
+    bittern_tracker *tracker = NULL;
+    CHECK_OK(bittern_tracker_start(config, &tracker));
+    bittern_tracker_config_free(config);
+    return tracker;
+}
+
+/* A session on 127.0.0.1 (a port picked by the system) that lets both ends of the test, on
+ * the same address, be peers. */
+static bittern_session *start_session(void)
+{
+    bittern_session_config *config = NULL;
+    CHECK_OK(bittern_session_config_new(&config));
+    CHECK_OK(bittern_session_config_set_listen(config, "127.0.0.1:0"));
+    CHECK_OK(bittern_session_config_set_max_peers_per_ip(config, 16));
+    CHECK_OK(bittern_session_config_set_max_peers_per_torrent(config, 16));
+    CHECK_OK(bittern_session_config_set_unchoke_slots(config, 4));
+    CHECK_OK(bittern_session_config_set_handshake_timeout_ms(config, 20000));
+    CHECK_OK(bittern_session_config_set_idle_timeout_ms(config, 120000));
+    CHECK_OK(bittern_session_config_set_tracker_timeout_ms(config, 10000));
+    bittern_session *session = NULL;
+    CHECK_OK(bittern_session_new(config, &session));
+    bittern_session_config_free(config);
+    CHECK(bittern_session_listen_port(session) != 0);
+    return session;
+}
+
+static void test_null_arguments(void)
+{
+    bittern_session_config_free(NULL);
+    bittern_session_free(NULL);
+    bittern_add_options_free(NULL);
+    bittern_torrent_handle_free(NULL);
+    bittern_event_free(NULL);
+
+    CHECK_RESULT(bittern_session_config_new(NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_config_set_listen(NULL, "127.0.0.1:0"),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_config_set_max_peers_per_ip(NULL, 1),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_new(NULL, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_add_options_new(NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_add_options_set_seed_only(NULL, true), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(bittern_session_listen_port(NULL) == 0);
+    uint8_t id[20];
+    CHECK_RESULT(bittern_session_peer_id(NULL, id), BITTERN_RESULT_NULL_PARAMETER);
+
+    bittern_torrent *t = (bittern_torrent *)1; /* never dereferenced: a NULL comes first */
+    bittern_torrent_handle *h = NULL;
+    CHECK_RESULT(bittern_session_add(NULL, t, "x", NULL, &h), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(h == NULL);
+    CHECK_RESULT(bittern_session_add_peer(NULL, NULL, "127.0.0.1:1"),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_remove(NULL, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    bittern_event *ev = NULL;
+    CHECK_RESULT(bittern_session_poll_event(NULL, 0, &ev), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(ev == NULL);
+
+    bittern_torrent_status status = {.struct_size = sizeof status};
+    CHECK_RESULT(bittern_torrent_handle_status(NULL, &status), BITTERN_RESULT_NULL_PARAMETER);
+    bool finished = true;
+    CHECK_RESULT(bittern_torrent_handle_wait(NULL, 0, &finished), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(finished);
+    CHECK_RESULT(bittern_torrent_handle_pause(NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_resume(NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_info_hash(NULL, id), BITTERN_RESULT_NULL_PARAMETER);
+
+    CHECK(bittern_event_get_kind(NULL) == BITTERN_EVENT_KIND_OTHER);
+    CHECK(bittern_event_message(NULL) == NULL);
+    uint32_t n = 0;
+    CHECK_RESULT(bittern_event_piece(NULL, &n), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_event_peers(NULL, &n), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_event_info_hash(NULL, id), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(strcmp(bittern_event_kind_name(BITTERN_EVENT_KIND_PIECE_VERIFIED),
+                 "BITTERN_EVENT_KIND_PIECE_VERIFIED") == 0);
+
+    CHECK_RESULT(bittern_torrent_fetch(NULL, 0, &t), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_fetch("http://127.0.0.1:1/x.torrent", 0, NULL),
+                 BITTERN_RESULT_NULL_PARAMETER);
+}
+
+static void test_config(void)
+{
+    bittern_session_config *config = NULL;
+    CHECK_OK(bittern_session_config_new(&config));
+    CHECK_RESULT(bittern_session_config_set_listen(config, "nonsense"),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("nonsense");
+    CHECK_RESULT(bittern_session_config_set_listen(config, "127.0.0.1:99999"),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(bittern_session_config_set_listen(config, NULL));
+    CHECK_OK(bittern_session_config_set_listen(config, "127.0.0.1:0"));
+    bittern_session *s = NULL;
+    CHECK_OK(bittern_session_new(config, &s));
+    uint16_t port = bittern_session_listen_port(s);
+    CHECK(port != 0);
+    uint8_t id[20];
+    CHECK_OK(bittern_session_peer_id(s, id));
+    CHECKF(memcmp(id, "-BI", 3) == 0, "peer id %.20s", (const char *)id);
+
+    /* The same port again: taken. */
+    char taken[64];
+    snprintf(taken, sizeof taken, "127.0.0.1:%u", port);
+    CHECK_OK(bittern_session_config_set_listen(config, taken));
+    bittern_session *again = NULL;
+    CHECK_RESULT(bittern_session_new(config, &again), BITTERN_RESULT_IO);
+    CHECK(again == NULL);
+    CHECK_LAST_ERROR_HAS(taken);
+
+    /* Nothing to poll: NOT_FOUND, at once with a 0 timeout. */
+    bittern_event *ev = NULL;
+    CHECK_RESULT(bittern_session_poll_event(s, 0, &ev), BITTERN_RESULT_NOT_FOUND);
+    CHECK_RESULT(bittern_session_poll_event(s, 50, &ev), BITTERN_RESULT_NOT_FOUND);
+    CHECK(ev == NULL);
+    bittern_session_free(s);
+    bittern_session_config_free(config);
+}
+
+/* ---- several threads polling one session ---------------------------------------------------- */
+
+struct poller {
+    bittern_session *session;
+    uint32_t timeout_ms;
+    bittern_result result;
+    double took;
+};
+
+static void *poll_thread(void *arg)
+{
+    struct poller *p = arg;
+    double start = now_s();
+    bittern_event *ev = NULL;
+    p->result = bittern_session_poll_event(p->session, p->timeout_ms, &ev);
+    p->took = now_s() - start;
+    bittern_event_free(ev);
+    return NULL;
+}
+
+/* While one thread waits long for an event, another's short poll still returns by its own
+ * timeout. */
+static void test_polling_threads(void)
+{
+    bittern_session *s = start_session();
+    if (s == NULL) {
+        return;
+    }
+    struct poller long_poll = {s, 3000, BITTERN_RESULT_OK, 0};
+    struct poller short_poll = {s, 200, BITTERN_RESULT_OK, 0};
+    pthread_t a, b;
+    CHECK(pthread_create(&a, NULL, poll_thread, &long_poll) == 0);
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(pthread_create(&b, NULL, poll_thread, &short_poll) == 0);
+    pthread_join(b, NULL);
+    pthread_join(a, NULL);
+    CHECK(short_poll.result == BITTERN_RESULT_NOT_FOUND);
+    CHECKF(short_poll.took < 2.5, "a 200 ms poll took %.2f s", short_poll.took);
+    CHECK(long_poll.result == BITTERN_RESULT_NOT_FOUND);
+    CHECKF(long_poll.took >= 2.9, "a 3 s poll took %.2f s", long_poll.took);
+    bittern_session_free(s);
+}
+
+/* ---- a seeder and a downloader -------------------------------------------------------------- */
+
+static int same_file(const char *a, const char *b)
+{
+    size_t la = 0, lb = 0;
+    unsigned char *da = read_file(a, &la);
+    unsigned char *db = read_file(b, &lb);
+    int same = da != NULL && db != NULL && la == lb && memcmp(da, db, la) == 0;
+    free(da);
+    free(db);
+    return same;
+}
+
+static int event_is_about(const bittern_event *ev, const uint8_t hash[20])
+{
+    uint8_t got[20];
+    return bittern_event_info_hash(ev, got) == BITTERN_RESULT_OK && memcmp(got, hash, 20) == 0;
+}
+
+/* Polls `s` until a FINISHED event about `hash`; counts what came on the way. */
+static void poll_until_finished(bittern_session *s, const uint8_t hash[20], uint32_t pieces)
+{
+    /* The first event is kept to the end: later polls must not change it. */
+    bittern_event *first = NULL;
+    int finished = 0, verified = 0, replies = 0;
+    double deadline = now_s() + 60;
+    while (!finished && now_s() < deadline) {
+        bittern_event *ev = NULL;
+        bittern_result r = bittern_session_poll_event(s, 1000, &ev);
+        if (r == BITTERN_RESULT_NOT_FOUND) {
+            continue;
+        }
+        CHECK_OK(r);
+        if (ev == NULL) {
+            break;
+        }
+        CHECK(event_is_about(ev, hash));
+        uint32_t n = 0;
+        switch (bittern_event_get_kind(ev)) {
+        case BITTERN_EVENT_KIND_PIECE_VERIFIED:
+            verified++;
+            CHECK_OK(bittern_event_piece(ev, &n));
+            CHECKF(n < pieces, "piece %" PRIu32 " of %" PRIu32, n, pieces);
+            CHECK(bittern_event_message(ev) == NULL);
+            CHECK_RESULT(bittern_event_peers(ev, &n), BITTERN_RESULT_NOT_FOUND);
+            break;
+        case BITTERN_EVENT_KIND_FINISHED:
+            finished = 1;
+            CHECK_RESULT(bittern_event_piece(ev, &n), BITTERN_RESULT_NOT_FOUND);
+            break;
+        case BITTERN_EVENT_KIND_TRACKER_REPLY:
+            replies++;
+            CHECK(bittern_event_message(ev) != NULL &&
+                  strstr(bittern_event_message(ev), "/announce") != NULL);
+            CHECK_OK(bittern_event_peers(ev, &n));
+            break;
+        default:
+            printf("note: event %s: %s\n", bittern_event_kind_name(bittern_event_get_kind(ev)),
+                   bittern_event_message(ev) ? bittern_event_message(ev) : "");
+            break;
+        }
+        if (first == NULL) {
+            first = ev;
+        } else {
+            bittern_event_free(ev);
+        }
+    }
+    CHECK(finished);
+    CHECKF((uint32_t)verified == pieces, "%d PIECE_VERIFIED events for %" PRIu32 " pieces",
+           verified, pieces);
+    CHECK(first != NULL && event_is_about(first, hash));
+    bittern_event_free(first);
+    (void)replies; /* the tracker may or may not have answered before the seeder did its part */
+}
+
+/* Waits (up to 30 s) until the torrent's status holds `want` (statuses are published about
+ * twice a second); leaves the last status read in `*st`. */
+static int wait_for_status(const bittern_torrent_handle *h, bittern_torrent_status *st,
+                           int (*want)(const bittern_torrent_status *))
+{
+    double deadline = now_s() + 30;
+    do {
+        st->struct_size = sizeof *st;
+        if (bittern_torrent_handle_status(h, st) == BITTERN_RESULT_OK && want(st)) {
+            return 1;
+        }
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    } while (now_s() < deadline);
+    return 0;
+}
+
+static int is_paused(const bittern_torrent_status *st)
+{
+    return st->state == BITTERN_TORRENT_STATE_PAUSED;
+}
+
+static int is_seeding(const bittern_torrent_status *st)
+{
+    return st->state == BITTERN_TORRENT_STATE_SEEDING;
+}
+
+static int uploaded_all(const bittern_torrent_status *st)
+{
+    return st->uploaded >= DATA_LEN;
+}
+
+static void test_swarm(void)
+{
+    bittern_tracker *tracker = start_tracker(NULL);
+    if (tracker == NULL) {
+        return;
+    }
+
+    /* The data: TEMP/seed/data.bin. */
+    char seed_dir[4096], data[4096], down_dir[4096], down_data[4096], bad_dir[4096];
+    path_of(seed_dir, sizeof seed_dir, "seed");
+    path_of(data, sizeof data, "seed/data.bin");
+    path_of(down_dir, sizeof down_dir, "down");
+    path_of(down_data, sizeof down_data, "down/data.bin");
+    path_of(bad_dir, sizeof bad_dir, "seed/data.bin/below-a-file");
+    CHECK(mkdir(seed_dir, 0755) == 0);
+    unsigned char *bytes = malloc(DATA_LEN);
+    uint32_t x = 12345;
+    for (size_t i = 0; bytes != NULL && i < DATA_LEN; i++) {
+        x = x * 1103515245u + 12345u;
+        bytes[i] = (unsigned char)(x >> 16);
+    }
+    CHECK(bytes != NULL && write_file(data, bytes, DATA_LEN));
+    free(bytes);
+
+    bittern_create_options *create = NULL;
+    CHECK_OK(bittern_create_options_new(&create));
+    CHECK_OK(bittern_create_options_add_tracker(create, bittern_tracker_url(tracker), 0));
+    CHECK_OK(bittern_create_options_set_piece_length(create, PIECE_LEN));
+    bittern_torrent *torrent = NULL;
+    CHECK_OK(bittern_torrent_create(data, create, NULL, NULL, &torrent));
+    bittern_create_options_free(create);
+    if (torrent == NULL) {
+        bittern_tracker_free(tracker);
+        return;
+    }
+    uint8_t hash[20];
+    CHECK_OK(bittern_torrent_info_hash(torrent, hash));
+    uint32_t pieces = (uint32_t)bittern_torrent_piece_count(torrent);
+    CHECK(pieces == (DATA_LEN + PIECE_LEN - 1) / PIECE_LEN);
+
+    /* The seeder: seed-only, from the data's own folder. */
+    bittern_session *seeder = start_session();
+    bittern_add_options *seed_only = NULL;
+    CHECK_OK(bittern_add_options_new(&seed_only));
+    CHECK_OK(bittern_add_options_set_seed_only(seed_only, true));
+    CHECK_OK(bittern_add_options_set_trust_data(seed_only, false));
+    bittern_torrent_handle *seed = NULL;
+    CHECK_OK(bittern_session_add(seeder, torrent, seed_dir, seed_only, &seed));
+    bool finished = false;
+    CHECK_OK(bittern_torrent_handle_wait(seed, 10000, &finished));
+    CHECKF(finished, "the seeder's data checks complete");
+    uint8_t handle_hash[20];
+    CHECK_OK(bittern_torrent_handle_info_hash(seed, handle_hash));
+    CHECK(memcmp(handle_hash, hash, 20) == 0);
+
+    /* The same torrent twice: refused. */
+    bittern_torrent_handle *twice = NULL;
+    CHECK_RESULT(bittern_session_add(seeder, torrent, seed_dir, seed_only, &twice),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("added already");
+    CHECK(twice == NULL);
+    bittern_add_options_free(seed_only);
+
+    /* The downloader: first a folder that cannot be made (below a file), then its own. */
+    bittern_session *downloader = start_session();
+    bittern_torrent_handle *down = NULL;
+    CHECK_RESULT(bittern_session_add(downloader, torrent, bad_dir, NULL, &down),
+                 BITTERN_RESULT_IO);
+    CHECK_LAST_ERROR_HAS("below-a-file");
+    CHECK(down == NULL);
+    CHECK_RESULT(bittern_session_add(downloader, torrent, NULL, NULL, &down),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_add(downloader, NULL, down_dir, NULL, &down),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_add(downloader, torrent, down_dir, NULL, NULL),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_OK(bittern_session_add(downloader, torrent, down_dir, NULL, &down));
+    /* The torrent was copied into the session: the caller's may go at once. */
+    bittern_torrent_free(torrent);
+    if (down == NULL) {
+        goto out;
+    }
+
+    /* The tracker names the seeder too; this makes it sooner. */
+    char seeder_addr[64];
+    snprintf(seeder_addr, sizeof seeder_addr, "127.0.0.1:%u",
+             bittern_session_listen_port(seeder));
+    CHECK_OK(bittern_session_add_peer(downloader, down, seeder_addr));
+    CHECK_RESULT(bittern_session_add_peer(downloader, down, "not an address"),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(bittern_session_add_peer(downloader, down, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    /* A handle of another session. */
+    CHECK_RESULT(bittern_session_add_peer(downloader, seed, seeder_addr),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("not in this session");
+
+    finished = false;
+    CHECK_OK(bittern_torrent_handle_wait(down, WAIT_MS, &finished));
+    bittern_torrent_status st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_OK(bittern_torrent_handle_status(down, &st));
+    CHECKF(finished, "downloaded %" PRIu32 " of %" PRIu32 " pieces, %" PRIu32 " peers",
+           st.pieces_done, st.piece_count, st.peers);
+    CHECK(same_file(data, down_data));
+
+    poll_until_finished(downloader, hash, pieces);
+
+    /* The whole status. */
+    memset(&st, 0xab, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_OK(bittern_torrent_handle_status(down, &st));
+    CHECK(st.struct_size == sizeof st);
+    CHECK(st.state == BITTERN_TORRENT_STATE_SEEDING);
+    CHECK(st.pieces_done == pieces && st.piece_count == pieces);
+    CHECK(st.bytes_done == DATA_LEN && st.total_length == DATA_LEN);
+    CHECKF(st.downloaded >= DATA_LEN, "downloaded %" PRIu64, st.downloaded);
+    CHECK(st.eta == 0);
+    CHECK(st.download_rate != UNTOUCHED && st.upload_rate != UNTOUCHED);
+    CHECK(st.uploaded != UNTOUCHED && st.peers != 0xabababab);
+
+    /* A smaller (older) struct: written only up to its size. */
+    memset(&st, 0xab, sizeof st);
+    st.struct_size = offsetof(bittern_torrent_status, bytes_done);
+    CHECK_OK(bittern_torrent_handle_status(down, &st));
+    /* Written up to the end of the last field that fits (padding after it is not a field). */
+    CHECK(st.struct_size == offsetof(bittern_torrent_status, piece_count) + sizeof(uint32_t));
+    CHECK(st.state == BITTERN_TORRENT_STATE_SEEDING && st.pieces_done == pieces);
+    CHECK(st.piece_count == pieces);
+    CHECK(st.bytes_done == UNTOUCHED && st.total_length == UNTOUCHED && st.eta == UNTOUCHED);
+    st.struct_size = 1;
+    CHECK_RESULT(bittern_torrent_handle_status(down, &st), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(bittern_torrent_handle_status(down, NULL), BITTERN_RESULT_NULL_PARAMETER);
+
+    /* The seeder uploaded it all. */
+    memset(&st, 0, sizeof st);
+    CHECKF(wait_for_status(seed, &st, uploaded_all),
+           "uploaded %" PRIu64 " (upload rate %" PRIu64 ", %" PRIu32 " peers)", st.uploaded,
+           st.upload_rate, st.peers);
+
+    /* Pause and resume. */
+    CHECK_OK(bittern_torrent_handle_pause(down));
+    CHECK(wait_for_status(down, &st, is_paused));
+    CHECK(st.peers == 0);
+    CHECK_OK(bittern_torrent_handle_resume(down));
+    CHECK(wait_for_status(down, &st, is_seeding));
+
+    /* Removing: once; not from another session; the handle lives on, the torrent may come back. */
+    CHECK_RESULT(bittern_session_remove(seeder, down), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(bittern_session_remove(downloader, down));
+    CHECK_RESULT(bittern_session_remove(downloader, down), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("not in this session");
+    CHECK_RESULT(bittern_session_add_peer(downloader, down, seeder_addr),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    st.struct_size = sizeof st;
+    CHECK_OK(bittern_torrent_handle_status(down, &st));
+    CHECK(st.pieces_done == pieces);
+    finished = false;
+    CHECK_OK(bittern_torrent_handle_wait(down, 0, &finished));
+    CHECK(finished);
+
+out:
+    /* Freeing a handle does not stop its torrent; freeing the session does. */
+    bittern_torrent_handle_free(down);
+    bittern_session_free(downloader);
+    st.struct_size = sizeof st;
+    CHECK_OK(bittern_torrent_handle_status(seed, &st));
+    bittern_torrent_handle_free(seed);
+    bittern_session_free(seeder);
+    bittern_tracker_free(tracker);
+}
+
+/* ---- fetching a torrent by URL -------------------------------------------------------------- */
+
+static void test_fetch(void)
+{
+    char dir[4096], data[4096], file[4096];
+    path_of(dir, sizeof dir, "published");
+    path_of(data, sizeof data, "small.bin");
+    path_of(file, sizeof file, "published/small.torrent");
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(write_file(data, "just a few bytes", 16));
+    bittern_torrent *made = NULL;
+    CHECK_OK(bittern_torrent_create(data, NULL, NULL, NULL, &made));
+    CHECK_OK(bittern_torrent_save(made, file));
+
+    bittern_tracker *tracker = start_tracker(dir);
+    if (tracker == NULL || made == NULL) {
+        bittern_torrent_free(made);
+        bittern_tracker_free(tracker);
+        return;
+    }
+    uint16_t port = bittern_tracker_port(tracker);
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/torrents/small.torrent", port);
+    bittern_torrent *fetched = NULL;
+    CHECK_OK(bittern_torrent_fetch(url, 10000, &fetched));
+    uint8_t a[20], b[20];
+    CHECK_OK(bittern_torrent_info_hash(made, a));
+    CHECK(fetched != NULL && bittern_torrent_info_hash(fetched, b) == BITTERN_RESULT_OK &&
+          memcmp(a, b, 20) == 0);
+    bittern_torrent_free(fetched);
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/torrents/missing.torrent", port);
+    fetched = NULL;
+    CHECK_RESULT(bittern_torrent_fetch(url, 10000, &fetched), BITTERN_RESULT_TRACKER);
+    CHECK(fetched == NULL);
+    CHECK_RESULT(bittern_torrent_fetch(file, 0, &fetched), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(bittern_torrent_fetch("ftp://example.invalid/x.torrent", 0, &fetched),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(fetched == NULL);
+    bittern_torrent_free(made);
+    bittern_tracker_free(tracker);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TEMP_DIR\n", argv[0]);
+        return 2;
+    }
+    temp = argv[1];
+    test_null_arguments();
+    test_config();
+    test_polling_threads();
+    test_fetch();
+    test_swarm();
+    return finish("test_session");
+}
