@@ -456,3 +456,46 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
     )
     .is_err());
 }
+
+#[test]
+fn the_total_connection_cap_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    let seeders: Vec<Session> = (0..3).map(|_| session()).collect();
+    for s in &seeders {
+        s.add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let config = SessionConfig {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        max_peers_per_ip: 100,
+        max_connections: 1,
+        ..Default::default()
+    };
+    let leecher = Session::new(config).unwrap();
+    let download = leecher
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: dir.path().join("out"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let most = std::cell::Cell::new(0);
+    let done = download.wait_for(Duration::from_secs(60), |s| {
+        most.set(most.get().max(s.peers));
+        s.pieces_done == s.piece_count
+    });
+    assert!(done, "{:?}", download.status());
+    assert_eq!(most.get(), 1);
+}

@@ -32,6 +32,8 @@ pub struct SessionConfig {
     /// Where to listen for peers. Default: the first free port of 6881 to 6889 on every
     /// address; port 0 picks any free port.
     pub listen: Option<SocketAddr>,
+    /// Peer connections open at once, over every torrent, incoming and outgoing (default 200).
+    pub max_connections: usize,
     /// Peers connected per torrent (default 50).
     pub max_peers_per_torrent: usize,
     /// Peers per torrent from one IP address (default 4; tests on one machine raise it).
@@ -50,6 +52,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             listen: None,
+            max_connections: 200,
             max_peers_per_torrent: 50,
             max_peers_per_ip: 4,
             unchoke_slots: 4,
@@ -147,6 +150,8 @@ pub(crate) struct SessionShared {
     events: broadcast::Sender<Event>,
     torrents: RwLock<FxHashMap<InfoHash, Registered>>,
     next_key: AtomicU32,
+    /// One permit per open peer connection.
+    connections: Arc<tokio::sync::Semaphore>,
 }
 
 struct Registered {
@@ -187,6 +192,7 @@ impl Session {
             .local_addr()
             .map_err(|e| crate::Error::Io(e.to_string()))?;
         let (events, _) = broadcast::channel(4096);
+        let config_max_connections = config.max_connections.max(1);
         let shared = Arc::new(SessionShared {
             config,
             peer_id: PeerId::generate(),
@@ -195,6 +201,7 @@ impl Session {
             events,
             torrents: RwLock::new(FxHashMap::default()),
             next_key: AtomicU32::new(0),
+            connections: Arc::new(tokio::sync::Semaphore::new(config_max_connections)),
         });
         runtime.spawn(accept_loop(listener, shared.clone()));
         Ok(Session {
@@ -470,8 +477,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
+        // Over the limit, a connection is closed at once.
+        let Ok(slot) = shared.connections.clone().try_acquire_owned() else {
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let lookup = |hash: &InfoHash| {
                 let torrents = shared.torrents.read().unwrap_or_else(|e| e.into_inner());
                 torrents.get(hash).map(|t| (t.handshake, t.layout))

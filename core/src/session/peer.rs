@@ -41,6 +41,11 @@ pub(super) async fn connect(
     addr: SocketAddr,
     inbox: mpsc::Sender<Input>,
 ) -> Result<(), String> {
+    let _slot = shared
+        .connections
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| "too many connections".to_string())?;
     let timeout = shared.config.handshake_timeout;
     let stream = tokio::time::timeout(timeout, open(shared.listen_ip, addr))
         .await
