@@ -428,8 +428,10 @@ impl Torrent {
         match message {
             Message::KeepAlive => {}
             Message::Bitfield(bits) => {
+                // BEP 3 puts it first, but aria2 sends it after `have` and `interested`; a late
+                // one is unambiguous, so it replaces what we knew.
                 if !first {
-                    return Err("bitfield after the first message".into());
+                    self.picker.peer_gone(&peer.has);
                 }
                 self.picker.peer_bitfield(&bits);
                 peer.has = bits;
