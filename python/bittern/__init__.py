@@ -8,7 +8,13 @@
 
 `Torrent` reads, edits, writes and creates `.torrent` files. `Tracker` runs an HTTP tracker;
 `announce()` and `scrape()` (and `Torrent.announce_to_trackers()`, `Torrent.scrape()`) talk to
-one. Every exception bittern raises is a `bittern.Error`; most are also a builtin class
+one. `Session` downloads and seeds torrents:
+
+    with bittern.Session() as session:
+        handle = session.add("file.torrent", "downloads")
+        handle.wait()
+
+Every exception bittern raises is a `bittern.Error`; most are also a builtin class
 (`BencodeError` and `MetainfoError` are `ValueError`s, `StorageError` is an `OSError`,
 `TrackerError` a `ConnectionError`).
 """
@@ -18,14 +24,19 @@ from ._bittern import (
     BencodeError,
     CancelledError,
     Error,
+    Event,
+    EventIterator,
     File,
     MetainfoError,
     NetworkError,
     Peer,
     PublishedTorrent,
     ScrapeResult,
+    Session,
     StorageError,
     Torrent,
+    TorrentHandle,
+    TorrentStatus,
     Tracker,
     TrackerError,
     TrackerStats,
@@ -41,14 +52,19 @@ __all__ = [
     "BencodeError",
     "CancelledError",
     "Error",
+    "Event",
+    "EventIterator",
     "File",
     "MetainfoError",
     "NetworkError",
     "Peer",
     "PublishedTorrent",
     "ScrapeResult",
+    "Session",
     "StorageError",
     "Torrent",
+    "TorrentHandle",
+    "TorrentStatus",
     "Tracker",
     "TrackerError",
     "TrackerStats",

@@ -11,14 +11,19 @@ __all__ = [
     "BencodeError",
     "CancelledError",
     "Error",
+    "Event",
+    "EventIterator",
     "File",
     "MetainfoError",
     "NetworkError",
     "Peer",
     "PublishedTorrent",
     "ScrapeResult",
+    "Session",
     "StorageError",
     "Torrent",
+    "TorrentHandle",
+    "TorrentStatus",
     "Tracker",
     "TrackerError",
     "TrackerStats",
@@ -464,3 +469,244 @@ class Tracker:
         traceback: TracebackType | None,
     ) -> Literal[False]:
         """Stops the tracker."""
+
+_State = Literal["checking", "downloading", "seeding", "paused", "error"]
+"""What a torrent is doing."""
+
+_EventKind = Literal[
+    "piece_verified",
+    "hash_failed",
+    "finished",
+    "tracker_reply",
+    "tracker_error",
+    "peer_banned",
+    "storage_error",
+]
+"""What happened to a torrent."""
+
+@final
+class Session:
+    """A BitTorrent session: a listen socket, a runtime and threads of its own, and the
+    torrents it downloads and seeds.
+
+        with bittern.Session() as session:
+            handle = session.add("file.torrent", "downloads")
+            handle.wait()                # until every piece is verified
+            for event in session.events(timeout=1):
+                print(event)
+
+    `listen` is `"host:port"` where peers connect (port 0 picks a free port); by default the
+    first free port of 6881 to 6889 on every address. At most `max_connections` peer
+    connections are open at once over every torrent, `max_peers_per_torrent` per torrent and
+    `max_peers_per_ip` per torrent from one IP address (raise it when every peer is on one
+    machine). `unchoke_slots` peers are uploaded to by rate, plus one optimistic unchoke.
+    `handshake_timeout` bounds connecting and the handshake; a peer silent for
+    `idle_timeout` seconds is dropped.
+
+    Defaults (core's; `...` in the signature): `max_connections` 200,
+    `max_peers_per_torrent` 50, `max_peers_per_ip` 4, `unchoke_slots` 4,
+    `handshake_timeout` 10 s, `idle_timeout` 120 s.
+
+    Every call that blocks releases the GIL: starting (binding), `add()` (fetching, reading and
+    checking), `remove()` and `close()` (announcing `stopped`), and the waits of
+    `TorrentHandle.wait()` and the event iterator, which wake every 100 ms so that Ctrl-C
+    raises `KeyboardInterrupt` at once. No engine thread ever calls Python.
+
+    Raises `StorageError` (an `OSError`) if it cannot listen; `ValueError` for a bad argument.
+    The session stops (announcing `stopped` for every torrent and saving resume data) on
+    `close()`, at the end of a `with` block, or when garbage collected. A session that another
+    thread is still using (inside `add()`, say) stops when that call returns.
+    """
+
+    def __new__(
+        cls,
+        *,
+        listen: str | None = None,
+        max_connections: int = ...,
+        max_peers_per_torrent: int = ...,
+        max_peers_per_ip: int = ...,
+        unchoke_slots: int = ...,
+        handshake_timeout: float = ...,
+        idle_timeout: float = ...,
+    ) -> Session: ...
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """The address listened on for peers, as `(host, port)`."""
+    @property
+    def port(self) -> int:
+        """The port listened on for peers."""
+    @property
+    def peer_id(self) -> bytes:
+        """This session's peer id (20 bytes), as sent to trackers and peers."""
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+    def add(
+        self,
+        torrent: Torrent | str | os.PathLike[str],
+        save_dir: str | os.PathLike[str],
+        *,
+        seed_only: bool = False,
+        trust_data: bool = False,
+    ) -> TorrentHandle:
+        """Adds a torrent and starts it (announcing to its trackers); returns its handle.
+
+        `torrent` is a `Torrent`, the path of a `.torrent` file, or its `http://` or `https://`
+        URL (fetched as a browser would, at most 16 MiB, 15 s). Its file (or its folder, for a
+        multi-file torrent) goes into `save_dir`. What is there already is checked first, or
+        taken from the fast resume data when the files are as they were when it was saved, so
+        an interrupted download resumes. `seed_only` never asks for pieces (an origin
+        seeder); `trust_data` skips the check and takes the data as complete (an origin seeder
+        that made the torrent from these very files).
+
+        Blocks while fetching and checking, with the GIL released; Ctrl-C raises
+        `KeyboardInterrupt` within 0.1 s (the work left behind ends on its own and is
+        dropped). Raises `StorageError` for a file that cannot be read or written,
+        `BencodeError` or `MetainfoError` for a bad torrent, `TrackerError` when a URL cannot be
+        fetched, `TypeError` for another type, and `ValueError` if the torrent is in the
+        session already or the session is closed.
+        """
+    def add_peers(self, torrent: TorrentHandle, peers: Sequence[tuple[str, int]]) -> None:
+        """Gives a torrent peers to connect to, as `(host, port)` pairs (a host name is
+        resolved), besides those its trackers name. A paused torrent connects on `resume()`.
+        `ValueError` for a host that does not resolve, or a handle of another session."""
+    def remove(self, torrent: TorrentHandle) -> None:
+        """Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
+        files stay. The handle's last status stays readable. `ValueError` if it was removed
+        already or is of another session."""
+    def events(self, *, timeout: float | None = None) -> EventIterator:
+        """An iterator over the session's events, oldest first.
+
+        Events wait in one queue from the session's start until an iterator takes them (each
+        is yielded once, whichever iterator asks); past 4096 waiting, the oldest are dropped.
+        Each step waits up to `timeout` seconds for the next event (`None`: no limit; 0: only
+        what is waiting) and the iteration ends when none comes, or when the session closes.
+        Waits release the GIL and wake every 100 ms for Ctrl-C.
+
+            for event in session.events(timeout=5):
+                if event.kind == "finished":
+                    break
+        """
+    def close(self) -> None:
+        """Stops every torrent (announcing `stopped`, saving resume data) and the session's
+        threads, with the GIL released. Calling it again does nothing."""
+    def __enter__(self) -> Session: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        """Closes the session."""
+
+@final
+class TorrentHandle:
+    """A torrent in a `Session`, from `Session.add()`. Usable from any thread; after its
+    removal or its session's end, its last status stays readable."""
+
+    @property
+    def info_hash(self) -> bytes:
+        """SHA-1 of the torrent's `info` (20 bytes)."""
+    @property
+    def info_hash_hex(self) -> str: ...
+    @property
+    def name(self) -> str:
+        """The torrent's name."""
+    def status(self) -> TorrentStatus:
+        """A snapshot now (refreshed every half second, and when a piece is verified)."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
+        returns whether it finished. Returns `False` at once if the torrent was removed or
+        its session closed before it finished. The GIL is released; Ctrl-C raises
+        `KeyboardInterrupt` within 0.1 s."""
+    def pause(self) -> None:
+        """Stops exchanging data: drops every peer and makes no new connection until
+        `resume()`. `ValueError` if removed or the session is closed."""
+    def resume(self) -> None:
+        """Undoes `pause()`. The peers dropped are not called back: new ones come from the
+        trackers' next answer, `Session.add_peers()`, and peers that connect."""
+
+@final
+class TorrentStatus:
+    """A snapshot of a torrent, from `TorrentHandle.status()`."""
+
+    @property
+    def state(self) -> _State: ...
+    @property
+    def progress(self) -> float:
+        """Verified bytes over the total, from 0.0 to 1.0."""
+    @property
+    def finished(self) -> bool:
+        """Whether every piece is verified."""
+    @property
+    def pieces_done(self) -> int:
+        """Pieces verified."""
+    @property
+    def piece_count(self) -> int: ...
+    @property
+    def bytes_done(self) -> int:
+        """Bytes of the verified pieces."""
+    @property
+    def total_length(self) -> int: ...
+    @property
+    def download_rate(self) -> int:
+        """Bytes per second, over the last few seconds."""
+    @property
+    def upload_rate(self) -> int:
+        """Bytes per second, over the last few seconds."""
+    @property
+    def uploaded(self) -> int:
+        """Payload bytes sent since the torrent was added."""
+    @property
+    def downloaded(self) -> int:
+        """Payload bytes received since the torrent was added."""
+    @property
+    def peers(self) -> int:
+        """Peers connected now."""
+    @property
+    def eta(self) -> int | None:
+        """Seconds to completion at the current rate; 0 when finished, `None` when it cannot
+        be told (nothing is coming in)."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Event:
+    """Something that happened to a torrent of a session, from `Session.events()`."""
+
+    @property
+    def info_hash(self) -> bytes:
+        """The torrent's info-hash (20 bytes)."""
+    @property
+    def info_hash_hex(self) -> str: ...
+    @property
+    def kind(self) -> _EventKind:
+        """What happened: a piece passed (`piece_verified`) or failed (`hash_failed`) its hash
+        check; every piece is verified (`finished`, also when added complete); a tracker
+        answered (`tracker_reply`) or could not be reached or refused (`tracker_error`); an
+        address was banned for sending bad data (`peer_banned`); a file could not be read or
+        written (`storage_error`)."""
+    @property
+    def piece(self) -> int | None:
+        """The piece, for `piece_verified` and `hash_failed`."""
+    @property
+    def url(self) -> str | None:
+        """The tracker, for `tracker_reply`."""
+    @property
+    def peers(self) -> int | None:
+        """How many peers the tracker named, for `tracker_reply`."""
+    @property
+    def ip(self) -> str | None:
+        """The address banned, for `peer_banned`."""
+    @property
+    def message(self) -> str | None:
+        """What went wrong, for `tracker_error` and `storage_error`."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class EventIterator:
+    """The events of a session, from `Session.events()`."""
+
+    def __iter__(self) -> EventIterator: ...
+    def __next__(self) -> Event:
+        """The next event; `StopIteration` when the timeout passes without one, or when the
+        session is closed."""

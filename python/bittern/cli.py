@@ -5,6 +5,10 @@
     bittern tracker [--bind HOST:PORT] [--torrents DIR] [options] run an HTTP tracker
     bittern announce FILE.torrent [--port N] [--event E] [--json] ask its trackers for peers
     bittern scrape FILE.torrent [--json]                          ask its trackers for counts
+    bittern seed FILE.torrent PATH [--port N] [--trust]           seed from the original data
+    bittern download FILE.torrent|URL [-o DIR] [--exit-when-done] download, then seed
+    bittern demo [--peers N] [--size BYTES] [--keep]              a whole swarm on loopback
+    bittern desktop-entry [--install]                             open .torrent links with it
 
 Exit status: 0 on success, 1 on a failure, 2 on a usage error, 130 when interrupted (Ctrl-C).
 Errors are one line on stderr: `bittern: error: ...`.
@@ -13,15 +17,25 @@ Errors are one line on stderr: `bittern: error: ...`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import html
+import importlib.resources
 import json
 import os
 import re
+import shutil
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import bittern
 
@@ -62,6 +76,20 @@ def port_number(text: str) -> int:
     value = non_negative_int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {text!r}")
+    return value
+
+
+def listen_port(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}")
+    return value
+
+
+def positive_size(text: str) -> int:
+    value = parse_size(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a size of 1 byte or more, not {text!r}")
     return value
 
 
@@ -351,10 +379,551 @@ def cmd_scrape(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# seed, download, demo: sessions
+
+
+def say(line: str) -> None:
+    """A line of the log on stdout, above any progress bar or status line."""
+    bar = _ACTIVE_BARS[-1] if _ACTIVE_BARS else None
+    if _STATUS_LINE.shown:
+        _STATUS_LINE.clear()
+    if bar is not None:
+        bar.write(line, file=sys.stdout)
+    else:
+        print(line, flush=True)
+    sys.stdout.flush()
+
+
+_ACTIVE_BARS: list[Any] = []
+
+
+class StatusLine:
+    """One line on a terminal's stderr, rewritten in place; `say()` clears it first."""
+
+    def __init__(self) -> None:
+        self.shown = ""
+
+    def show(self, line: str) -> None:
+        if line != self.shown:
+            sys.stderr.write("\r\x1b[K" + line)
+            sys.stderr.flush()
+            self.shown = line
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = ""
+
+
+_STATUS_LINE = StatusLine()
+
+
+def listen_on(port: int | None, host: str = "0.0.0.0") -> str | None:
+    """The `listen` of a Session: `None` lets the core pick the first free of 6881-6889."""
+    return None if port is None else f"{host}:{port}"
+
+
+def rate(n: int) -> str:
+    return f"{human_size(n)}/s"
+
+
+def duration(seconds: float | None) -> str:
+    """`1:02:03`, `2:03`, or `?` when unknown."""
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def percent(status: bittern.TorrentStatus) -> str:
+    return f"{100 * status.progress:.1f}%"
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Makes SIGTERM stop the command as Ctrl-C does (a `KeyboardInterrupt`)."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous: Any = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: only Ctrl-C (or the caller) stops it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """From here on, Ctrl-C and SIGTERM ask to stop (the event yielded is set) instead of
+    raising: a clean stop cannot then be cut short at a bad moment."""
+    stopping = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for which in (signal.SIGINT, signal.SIGTERM):
+            previous[which] = signal.signal(which, lambda signum, frame: stopping.set())
+    except ValueError:  # not the main thread: signals go elsewhere
+        pass
+    try:
+        yield stopping
+    finally:
+        for which, handler in previous.items():
+            signal.signal(which, handler if handler is not None else signal.SIG_DFL)
+
+
+class Display:
+    """Progress of one download: a tqdm bar on a terminal (percent, rates, peers, ETA), plain
+    lines every `every` seconds otherwise."""
+
+    def __init__(self, total: int, tty: bool, label: str = "", position: int = 0, every: float = 1.0) -> None:
+        self.tty = tty
+        self.label = label
+        self.every = every
+        self.last = 0.0
+        self.bar: Any = None
+        if tty:
+            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+
+            self.bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                desc=f"{label}: " if label else "",
+                position=position,
+                leave=True,
+                dynamic_ncols=True,
+                bar_format="{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}",
+            )
+            _ACTIVE_BARS.append(self.bar)
+
+    @staticmethod
+    def text(s: bittern.TorrentStatus) -> str:
+        return (
+            f"{rate(s.download_rate)} down, {rate(s.upload_rate)} up, "
+            f"{s.peers} peer{'' if s.peers == 1 else 's'}, ETA {duration(s.eta)}"
+        )
+
+    def update(self, s: bittern.TorrentStatus, force: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.update(s.bytes_done - self.bar.n)
+            self.bar.set_postfix_str(self.text(s), refresh=True)
+            return
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            label = f"{self.label}: " if self.label else ""
+            say(f"{label}{percent(s):>6} of {human_size(s.total_length)}, {self.text(s)}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            _ACTIVE_BARS.remove(self.bar)
+            self.bar.close()
+            self.bar = None
+
+
+def drain_events(session: bittern.Session) -> None:
+    """Reports what needs telling from the events waiting; a storage error ends the command."""
+    for event in session.events(timeout=0):
+        if event.kind == "tracker_error":
+            say(f"tracker: {event.message}")
+        elif event.kind == "peer_banned":
+            say(f"banned {event.ip}: it sent data that failed the hash check")
+        elif event.kind == "storage_error":
+            raise CommandError(f"storage: {event.message}")
+
+
+def seed_until_stopped(
+    session: bittern.Session, handle: bittern.TorrentHandle, tty: bool, stopping: threading.Event
+) -> None:
+    """Seeds, with a status line (peers, upload rate, uploaded), until `stopping` is set: in
+    place on a terminal, else a line every 10 seconds when something changed."""
+    last, logged = 0.0, ""
+    try:
+        while not stopping.wait(0.5):
+            drain_events(session)
+            s = handle.status()
+            line = (
+                f"seeding: {s.peers} peer{'' if s.peers == 1 else 's'}, "
+                f"{rate(s.upload_rate)} up, {human_size(s.uploaded)} uploaded"
+            )
+            if tty:
+                _STATUS_LINE.show(line)
+            elif time.monotonic() - last >= 10 and line != logged:
+                say(line)
+                last, logged = time.monotonic(), line
+    finally:
+        _STATUS_LINE.clear()
+
+
+def stop_session(session: bittern.Session) -> None:
+    say("stopping (telling the trackers)...")
+    session.close()
+    say("stopped")
+
+
+def torrent_source(text: str) -> str | Path:
+    """What `bittern download` was given: an http(s) URL, or a path (also as a file: URL)."""
+    lower = text.lower()
+    if lower.startswith(("http://", "https://")):
+        return text
+    if lower.startswith("magnet:"):
+        raise CommandError("magnet links are not supported: give a .torrent file or its URL")
+    if lower.startswith("file:"):
+        parsed = urllib.parse.urlsplit(text)
+        if parsed.netloc not in ("", "localhost"):
+            raise CommandError(f"{text}: a file URL of another host")
+        return Path(urllib.request.url2pathname(parsed.path))
+    if re.match(r"^[a-z][a-z0-9+.-]*://", lower):
+        raise CommandError(f"{text}: only http and https URLs are supported")
+    path = Path(text)
+    if not path.is_file():
+        reason = "not a file" if path.exists() else "No such file or directory"
+        raise CommandError(f"{text}: {reason}")
+    return path
+
+
+def add_torrent(
+    session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, **options: bool
+) -> bittern.TorrentHandle:
+    """`session.add`, with a failure to load the torrent told with where it came from."""
+    try:
+        return session.add(source, save_dir, **options)
+    except (bittern.BencodeError, bittern.MetainfoError) as e:
+        raise CommandError(f"{source}: {e}") from e
+    except bittern.TrackerError as e:  # fetching the .torrent by URL
+        raise CommandError(f"cannot fetch {source}: {e}") from e
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    source = torrent_source(args.torrent)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    tty = sys.stderr.isatty()
+    with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
+        handle = add_torrent(session, source, out)
+        s = handle.status()
+        say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
+        say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
+        say(f"saving to: {out / handle.name}")
+        say(f"peers:     listening on port {session.port}")
+        if s.finished:
+            say(f"complete:  all {s.piece_count} pieces are already here")
+        elif s.pieces_done:
+            say(f"resuming:  {s.pieces_done} of {s.piece_count} pieces already here ({percent(s)})")
+        start, start_bytes = time.monotonic(), s.bytes_done
+        display = Display(s.total_length, tty)
+        try:
+            display.update(s, force=True)
+            while not handle.wait(timeout=0.25):
+                drain_events(session)
+                display.update(handle.status())
+            display.update(handle.status(), force=True)
+        except KeyboardInterrupt:
+            display.close()
+            with stop_signals():
+                say(f"interrupted at {percent(handle.status())}; run the same command to resume")
+                stop_session(session)
+            return 130
+        finally:
+            display.close()
+        with stop_signals() as stopping:
+            elapsed = time.monotonic() - start
+            got = handle.status().total_length - start_bytes
+            if got:
+                say(f"finished:  {human_size(got)} in {elapsed:.1f} s ({rate(int(got / max(elapsed, 1e-3)))})")
+            else:
+                say("finished")
+            if not args.exit_when_done:
+                say(f"seeding on port {session.port}; press Ctrl-C to stop")
+                seed_until_stopped(session, handle, tty, stopping)
+            stop_session(session)
+    return 0
+
+
+def seed_location(torrent: bittern.Torrent, path: Path) -> Path:
+    """The folder to seed `torrent` from, given the file or folder it was made from."""
+    if not path.exists():
+        raise CommandError(f"{path}: No such file or directory")
+    full = path.absolute()
+    if full.name in ("", ".", ".."):
+        full = path.resolve()
+    if full.name != torrent.name:
+        raise CommandError(
+            f"{path}: the torrent is of {torrent.name!r}, not {full.name!r} "
+            "(give the file or folder the torrent was made from)"
+        )
+    if torrent.is_multi_file and not path.is_dir():
+        raise CommandError(f"{path}: the torrent is of a folder, not a file")
+    if not torrent.is_multi_file and not path.is_file():
+        raise CommandError(f"{path}: the torrent is of a file, not a folder")
+    # The session would create missing files and resize others: never in the original data.
+    for f in torrent.files:
+        parts = [os.fsdecode(part) for part in f.path_bytes]
+        if parts[1:2] == [".pad"]:  # BEP 47 padding, never on disk
+            continue
+        file = full.parent.joinpath(*parts)
+        if not file.is_file():
+            raise CommandError(f"{file}: missing (the torrent has it)")
+        if file.stat().st_size != f.length:
+            raise CommandError(
+                f"{file}: {file.stat().st_size} bytes, but {f.length} in the torrent "
+                "(it changed since the torrent was made)"
+            )
+    return full.parent
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    torrent = load_torrent(args.file)
+    path = Path(args.path)
+    save_dir = seed_location(torrent, path)
+    tty = sys.stderr.isatty()
+    with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
+        if not args.trust:
+            say(f"checking {path} ({human_size(torrent.total_length)})...")
+        handle = add_torrent(session, torrent, save_dir, seed_only=True, trust_data=args.trust)
+        s = handle.status()
+        if not s.finished:
+            raise CommandError(
+                f"{path}: the data does not match the torrent "
+                f"({s.pieces_done} of {s.piece_count} pieces check)"
+            )
+        with stop_signals() as stopping:
+            say(f"seeding {torrent.name} ({torrent.info_hash_hex}) on port {session.port}; press Ctrl-C to stop")
+            seed_until_stopped(session, handle, tty, stopping)
+            stop_session(session)
+    return 0
+
+
+def write_random(path: Path, size: int) -> None:
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            chunk = min(left, 1 << 20)
+            f.write(os.urandom(chunk))
+            left -= chunk
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def start_publishing_tracker(
+    torrent: bittern.Torrent, folder: Path
+) -> tuple[bittern.Tracker, bittern.Torrent]:
+    """A tracker on a free loopback port that publishes `torrent`, announcing to itself.
+
+    The tracker reads its torrents folder when it starts, and the torrent must name the
+    tracker's URL: so the port is found first, and taken again if another program took it
+    meanwhile. `replace()` keeps the info-hash, so nothing is hashed again.
+    """
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        announced = torrent.replace(announce=f"http://127.0.0.1:{port}/announce")
+        announced.save(folder / f"{torrent.name}.torrent")
+        try:
+            return bittern.Tracker(f"127.0.0.1:{port}", interval=60, torrents_dir=folder), announced
+        except bittern.StorageError:
+            continue
+    raise CommandError("cannot find a free port for the tracker")
+
+
+def torrent_link(index_url: str) -> str:
+    """The first `.torrent` link of the tracker's index page, as a browser would follow it."""
+    with urllib.request.urlopen(index_url, timeout=10) as response:
+        page = response.read().decode("utf-8", "replace")
+    match = re.search(r'href="(/torrents/[^"]+)"', page)
+    if match is None:
+        raise CommandError(f"{index_url}: the index page links no .torrent file")
+    return urllib.parse.urljoin(index_url, html.unescape(match.group(1)))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="bittern-demo-"))
+    try:
+        return run_demo(work, args.peers, args.size)
+    finally:
+        if args.keep:
+            print(f"kept the demo's files in {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_demo(work: Path, peers: int, size: int) -> int:
+    tty = sys.stderr.isatty()
+    name = "bittern-demo.bin"
+    origin_dir, torrents = work / "origin", work / "torrents"
+    origin_dir.mkdir()
+    torrents.mkdir()
+    original = origin_dir / name
+    say(f"[1/6] writing {human_size(size)} of random data to {original}")
+    write_random(original, size)
+
+    say("[2/6] making its torrent")
+    progress = ProgressBar() if tty else None
+    try:
+        plain = bittern.Torrent.create(original, comment="bittern demo", progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    tracker, torrent = start_publishing_tracker(plain, torrents)
+    with tracker:
+        index = tracker.url.rsplit("/", 1)[0] + "/"
+        say(f"[3/6] tracker on {tracker.url}, publishing {torrent.name}.torrent on {index}")
+        # Every session is on 127.0.0.1: let each take all the others.
+        limit = peers + 4
+        with bittern.Session(listen="127.0.0.1:0", max_peers_per_ip=limit) as origin:
+            origin.add(torrent, origin_dir, seed_only=True, trust_data=True)
+            say(f"[4/6] origin seeder on 127.0.0.1:{origin.port}")
+            link = torrent_link(index)
+            say(f"[5/6] {peers} downloader{'s' if peers != 1 else ''} fetch {link}")
+            sessions: list[bittern.Session] = []
+            try:
+                for _ in range(peers):
+                    sessions.append(bittern.Session(listen="127.0.0.1:0", max_peers_per_ip=limit))
+                start = time.monotonic()
+                handles = [
+                    add_torrent(s, link, work / f"peer{i + 1}") for i, s in enumerate(sessions)
+                ]
+                times = demo_wait(handles, start, tty)
+            finally:
+                for s in sessions:
+                    s.close()
+
+    say(f"[6/6] verifying every copy against {original.name}")
+    mismatched = []
+    for i, taken in enumerate(times):
+        copy = work / f"peer{i + 1}" / name
+        same = copy.is_file() and same_bytes(original, copy)
+        if not same:
+            mismatched.append(i + 1)
+        verdict = "identical" if same else "DIFFERENT"
+        say(f"  peer {i + 1}: {verdict}, {human_size(size)} in {taken:.2f} s ({size / taken / 1e6:.1f} MB/s)")
+    if mismatched:
+        raise CommandError(f"the copies of peers {', '.join(map(str, mismatched))} differ from the original")
+    total = max(times)
+    say(
+        f"all {peers} copies match: {peers * size / 1e6:.1f} MB delivered in {total:.2f} s, "
+        f"throughput {peers * size / total / 1e6:.1f} MB/s"
+    )
+    return 0
+
+
+def demo_wait(handles: list[bittern.TorrentHandle], start: float, tty: bool, stall: float = 60.0) -> list[float]:
+    """Shows the downloads until every one finishes; returns each one's time from `start`."""
+    total = handles[0].status().total_length
+    displays = [Display(total, tty, label=f"peer {i + 1}", position=i) for i in range(len(handles))]
+    times: list[float | None] = [None] * len(handles)
+    last_change, last_bytes = time.monotonic(), -1
+    try:
+        while None in times:
+            time.sleep(0.1)
+            now = time.monotonic()
+            statuses = [h.status() for h in handles]
+            for i, s in enumerate(statuses):
+                if times[i] is None:
+                    if s.finished:
+                        times[i] = now - start
+                    displays[i].update(s, force=s.finished)
+            done = sum(s.bytes_done for s in statuses)
+            if done != last_bytes:
+                last_change, last_bytes = now, done
+            elif now - last_change > stall:
+                raise CommandError(f"the downloads made no progress for {stall:.0f} s")
+    finally:
+        for d in displays:
+            d.close()
+    return [t for t in times if t is not None]
+
+
+def desktop_entry() -> str:
+    """The desktop entry shipped in the package (`bittern/data/bittern.desktop`)."""
+    return (importlib.resources.files("bittern") / "data" / DESKTOP_FILE).read_text(encoding="utf-8")
+
+
+DESKTOP_FILE = "bittern.desktop"
+TORRENT_MIME = "application/x-bittorrent"
+
+
+def desktop_quote(arg: str) -> str:
+    """An argument of a desktop entry's `Exec` line: quoted where the spec asks, and `%`
+    doubled (a lone `%` starts a field code)."""
+    if arg and not re.search(r"[\s\"'\\><~|&;$*?#()`]", arg):
+        return arg.replace("%", "%%")
+    # A backslash is unescaped twice (as a string value, then in quotes): four stand for one.
+    quoted = re.sub(r'(["`$])', r"\\\1", arg.replace("\\", "\\" * 4))
+    return '"' + quoted.replace("%", "%%") + '"'
+
+
+def own_command() -> list[str]:
+    """How to run this very bittern: its script, or this Python with `-m bittern`."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == PROG and script.is_file():
+        return [str(script.resolve())]
+    return [sys.executable, "-m", "bittern"]
+
+
+def cmd_desktop_entry(args: argparse.Namespace) -> int:
+    text = desktop_entry()
+    if not args.install:
+        sys.stdout.write(text)
+        return 0
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    folder = data_home / "applications"
+    folder.mkdir(parents=True, exist_ok=True)
+    # The installed copy runs this bittern by its full path: a desktop's PATH often lacks the
+    # folder pip put the script in.
+    command = " ".join(desktop_quote(part) for part in own_command())
+    text = re.sub(r"^Exec=bittern ", f"Exec={command} ", text, flags=re.MULTILINE)
+    target = folder / DESKTOP_FILE
+    temporary = folder / f".{DESKTOP_FILE}.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+    print(f"installed {target}")
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    print(f"  {exec_line}")
+    updater = shutil.which("update-desktop-database")
+    if updater is not None:
+        done = subprocess.run([updater, str(folder)], capture_output=True, text=True)
+        if done.returncode == 0:
+            print(f"ran update-desktop-database {folder}")
+    xdg_mime = shutil.which("xdg-mime")
+    if xdg_mime is None:
+        print(f"xdg-mime not found: make bittern the application for {TORRENT_MIME} in your desktop's settings")
+        return 0
+    done = subprocess.run([xdg_mime, "default", DESKTOP_FILE, TORRENT_MIME], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise CommandError(f"xdg-mime default {DESKTOP_FILE} {TORRENT_MIME} failed: {reason}")
+    print(f"ran xdg-mime default {DESKTOP_FILE} {TORRENT_MIME}: .torrent files and links now open with bittern")
+    return 0
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Create and inspect BitTorrent (.torrent) files; run and ask trackers.",
+        description="Create and inspect BitTorrent (.torrent) files; run and ask trackers; "
+        "seed and download torrents. Try `bittern demo`.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {bittern.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -508,6 +1077,92 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scrape.add_argument("--json", action="store_true", help="print one JSON object")
     scrape.set_defaults(func=cmd_scrape)
+
+    seed = commands.add_parser(
+        "seed",
+        help="seed a torrent from the file or folder it was made from",
+        description="Seed a torrent (as its origin) from PATH, the file or folder it was made "
+        "from, until Ctrl-C or SIGTERM; then tell the trackers and stop. The data is checked "
+        "first, unless --trust.",
+    )
+    seed.add_argument("file", metavar="FILE.torrent", help="the .torrent file")
+    seed.add_argument("path", metavar="PATH", help="the file or folder the torrent was made from")
+    seed.add_argument(
+        "--port",
+        metavar="N",
+        type=listen_port,
+        help="the port to take peers on (default: the first free of 6881-6889; 0: any)",
+    )
+    seed.add_argument(
+        "--trust",
+        action="store_true",
+        help="skip the check: take the data as complete (it is what the torrent was made from)",
+    )
+    seed.set_defaults(func=cmd_seed)
+
+    download = commands.add_parser(
+        "download",
+        help="download a torrent (a .torrent file or its http(s) URL), then seed it",
+        description="Download a torrent, given as a .torrent file or its http(s) URL, into DIR, "
+        "with a progress bar. Then it keeps seeding until Ctrl-C or SIGTERM (unless "
+        "--exit-when-done), tells the trackers it stopped, and exits. Interrupted, it resumes "
+        "where it was when run again. To open .torrent links from a browser with it, see "
+        "`bittern desktop-entry`.",
+    )
+    download.add_argument("torrent", metavar="TORRENT", help="a .torrent file, or its http(s) URL")
+    download.add_argument(
+        "-o", "--output", metavar="DIR", default=".", help="the download folder (default: here)"
+    )
+    download.add_argument(
+        "--port",
+        metavar="N",
+        type=listen_port,
+        help="the port to take peers on (default: the first free of 6881-6889; 0: any)",
+    )
+    download.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="stop when the download is complete instead of seeding",
+    )
+    download.set_defaults(func=cmd_download)
+
+    demo = commands.add_parser(
+        "demo",
+        help="show the whole story on this machine: tracker, seeder, downloaders",
+        description="Run a swarm on loopback in a temporary folder: a tracker publishing a "
+        "torrent of a file of random data, the origin seeder, and downloaders that fetch the "
+        ".torrent by its URL as a browser would and download it; then check every copy "
+        "against the original and report the throughput.",
+    )
+    demo.add_argument(
+        "--peers", metavar="N", type=positive_int, default=3, help="downloaders (default 3)"
+    )
+    demo.add_argument(
+        "--size",
+        metavar="BYTES",
+        type=positive_size,
+        default=64 << 20,
+        help="the file's size (e.g. 4M, 1G; default 64M)",
+    )
+    demo.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    demo.set_defaults(func=cmd_demo)
+
+    desktop = commands.add_parser(
+        "desktop-entry",
+        help="print or install the desktop entry that opens .torrent files with bittern",
+        description="Print bittern's desktop entry (Exec=bittern download %u, for "
+        f"{TORRENT_MIME}), so that a browser or file manager hands a clicked .torrent file or "
+        "link to `bittern download` in a terminal. With --install, write it to "
+        "$XDG_DATA_HOME/applications (default ~/.local/share/applications), with the full "
+        "path of this bittern, and make it the default application for .torrent files with "
+        "`xdg-mime default bittern.desktop application/x-bittorrent` where xdg-mime exists. "
+        "Downloads go to the folder the desktop starts it in (usually your home folder). "
+        "To undo: delete the file (and pick another application in your desktop's settings).",
+    )
+    desktop.add_argument(
+        "--install", action="store_true", help="install it for this user and make it the default"
+    )
+    desktop.set_defaults(func=cmd_desktop_entry)
     return parser
 
 

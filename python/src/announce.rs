@@ -10,43 +10,118 @@ use crate::errors::{guard, Failure};
 use crate::tracker::seconds;
 use bittern_core::metainfo::{InfoHash, Metainfo};
 use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
-use bittern_core::tracker::{
-    AnnounceRequest, AnnounceResponse, Event, PeerId, ScrapeStats, TrackerError,
-};
+use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, ScrapeStats};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// How often a waiting call wakes to check for Ctrl-C.
-const WAKE: Duration = Duration::from_millis(100);
+/// The helper thread of a tracker call.
+const TRACKER_CALL: &str = "bittern-tracker-call";
 
-/// Runs `work` on a helper thread; waits with the GIL released, checking for signals.
-fn interruptible<T: Send + 'static>(
+/// How often a waiting call wakes to check for Ctrl-C.
+pub(crate) const WAKE: Duration = Duration::from_millis(100);
+
+/// Runs `work` on a helper thread named `name`; waits with the GIL released, checking for
+/// signals every [`WAKE`]. After Ctrl-C the helper runs on and its result is dropped: `work`
+/// must end by itself and never touch Python.
+pub(crate) fn interruptible<T: Send + 'static, E: Into<Failure> + Send + 'static>(
     py: Python<'_>,
-    work: impl FnOnce() -> Result<T, TrackerError> + Send + 'static,
+    name: &str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> PyResult<T> {
-    let (tx, rx) = mpsc::sync_channel(1);
+    interruptible_or(py, name, work, drop)
+}
+
+/// Where a helper thread's result waits for the caller.
+enum Slot<T> {
+    Waiting,
+    Done(Result<T, Failure>),
+    /// The caller left (Ctrl-C): a result that comes is discarded.
+    Abandoned,
+}
+
+/// What undoes a result that came too late.
+type Discard<T> = Box<dyn FnOnce(T) + Send>;
+
+struct Handoff<T> {
+    slot: Mutex<Slot<T>>,
+    ready: Condvar,
+    discard: Mutex<Option<Discard<T>>>,
+}
+
+impl<T> Handoff<T> {
+    fn slot(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn discard(&self, value: T) {
+        let discard = self
+            .discard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(discard) = discard {
+            discard(value);
+        }
+    }
+}
+
+/// As [`interruptible`], for work whose result must not be lost: a successful result that
+/// comes after Ctrl-C is passed to `discard`, on a thread other than the caller's (to undo
+/// what the work did, say).
+pub(crate) fn interruptible_or<T: Send + 'static, E: Into<Failure> + Send + 'static>(
+    py: Python<'_>,
+    name: &str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    discard: impl FnOnce(T) + Send + 'static,
+) -> PyResult<T> {
+    let handoff = Arc::new(Handoff {
+        slot: Mutex::new(Slot::Waiting),
+        ready: Condvar::new(),
+        discard: Mutex::new(Some(Box::new(discard))),
+    });
+    let helper = handoff.clone();
     std::thread::Builder::new()
-        .name("bittern-tracker-call".into())
+        .name(name.into())
         .spawn(move || {
-            // The receiver is gone after Ctrl-C: the result is dropped.
-            let _ = tx.send(guard(work));
-        })?;
-    let mut rx = rx;
-    loop {
-        // `Receiver` is not `Sync`: it goes into the closure and comes back.
-        let (received, back) = py.detach(move || (rx.recv_timeout(WAKE), rx));
-        rx = back;
-        match received {
-            Ok(result) => return Ok(result?),
-            Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Failure::Panic("the tracker call's thread ended".into()).into())
+            let result = guard(work);
+            let mut slot = helper.slot();
+            if let Slot::Abandoned = *slot {
+                drop(slot);
+                if let Ok(value) = result {
+                    helper.discard(value);
+                }
+            } else {
+                *slot = Slot::Done(result);
+                helper.ready.notify_one();
             }
+        })?;
+    loop {
+        let done = py.detach(|| {
+            let slot = handoff.slot();
+            let (mut slot, _) = handoff
+                .ready
+                .wait_timeout_while(slot, WAKE, |s| matches!(s, Slot::Waiting))
+                .unwrap_or_else(|e| e.into_inner());
+            match std::mem::replace(&mut *slot, Slot::Waiting) {
+                Slot::Done(result) => Some(result),
+                _ => None,
+            }
+        });
+        if let Some(result) = done {
+            return Ok(result?);
+        }
+        if let Err(interrupted) = py.check_signals() {
+            let late = std::mem::replace(&mut *handoff.slot(), Slot::Abandoned);
+            if let Slot::Done(Ok(value)) = late {
+                let handoff = handoff.clone();
+                std::thread::spawn(move || handoff.discard(value));
+            }
+            return Err(interrupted);
         }
     }
 }
@@ -115,8 +190,9 @@ fn announce_to(
 ) -> PyResult<AnnounceResult> {
     let req = args.request(info_hash)?;
     let config = client_config(timeout)?;
-    let (url, response) =
-        interruptible(py, move || blocking::announce_tiers(&config, &tiers, &req))?;
+    let (url, response) = interruptible(py, TRACKER_CALL, move || {
+        blocking::announce_tiers(&config, &tiers, &req)
+    })?;
     Ok(AnnounceResult::new(url, response))
 }
 
@@ -140,7 +216,7 @@ pub(crate) fn scrape_torrent(
     let tiers = guard(|| TrackerList::from_metainfo(meta))?.tiers().to_vec();
     let hash = meta.info_hash();
     let config = client_config(timeout)?;
-    let files = interruptible(py, move || {
+    let files = interruptible(py, TRACKER_CALL, move || {
         blocking::scrape_tiers(&config, &tiers, &[hash]).map(|(_, r)| r.files)
     })?;
     Ok(files
@@ -203,7 +279,9 @@ pub(crate) fn scrape<'py>(
         hashes.push(InfoHash(twenty(&item, "each info-hash")?));
     }
     let config = client_config(timeout)?;
-    let response = interruptible(py, move || blocking::scrape(&config, &url, &hashes))?;
+    let response = interruptible(py, TRACKER_CALL, move || {
+        blocking::scrape(&config, &url, &hashes)
+    })?;
     let dict = PyDict::new(py);
     for (hash, stats) in response.files {
         dict.set_item(PyBytes::new(py, hash.as_bytes()), ScrapeResult(stats))?;

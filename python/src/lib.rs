@@ -11,6 +11,7 @@ mod announce;
 mod bencode;
 mod convert;
 mod errors;
+mod session;
 mod torrent;
 mod tracker;
 
@@ -30,5 +31,10 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<announce::AnnounceResult>()?;
     m.add_class::<announce::Peer>()?;
     m.add_class::<announce::ScrapeResult>()?;
+    m.add_class::<session::Session>()?;
+    m.add_class::<session::TorrentHandle>()?;
+    m.add_class::<session::TorrentStatus>()?;
+    m.add_class::<session::Event>()?;
+    m.add_class::<session::EventIterator>()?;
     Ok(())
 }

@@ -28,6 +28,13 @@ impl Hash for Torrent {
     }
 }
 
+impl Torrent {
+    /// The core value, for other classes of this crate.
+    pub(crate) fn metainfo(&self) -> &Metainfo {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl Torrent {
     /// Loads a `.torrent` file.

@@ -23,16 +23,22 @@ pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
     )))
 }
 
-/// `"host:port"` (an IP address, `[v6]:port`, or a name to resolve) as a socket address.
-fn parse_bind(py: Python<'_>, bind: &str) -> PyResult<SocketAddr> {
-    if let Ok(addr) = bind.parse() {
+/// `"host:port"` (an IP address, `[v6]:port`, or a name to resolve) as a socket address;
+/// `ValueError` naming the argument `name`, with `example`, if it is not one.
+pub(crate) fn parse_addr(
+    py: Python<'_>,
+    text: &str,
+    name: &str,
+    example: &str,
+) -> PyResult<SocketAddr> {
+    if let Ok(addr) = text.parse() {
         return Ok(addr);
     }
-    let resolved = py.detach(|| bind.to_socket_addrs().map(|mut a| a.next()));
+    let resolved = py.detach(|| text.to_socket_addrs().map(|mut a| a.next()));
     match resolved {
         Ok(Some(addr)) => Ok(addr),
         _ => Err(PyValueError::new_err(format!(
-            "bind must be 'host:port' (e.g. '127.0.0.1:6969'), not {bind:?}"
+            "{name} must be 'host:port' (e.g. '{example}'), not {text:?}"
         ))),
     }
 }
@@ -112,7 +118,7 @@ impl Tracker {
         threads: usize,
     ) -> PyResult<Self> {
         let config = ServerConfig {
-            bind: parse_bind(py, bind)?,
+            bind: parse_addr(py, bind, "bind", "127.0.0.1:6969")?,
             interval,
             min_interval,
             trust_ip_param: trust_ip,

@@ -88,28 +88,9 @@ def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path):
             seeder.wait(timeout=10)
 
 
-@pytest.fixture
-def opentracker(tmp_path):
-    if shutil.which("opentracker") is None:
-        pytest.skip("opentracker not installed (Debian package opentracker)")
-    known, unknown = os.urandom(20), os.urandom(20)
-    (tmp_path / "whitelist").write_text(known.hex() + "\n")
-    os.chmod(tmp_path, 0o755)  # it drops to 'nobody' and reads the whitelist from there
-    port = free_port()
-    proc = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port),
-                             "-d", str(tmp_path), "-w", "whitelist"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "opentracker to listen")
-        time.sleep(0.5)  # the whitelist loads in the background
-        yield "http://127.0.0.1:%d/announce" % port, (known, unknown)
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
 def test_our_client_announces_and_scrapes_opentracker(opentracker):
-    url, (known, unknown) = opentracker
+    known, unknown = os.urandom(20), os.urandom(20)
+    url = opentracker([known])
     first = bittern.announce(url, known, port=40001, left=1000, event="started", timeout=5)
     assert first.interval > 0
     # opentracker may hand a peer back its own address; bittern's tracker never does.

@@ -362,6 +362,13 @@ impl Torrent {
             } => self.block_hashes(piece, passed, hashes),
             Input::Command(Command::Pause) => {
                 self.paused = true;
+                // Remember who we were talking to, to reconnect on resume.
+                let addrs: Vec<SocketAddr> = self.peers.values().map(|p| p.addr).collect();
+                for addr in addrs {
+                    if !self.candidates.contains(&addr) {
+                        self.candidates.push_front(addr);
+                    }
+                }
                 for key in self.peers.keys().copied().collect::<Vec<_>>() {
                     self.drop_peer(key, "paused");
                 }

@@ -1,0 +1,755 @@
+//! `Session`: core's BitTorrent session (a runtime and threads of its own), the torrents in it
+//! (`TorrentHandle`, with `TorrentStatus` snapshots) and what they report (`Event`, read
+//! through an `EventIterator`).
+//!
+//! Everything that blocks runs with the GIL released: starting (binding), adding (fetching a
+//! torrent, checking its data), removing and closing (announcing `stopped`), and the waits.
+//! Adding and the waits wake every 100 ms so that Ctrl-C raises `KeyboardInterrupt` at once.
+//! No engine thread ever calls into Python: events are polled.
+//!
+//! The core session lives in an `Arc` that each call clones for its duration, so `close()`
+//! from one thread never pulls the runtime from under a call in another: it waits (briefly)
+//! for those calls, or leaves the shutdown to the last of them.
+
+use crate::announce::{interruptible_or, WAKE};
+use crate::errors::guard;
+use crate::torrent::Torrent;
+use crate::tracker::parse_addr;
+use bittern_core::metainfo::{InfoHash, Metainfo};
+use bittern_core::session::{
+    self as core, AddOptions, EventKind, EventReceiver, SessionConfig, State, Status,
+};
+use bittern_core::tracker::client::ClientConfig;
+use bittern_core::Error as CoreError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long `close()` waits for calls still running in other threads before it leaves the
+/// shutdown to the last of them.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Seconds as a `Duration` (0 allowed), or `ValueError` naming the argument.
+fn timeout_arg(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v >= 0.0 => Duration::try_from_secs_f64(v).map(Some).map_err(|_| {
+            PyValueError::new_err(format!("{name} must be a number of seconds, not {v}"))
+        }),
+        Some(v) => Err(PyValueError::new_err(format!(
+            "{name} must be 0 or more seconds, or None, not {v}"
+        ))),
+    }
+}
+
+fn positive_seconds(value: f64, name: &str) -> PyResult<Duration> {
+    crate::tracker::seconds(value, name)
+}
+
+/// Stops a session: at once if this is the last reference, else after the calls holding the
+/// others return (waiting up to [`CLOSE_GRACE`], then leaving it to the last one's drop).
+fn shut_down(mut session: Arc<core::Session>) {
+    let deadline = Instant::now() + CLOSE_GRACE;
+    loop {
+        match Arc::try_unwrap(session) {
+            Ok(session) => return session.shutdown(),
+            Err(shared) if Instant::now() >= deadline => return drop(shared),
+            Err(shared) => {
+                session = shared;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// A BitTorrent session: a listen socket, a runtime and threads of its own, and torrents.
+#[pyclass(frozen, module = "bittern", name = "Session")]
+pub(crate) struct Session {
+    inner: Mutex<Option<Arc<core::Session>>>,
+    /// Every event since the session started, read by whichever `EventIterator` asks.
+    events: Mutex<EventReceiver>,
+    listen: SocketAddr,
+    peer_id: [u8; 20],
+}
+
+impl Session {
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<core::Session>>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The core session for one call, or `ValueError` once closed.
+    fn live(&self) -> PyResult<Arc<core::Session>> {
+        self.slot()
+            .clone()
+            .ok_or_else(|| PyValueError::new_err("the session is closed"))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.slot().is_none()
+    }
+
+    /// The core session for one of its handles: `ValueError` if the handle is of another
+    /// session, was removed, or the session is closed.
+    fn live_for(slf: &Bound<'_, Self>, handle: &TorrentHandle) -> PyResult<Arc<core::Session>> {
+        if !handle.session.bind(slf.py()).is(slf) {
+            return Err(PyValueError::new_err(
+                "the torrent handle belongs to another session",
+            ));
+        }
+        if handle.removed.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err(format!(
+                "torrent {} was removed from the session",
+                handle.inner.info_hash()
+            )));
+        }
+        slf.get().live()
+    }
+
+    fn close_now(&self, py: Python<'_>) {
+        let taken = self.slot().take();
+        if let Some(session) = taken {
+            py.detach(move || shut_down(session));
+        }
+    }
+}
+
+impl Drop for Session {
+    /// Garbage collection stops a session left open, with the GIL released while it stops.
+    fn drop(&mut self) {
+        let taken = self
+            .inner
+            .get_mut()
+            .map_or_else(|e| e.into_inner().take(), Option::take);
+        if let Some(session) = taken {
+            // Where Python cannot be attached (at interpreter exit), the closure is dropped
+            // uncalled, and the session with it: that stops it too, only with the GIL held.
+            Python::try_attach(move |py| py.detach(move || shut_down(session)));
+        }
+    }
+}
+
+/// Where a torrent to add comes from.
+enum Source {
+    Torrent(Box<Metainfo>),
+    Url(String),
+    Path(PathBuf),
+}
+
+impl Source {
+    fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
+        if let Ok(torrent) = obj.cast::<Torrent>() {
+            return Ok(Source::Torrent(Box::new(torrent.get().metainfo().clone())));
+        }
+        if let Ok(text) = obj.cast::<PyString>() {
+            let text = text.to_cow()?;
+            let lower = text.get(..8).unwrap_or(&text).to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                return Ok(Source::Url(text.into_owned()));
+            }
+        }
+        obj.extract::<PathBuf>().map(Source::Path).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "torrent must be a Torrent, a path or an http(s) URL, not {}",
+                obj.get_type()
+                    .name()
+                    .map_or_else(|_| "?".into(), |n| n.to_string())
+            ))
+        })
+    }
+
+    /// Loads the torrent (blocking: a file read or an HTTP fetch).
+    fn load(self, client: &ClientConfig) -> Result<Metainfo, CoreError> {
+        match self {
+            Source::Torrent(meta) => Ok(*meta),
+            Source::Url(url) => core::load_torrent(&url, client),
+            Source::Path(path) => Ok(Metainfo::load(path)?),
+        }
+    }
+}
+
+#[pymethods]
+impl Session {
+    #[new]
+    #[pyo3(signature = (
+        *, listen = None,
+        max_connections = SessionConfig::default().max_connections,
+        max_peers_per_torrent = SessionConfig::default().max_peers_per_torrent,
+        max_peers_per_ip = SessionConfig::default().max_peers_per_ip,
+        unchoke_slots = SessionConfig::default().unchoke_slots,
+        handshake_timeout = SessionConfig::default().handshake_timeout.as_secs_f64(),
+        idle_timeout = SessionConfig::default().idle_timeout.as_secs_f64(),
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        listen: Option<&str>,
+        max_connections: usize,
+        max_peers_per_torrent: usize,
+        max_peers_per_ip: usize,
+        unchoke_slots: usize,
+        handshake_timeout: f64,
+        idle_timeout: f64,
+    ) -> PyResult<Self> {
+        let listen = listen
+            .map(|text| parse_addr(py, text, "listen", "0.0.0.0:6881"))
+            .transpose()?;
+        for (value, name) in [
+            (max_connections, "max_connections"),
+            (max_peers_per_torrent, "max_peers_per_torrent"),
+            (max_peers_per_ip, "max_peers_per_ip"),
+        ] {
+            if value == 0 {
+                return Err(PyValueError::new_err(format!("{name} must be 1 or more")));
+            }
+        }
+        let config = SessionConfig {
+            listen,
+            max_connections,
+            max_peers_per_torrent,
+            max_peers_per_ip,
+            unchoke_slots,
+            handshake_timeout: positive_seconds(handshake_timeout, "handshake_timeout")?,
+            idle_timeout: positive_seconds(idle_timeout, "idle_timeout")?,
+            ..SessionConfig::default()
+        };
+        let session = py.detach(|| guard(|| core::Session::new(config)))?;
+        Ok(Session {
+            events: Mutex::new(session.event_receiver()),
+            listen: session.listen_addr(),
+            peer_id: session.peer_id().0,
+            inner: Mutex::new(Some(Arc::new(session))),
+        })
+    }
+
+    /// The address listened on for peers, as `(host, port)`.
+    #[getter]
+    fn listen_address(&self) -> (String, u16) {
+        (self.listen.ip().to_string(), self.listen.port())
+    }
+
+    /// The port listened on for peers.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.listen.port()
+    }
+
+    /// This session's peer id (20 bytes), as sent to trackers and peers.
+    #[getter]
+    fn peer_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.peer_id)
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.is_closed()
+    }
+
+    /// Adds a torrent and starts it; blocks (GIL released, Ctrl-C honoured) while the torrent
+    /// is fetched or read and the data in `save_dir` is checked.
+    #[pyo3(signature = (torrent, save_dir, *, seed_only = false, trust_data = false))]
+    fn add(
+        slf: &Bound<'_, Self>,
+        torrent: &Bound<'_, PyAny>,
+        save_dir: PathBuf,
+        seed_only: bool,
+        trust_data: bool,
+    ) -> PyResult<TorrentHandle> {
+        let py = slf.py();
+        let source = Source::extract(torrent)?;
+        let session = slf.get().live()?;
+        let options = AddOptions {
+            save_dir,
+            seed_only,
+            trust_data,
+        };
+        // Ctrl-C while it runs: a torrent added all the same is removed again, so none runs
+        // without a handle.
+        let weak = Arc::downgrade(&session);
+        let (inner, name) = interruptible_or(
+            py,
+            "bittern-session-add",
+            move || {
+                let meta = source.load(&ClientConfig::default())?;
+                let name = meta.info().name();
+                let handle = session.add(meta, options)?;
+                Ok::<_, CoreError>((handle, name))
+            },
+            move |(handle, _): (core::TorrentHandle, String)| {
+                if let Some(session) = weak.upgrade() {
+                    session.remove(&handle);
+                }
+            },
+        )?;
+        Ok(TorrentHandle {
+            inner,
+            name,
+            session: slf.clone().unbind(),
+            removed: AtomicBool::new(false),
+        })
+    }
+
+    /// Gives a torrent addresses of peers to connect to, besides those its trackers name.
+    fn add_peers(
+        slf: &Bound<'_, Self>,
+        torrent: &TorrentHandle,
+        peers: Vec<(String, u16)>,
+    ) -> PyResult<()> {
+        let session = Session::live_for(slf, torrent)?;
+        // Names are resolved with the GIL released; the session is dropped there too.
+        let unresolved = slf.py().detach(move || {
+            let mut addrs = Vec::with_capacity(peers.len());
+            for (host, port) in peers {
+                match (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|mut a| a.next())
+                {
+                    Ok(Some(addr)) => addrs.push(addr),
+                    _ => return Some(host),
+                }
+            }
+            session.add_peers(&torrent.inner, addrs);
+            None
+        });
+        match unresolved {
+            Some(host) => Err(PyValueError::new_err(format!(
+                "cannot resolve the peer address {host:?}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
+    /// files stay.
+    fn remove(slf: &Bound<'_, Self>, torrent: &TorrentHandle) -> PyResult<()> {
+        let session = Session::live_for(slf, torrent)?;
+        torrent.removed.store(true, Ordering::Release);
+        slf.py().detach(move || {
+            session.remove(&torrent.inner);
+        });
+        Ok(())
+    }
+
+    /// An iterator over the session's events; each step waits up to `timeout` seconds.
+    #[pyo3(signature = (*, timeout = None))]
+    fn events(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<EventIterator> {
+        Ok(EventIterator {
+            session: slf.clone().unbind(),
+            timeout: timeout_arg(timeout, "timeout")?,
+        })
+    }
+
+    /// Stops every torrent (announcing `stopped`, saving resume data) and the session's
+    /// threads, with the GIL released. Calling it again does nothing.
+    fn close(&self, py: Python<'_>) {
+        self.close_now(py);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Py<PyAny>,
+        _exc_value: Py<PyAny>,
+        _traceback: Py<PyAny>,
+    ) -> bool {
+        self.close_now(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.is_closed() { "closed" } else { "open" };
+        format!("<Session {} {state}>", self.listen)
+    }
+}
+
+/// A torrent in a session. Usable from any thread; it outlives its session (its last status
+/// stays readable).
+#[pyclass(frozen, module = "bittern", name = "TorrentHandle")]
+pub(crate) struct TorrentHandle {
+    inner: core::TorrentHandle,
+    name: String,
+    session: Py<Session>,
+    removed: AtomicBool,
+}
+
+impl TorrentHandle {
+    /// Whether the torrent still runs (not removed, session not closed).
+    fn running(&self) -> bool {
+        !self.removed.load(Ordering::Acquire) && !self.session.get().is_closed()
+    }
+
+    fn check_running(&self) -> PyResult<()> {
+        if self.removed.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err(format!(
+                "torrent {} was removed from the session",
+                self.inner.info_hash()
+            )));
+        }
+        if self.session.get().is_closed() {
+            return Err(PyValueError::new_err("the session is closed"));
+        }
+        Ok(())
+    }
+}
+
+fn finished(s: &Status) -> bool {
+    s.piece_count > 0 && s.pieces_done == s.piece_count
+}
+
+#[pymethods]
+impl TorrentHandle {
+    /// SHA-1 of the torrent's `info` (20 bytes).
+    #[getter]
+    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.info_hash().as_bytes())
+    }
+
+    #[getter]
+    fn info_hash_hex(&self) -> String {
+        self.inner.info_hash().to_hex()
+    }
+
+    /// The torrent's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A snapshot of the torrent now (refreshed by the session every half second, and at
+    /// once when a piece is verified).
+    fn status(&self) -> TorrentStatus {
+        TorrentStatus(self.inner.status())
+    }
+
+    /// Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
+    /// returns whether it finished. Returns `False` at once if the torrent was removed or
+    /// its session closed before it finished.
+    #[pyo3(signature = (timeout = None))]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let deadline = timeout_arg(timeout, "timeout")?.map(|t| Instant::now() + t);
+        loop {
+            if finished(&self.inner.status()) {
+                return Ok(true);
+            }
+            if !self.running() {
+                return Ok(false);
+            }
+            let slice = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(false);
+                    }
+                    left.min(WAKE)
+                }
+                None => WAKE,
+            };
+            if py.detach(|| self.inner.wait_finished(slice)) {
+                return Ok(true);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
+    fn pause(&self) -> PyResult<()> {
+        self.check_running()?;
+        self.inner.pause();
+        Ok(())
+    }
+
+    /// Undoes `pause()`: connects to peers again (those its trackers name next, those given
+    /// to `Session.add_peers()`, and those that connect).
+    fn resume(&self) -> PyResult<()> {
+        self.check_running()?;
+        self.inner.resume();
+        Ok(())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let s = self.inner.status();
+        Ok(format!(
+            "<TorrentHandle {} {} {} {}/{} pieces>",
+            PyString::new(py, &self.name).repr()?,
+            self.inner.info_hash(),
+            state_name(s.state),
+            s.pieces_done,
+            s.piece_count
+        ))
+    }
+}
+
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Checking => "checking",
+        State::Downloading => "downloading",
+        State::Seeding => "seeding",
+        State::Paused => "paused",
+        State::Error => "error",
+    }
+}
+
+/// A snapshot of a torrent.
+#[pyclass(frozen, eq, module = "bittern", name = "TorrentStatus")]
+#[derive(PartialEq)]
+pub(crate) struct TorrentStatus(Status);
+
+#[pymethods]
+impl TorrentStatus {
+    /// `"checking"`, `"downloading"`, `"seeding"`, `"paused"` or `"error"`.
+    #[getter]
+    fn state(&self) -> &'static str {
+        state_name(self.0.state)
+    }
+
+    /// Verified bytes over the total, from 0.0 to 1.0.
+    #[getter]
+    fn progress(&self) -> f64 {
+        match self.0.total_length {
+            0 => 1.0,
+            total => self.0.bytes_done as f64 / total as f64,
+        }
+    }
+
+    /// Whether every piece is verified.
+    #[getter]
+    fn finished(&self) -> bool {
+        finished(&self.0)
+    }
+
+    #[getter]
+    fn pieces_done(&self) -> u32 {
+        self.0.pieces_done
+    }
+
+    #[getter]
+    fn piece_count(&self) -> u32 {
+        self.0.piece_count
+    }
+
+    #[getter]
+    fn bytes_done(&self) -> u64 {
+        self.0.bytes_done
+    }
+
+    #[getter]
+    fn total_length(&self) -> u64 {
+        self.0.total_length
+    }
+
+    #[getter]
+    fn download_rate(&self) -> u64 {
+        self.0.download_rate
+    }
+
+    #[getter]
+    fn upload_rate(&self) -> u64 {
+        self.0.upload_rate
+    }
+
+    #[getter]
+    fn uploaded(&self) -> u64 {
+        self.0.uploaded
+    }
+
+    #[getter]
+    fn downloaded(&self) -> u64 {
+        self.0.downloaded
+    }
+
+    #[getter]
+    fn peers(&self) -> u32 {
+        self.0.peers
+    }
+
+    /// Seconds to completion at the current rate; 0 when finished, `None` when it cannot be
+    /// told (nothing is coming in).
+    #[getter]
+    fn eta(&self) -> Option<u64> {
+        self.0.eta()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        let eta = s.eta().map_or("None".to_owned(), |e| e.to_string());
+        format!(
+            "TorrentStatus(state='{}', progress={:.3}, pieces_done={}, piece_count={}, \
+             bytes_done={}, total_length={}, download_rate={}, upload_rate={}, uploaded={}, \
+             downloaded={}, peers={}, eta={eta})",
+            state_name(s.state),
+            self.progress(),
+            s.pieces_done,
+            s.piece_count,
+            s.bytes_done,
+            s.total_length,
+            s.download_rate,
+            s.upload_rate,
+            s.uploaded,
+            s.downloaded,
+            s.peers
+        )
+    }
+}
+
+/// Something that happened to a torrent of a session.
+#[pyclass(frozen, eq, module = "bittern", name = "Event")]
+#[derive(PartialEq)]
+pub(crate) struct Event {
+    info_hash: InfoHash,
+    /// What happened: `"piece_verified"`, `"hash_failed"`, `"finished"`, `"tracker_reply"`,
+    /// `"tracker_error"`, `"peer_banned"` or `"storage_error"`.
+    #[pyo3(get)]
+    kind: &'static str,
+    /// The piece, for `piece_verified` and `hash_failed`.
+    #[pyo3(get)]
+    piece: Option<u32>,
+    /// The tracker, for `tracker_reply`.
+    #[pyo3(get)]
+    url: Option<String>,
+    /// How many peers the tracker named, for `tracker_reply`.
+    #[pyo3(get)]
+    peers: Option<u32>,
+    /// The address banned, for `peer_banned`.
+    #[pyo3(get)]
+    ip: Option<String>,
+    /// What went wrong, for `tracker_error` and `storage_error`.
+    #[pyo3(get)]
+    message: Option<String>,
+}
+
+impl From<core::Event> for Event {
+    fn from(e: core::Event) -> Self {
+        let mut event = Event {
+            info_hash: e.info_hash,
+            kind: "",
+            piece: None,
+            url: None,
+            peers: None,
+            ip: None,
+            message: None,
+        };
+        match e.kind {
+            EventKind::PieceVerified(piece) => {
+                event.kind = "piece_verified";
+                event.piece = Some(piece);
+            }
+            EventKind::HashFailed(piece) => {
+                event.kind = "hash_failed";
+                event.piece = Some(piece);
+            }
+            EventKind::Finished => event.kind = "finished",
+            EventKind::TrackerReply { url, peers } => {
+                event.kind = "tracker_reply";
+                event.url = Some(url);
+                event.peers = Some(peers);
+            }
+            EventKind::TrackerError(message) => {
+                event.kind = "tracker_error";
+                event.message = Some(message);
+            }
+            EventKind::PeerBanned(ip) => {
+                event.kind = "peer_banned";
+                event.ip = Some(ip.to_string());
+            }
+            EventKind::StorageError(message) => {
+                event.kind = "storage_error";
+                event.message = Some(message);
+            }
+            other => {
+                event.kind = "other";
+                event.message = Some(format!("{other:?}"));
+            }
+        }
+        event
+    }
+}
+
+#[pymethods]
+impl Event {
+    /// The torrent's info-hash (20 bytes).
+    #[getter]
+    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.info_hash.as_bytes())
+    }
+
+    #[getter]
+    fn info_hash_hex(&self) -> String {
+        self.info_hash.to_hex()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut text = format!("Event(kind='{}', info_hash='{}'", self.kind, self.info_hash);
+        if let Some(piece) = self.piece {
+            text += &format!(", piece={piece}");
+        }
+        if let Some(url) = &self.url {
+            text += &format!(", url={}", PyString::new(py, url).repr()?);
+        }
+        if let Some(peers) = self.peers {
+            text += &format!(", peers={peers}");
+        }
+        if let Some(ip) = &self.ip {
+            text += &format!(", ip='{ip}'");
+        }
+        if let Some(message) = &self.message {
+            text += &format!(", message={}", PyString::new(py, message).repr()?);
+        }
+        Ok(text + ")")
+    }
+}
+
+/// The events of a session, from `Session.events()`.
+#[pyclass(frozen, module = "bittern", name = "EventIterator")]
+pub(crate) struct EventIterator {
+    session: Py<Session>,
+    timeout: Option<Duration>,
+}
+
+#[pymethods]
+impl EventIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next event; ends when `timeout` passes without one, or when the session closes.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        let session = self.session.get();
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        loop {
+            let Some(live) = session.slot().clone() else {
+                return Ok(None);
+            };
+            let slice = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(WAKE),
+                None => WAKE,
+            };
+            // The clone keeps the runtime up while receiving; it is dropped here too, with
+            // the GIL released, in case it is the last one (then its drop stops the session).
+            let received = py.detach(move || {
+                let event = session
+                    .events
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .recv_timeout(slice);
+                drop(live);
+                event
+            });
+            if let Some(event) = received {
+                return Ok(Some(event.into()));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            py.check_signals()?;
+        }
+    }
+}
