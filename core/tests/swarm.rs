@@ -497,5 +497,6 @@ fn the_total_connection_cap_holds() {
         s.pieces_done == s.piece_count
     });
     assert!(done, "{:?}", download.status());
-    assert_eq!(most.get(), 1);
+    // Status is a sample (twice a second), so a fast download may show no peer at all.
+    assert!(most.get() <= 1, "{} peers", most.get());
 }
