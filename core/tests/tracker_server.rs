@@ -389,3 +389,13 @@ fn publishes_a_folder_of_torrents_and_can_allow_only_those() {
         "{stats}"
     );
 }
+
+#[test]
+fn min_interval_never_exceeds_the_interval() {
+    let server = start(ServerConfig {
+        interval: 5,
+        ..Default::default()
+    });
+    let r = announce(server.local_addr(), &request(8, 1, 1)).unwrap();
+    assert_eq!((r.interval, r.min_interval), (5, Some(5)));
+}

@@ -37,7 +37,7 @@ pub struct ServerConfig {
     /// Seconds peers are told to wait between announces (default 1800). A peer silent for
     /// twice this long is dropped.
     pub interval: u32,
-    /// The `min interval` sent (default 60).
+    /// The `min interval` sent (default 60; never more than `interval`).
     pub min_interval: u32,
     /// Honour the `ip` parameter (default off: it lets anyone point a swarm at a victim; turn
     /// it on only on a trusted network).
@@ -93,8 +93,6 @@ impl ServerConfig {
     pub fn check(&self) -> Result<(), TrackerError> {
         let problem = if self.interval == 0 {
             "interval must be at least 1 second"
-        } else if self.min_interval > self.interval {
-            "min interval must not exceed the interval"
         } else if self.max_connections == 0 {
             "max connections must be at least 1"
         } else if self.max_torrents == 0 || self.max_peers_per_torrent == 0 {
@@ -353,7 +351,7 @@ impl Tracker {
                     Change::None => {}
                 }
                 response.interval = self.config.interval;
-                response.min_interval = Some(self.config.min_interval);
+                response.min_interval = Some(self.config.min_interval.min(self.config.interval));
                 reply(
                     StatusCode::OK,
                     "text/plain",
