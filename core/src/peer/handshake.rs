@@ -146,7 +146,14 @@ where
     if theirs.peer_id == ours.peer_id {
         return Err(PeerError::OwnConnection);
     }
-    Ok((theirs, Framed::new(stream, MessageCodec::new(layout))))
+    Ok((theirs, framed(stream, layout)))
+}
+
+/// Bytes read from the socket at a time, at least: several blocks per system call.
+const READ_BUFFER: usize = 64 << 10;
+
+fn framed<S>(stream: S, layout: Layout) -> Connection<S> {
+    Framed::with_capacity(stream, MessageCodec::new(layout), READ_BUFFER)
 }
 
 /// Answers a connection a peer started: reads its handshake first, asks `lookup` for the
@@ -179,7 +186,7 @@ where
     })
     .await
     .map_err(|_| PeerError::Timeout)??;
-    Ok((theirs, ours, Framed::new(stream, MessageCodec::new(layout))))
+    Ok((theirs, ours, framed(stream, layout)))
 }
 
 #[cfg(test)]

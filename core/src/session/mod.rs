@@ -481,6 +481,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
         let Ok(slot) = shared.connections.clone().try_acquire_owned() else {
             continue;
         };
+        // We batch our writes ourselves; Nagle would only hold requests back.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
             let _slot = slot;

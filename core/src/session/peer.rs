@@ -7,7 +7,7 @@ use crate::metainfo::Metainfo;
 use crate::peer::{connect_handshake, Connection, Handshake, Message};
 use crate::piece::picker::PeerKey;
 use crate::piece::Layout;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,10 @@ use tokio::sync::mpsc;
 /// queue of pieces, so only a peer that stopped reading fills it.
 const QUEUE: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
-/// Messages written between flushes.
-const BATCH: usize = 32;
+/// Messages already received that go to the torrent together, at most.
+const READ_BATCH: usize = 64;
+/// Messages written between flushes, at most (the sink also flushes on its own past 128 KiB).
+const BATCH: usize = 256;
 
 /// What the torrent sends to a peer's task.
 pub(super) enum ToPeer {
@@ -63,15 +65,16 @@ pub(super) async fn connect(
 /// Connects from the address we listen on when it is a specific one, so that peers see the
 /// same address whichever side connected.
 async fn open(local: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
-    if local.is_unspecified() || local.is_ipv4() != addr.is_ipv4() {
-        return TcpStream::connect(addr).await;
-    }
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
-    socket.bind(SocketAddr::new(local, 0))?;
+    if !local.is_unspecified() && local.is_ipv4() == addr.is_ipv4() {
+        socket.bind(SocketAddr::new(local, 0))?;
+    }
+    // We batch our writes ourselves; Nagle would only hold requests back.
+    socket.set_nodelay(true)?;
     socket.connect(addr).await
 }
 
@@ -102,8 +105,28 @@ pub(super) async fn serve(
                 Ok(None) => break "closed by the peer".to_string(),
                 Ok(Some(Err(e))) => break e.to_string(),
                 Ok(Some(Ok(message))) => {
-                    if inbox.send(Input::Message(key, message)).await.is_err() {
+                    // What has arrived already goes along in the same hand-off.
+                    let mut messages = vec![message];
+                    let mut ended = None;
+                    while messages.len() < READ_BATCH {
+                        match stream.next().now_or_never() {
+                            Some(Some(Ok(m))) => messages.push(m),
+                            Some(Some(Err(e))) => {
+                                ended = Some(e.to_string());
+                                break;
+                            }
+                            Some(None) => {
+                                ended = Some("closed by the peer".to_string());
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    if inbox.send(Input::Messages(key, messages)).await.is_err() {
                         break "torrent stopped".to_string();
+                    }
+                    if let Some(reason) = ended {
+                        break reason;
                     }
                 }
             },

@@ -11,7 +11,7 @@ use crate::metainfo::Metainfo;
 use crate::peer::{BlockRef, Message};
 use crate::piece::picker::{PeerKey, Picker};
 use crate::piece::{Bitfield, Layout, PieceIndex};
-use crate::storage::Storage;
+use crate::storage::{PieceHasher, Storage};
 use crate::tracker::client::{Backoff, Client, TrackerList};
 use crate::tracker::{AnnounceRequest, Event as AnnounceEvent};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -33,57 +33,69 @@ const MAX_PIPELINE: usize = 512;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bytes received but not yet written; past it, no new requests go out until the disk
 /// catches up (memory stays bounded however fast peers are).
-const MAX_QUEUED_WRITES: u64 = 32 << 20;
+const MAX_QUEUED_WRITES: u64 = 8 << 20;
 /// How often verified pieces are recorded in the fast resume file.
 const RESUME_INTERVAL: Duration = Duration::from_secs(30);
+/// Inputs handled before the blocks they brought go to the disk thread, at most.
+const INPUT_BATCH: usize = 64;
 /// Requests a peer may have queued with us; more is abuse.
 const MAX_QUEUED_REQUESTS: usize = 512;
 
-/// A torrent's disk thread: jobs run one after another against its storage, so blocks reach
-/// the file in order, without a thread hand-off per block or writers contending for a file.
-struct Disk {
-    jobs: std::sync::mpsc::Sender<DiskJob>,
+/// A thread of a torrent's that runs jobs one after another on its state `S`: blocks reach a
+/// piece's file, and its hash, in order, without a thread hand-off per block.
+struct Worker<S> {
+    jobs: std::sync::mpsc::Sender<Job<S>>,
 }
 
-type DiskJob = Box<dyn FnOnce(&Storage) + Send>;
+type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
 
-impl Disk {
-    fn start(storage: Arc<Storage>) -> Disk {
-        let (jobs, queue) = std::sync::mpsc::channel::<DiskJob>();
-        // Ends when the torrent drops its sender.
+impl<S: Send + 'static> Worker<S> {
+    fn start(name: &str, mut state: S) -> Worker<S> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job<S>>();
+        // Ends when the last sender is dropped.
         let _ = std::thread::Builder::new()
-            .name("bittern-disk".into())
+            .name(name.into())
             .spawn(move || {
                 for job in queue {
-                    job(&storage);
+                    job(&mut state);
                 }
             });
-        Disk { jobs }
+        Worker { jobs }
     }
 
-    fn run(&self, job: impl FnOnce(&Storage) + Send + 'static) {
+    fn run(&self, job: impl FnOnce(&mut S) + Send + 'static) {
         let _ = self.jobs.send(Box::new(job));
     }
+}
+
+impl<S> Clone for Worker<S> {
+    fn clone(&self) -> Self {
+        Worker {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+/// The hash thread's state: the pieces being downloaded, hashed so far.
+struct Hashing {
+    storage: Arc<Storage>,
+    pieces: FxHashMap<PieceIndex, PieceHasher>,
 }
 
 /// What reaches the torrent actor.
 pub(super) enum Input {
     /// A peer finished its handshake.
     Connected(PeerLink),
-    /// A message from a peer.
-    Message(PeerKey, Message),
+    /// Messages from a peer, in the order it sent them.
+    Messages(PeerKey, Vec<Message>),
     /// A peer's connection ended.
     Closed(PeerKey),
     /// An outgoing connection failed before its handshake.
     ConnectFailed(SocketAddr),
     /// Addresses to try (from a tracker or the user).
     Peers(Vec<SocketAddr>),
-    /// A block reached the disk (or failed to).
-    Written {
-        piece: PieceIndex,
-        length: u32,
-        result: Result<(), String>,
-    },
+    /// Blocks reached the disk (or failed to) and were hashed.
+    Written(Vec<Written>),
     /// A piece was hashed.
     Checked {
         piece: PieceIndex,
@@ -103,6 +115,12 @@ pub(super) enum Input {
         result: Result<Vec<u8>, String>,
     },
     Command(Command),
+}
+
+pub(super) struct Written {
+    piece: PieceIndex,
+    length: u32,
+    result: Result<(), String>,
 }
 
 /// What a handle can ask of its torrent.
@@ -156,7 +174,10 @@ struct Pending {
 pub(super) struct Torrent {
     meta: Arc<Metainfo>,
     layout: Layout,
-    disk: Disk,
+    /// Reads and writes.
+    disk: Worker<Arc<Storage>>,
+    /// Hashes what was written; checks pieces.
+    hasher: Worker<Hashing>,
     picker: Picker,
     shared: Arc<SessionShared>,
     peers: FxHashMap<PeerKey, PeerState>,
@@ -175,6 +196,8 @@ pub(super) struct Torrent {
     seed_only: bool,
     /// Bytes handed to the disk thread and not yet written.
     queued_writes: u64,
+    /// Blocks received, to be handed to the disk thread together.
+    writes: Vec<(BlockRef, bytes::Bytes)>,
     uploaded: u64,
     downloaded: u64,
     status: watch::Sender<Status>,
@@ -233,7 +256,14 @@ impl Torrent {
         let torrent = Torrent {
             meta,
             layout,
-            disk: Disk::start(storage),
+            disk: Worker::start("bittern-disk", storage.clone()),
+            hasher: Worker::start(
+                "bittern-hash",
+                Hashing {
+                    storage,
+                    pieces: FxHashMap::default(),
+                },
+            ),
             picker,
             choker: Choker::new(shared.config.unchoke_slots),
             shared,
@@ -247,6 +277,7 @@ impl Torrent {
             paused: false,
             seed_only,
             queued_writes: 0,
+            writes: Vec::new(),
             uploaded: 0,
             downloaded: 0,
             status,
@@ -287,15 +318,30 @@ impl Torrent {
         }
         loop {
             tokio::select! {
-                input = rx.recv() => match input {
-                    Some(Input::Command(Command::Stop(done))) => {
-                        self.stop().await;
-                        let _ = done.send(());
-                        return;
+                input = rx.recv() => {
+                    let mut input = input;
+                    // Whatever else waits is handled too before the disk work goes out.
+                    for handled in 1.. {
+                        match input {
+                            Some(Input::Command(Command::Stop(done))) => {
+                                self.flush_writes();
+                                self.stop().await;
+                                let _ = done.send(());
+                                return;
+                            }
+                            Some(input) => self.handle(input),
+                            None => return,
+                        }
+                        if handled == INPUT_BATCH {
+                            break;
+                        }
+                        match rx.try_recv() {
+                            Ok(next) => input = Some(next),
+                            Err(_) => break,
+                        }
                     }
-                    Some(input) => self.handle(input),
-                    None => return,
-                },
+                    self.flush_writes();
+                }
                 _ = tick.tick() => {
                     let elapsed = last_tick.elapsed();
                     last_tick = Instant::now();
@@ -326,9 +372,12 @@ impl Torrent {
     fn handle(&mut self, input: Input) {
         match input {
             Input::Connected(link) => self.connected(link),
-            Input::Message(key, message) => {
-                if let Err(reason) = self.message(key, message) {
-                    self.drop_peer(key, &reason);
+            Input::Messages(key, messages) => {
+                for message in messages {
+                    if let Err(reason) = self.message(key, message) {
+                        self.drop_peer(key, &reason);
+                        break;
+                    }
                 }
             }
             Input::Closed(key) => self.forget_peer(key),
@@ -344,11 +393,11 @@ impl Torrent {
                 self.candidates.truncate(1000);
                 self.connect_more();
             }
-            Input::Written {
-                piece,
-                length,
-                result,
-            } => self.written(piece, length, result),
+            Input::Written(blocks) => {
+                for w in blocks {
+                    self.written(w.piece, w.length, w.result);
+                }
+            }
             Input::Checked { piece, result } => self.checked(piece, result),
             Input::Read {
                 peer,
@@ -535,21 +584,48 @@ impl Torrent {
             pending.writes += 1;
             pending.complete |= received.piece_complete;
             self.queued_writes += data.len() as u64;
-            let inbox = self.inbox.clone();
-            let length = data.len() as u32;
-            self.disk.run(move |storage| {
-                let result = storage
-                    .write_block(piece, begin, &data)
-                    .map_err(|e| e.to_string());
-                let _ = inbox.blocking_send(Input::Written {
-                    piece,
-                    length,
-                    result,
-                });
-            });
+            self.writes.push((block, data));
         }
         self.request_more(key);
         Ok(())
+    }
+
+    /// Hands the blocks received since the last call to the disk thread, which writes them,
+    /// then to the hash thread, which reports them written: one hand-off per batch, not per
+    /// block. Reported once hashed too, so the queued bytes bound the whole way and a piece is
+    /// checked only after all its blocks went through both threads.
+    fn flush_writes(&mut self) {
+        if self.writes.is_empty() {
+            return;
+        }
+        let blocks = std::mem::take(&mut self.writes);
+        let (inbox, hasher) = (self.inbox.clone(), self.hasher.clone());
+        self.disk.run(move |storage| {
+            let results: Vec<_> = blocks
+                .iter()
+                .map(|(b, data)| {
+                    storage
+                        .write_block(b.piece, b.begin, data)
+                        .map_err(|e| e.to_string())
+                })
+                .collect();
+            hasher.run(move |h| {
+                let mut written = Vec::with_capacity(blocks.len());
+                for ((b, data), result) in blocks.into_iter().zip(results) {
+                    if result.is_ok() {
+                        h.pieces.entry(b.piece).or_default().feed(b.begin, &data);
+                    } else {
+                        h.pieces.remove(&b.piece); // what is on disk is unknown: read it back
+                    }
+                    written.push(Written {
+                        piece: b.piece,
+                        length: b.length,
+                        result,
+                    });
+                }
+                let _ = inbox.blocking_send(Input::Written(written));
+            });
+        });
     }
 
     fn written(&mut self, piece: PieceIndex, length: u32, result: Result<(), String>) {
@@ -572,8 +648,12 @@ impl Torrent {
         if pending.writes == 0 && pending.complete {
             self.pending.remove(&piece);
             let inbox = self.inbox.clone();
-            self.disk.run(move |storage| {
-                let result = storage.verify_piece(piece).map_err(|e| e.to_string());
+            self.hasher.run(move |h| {
+                let hashed = h.pieces.remove(&piece).unwrap_or_default();
+                let result = h
+                    .storage
+                    .verify_hashed(piece, hashed)
+                    .map_err(|e| e.to_string());
                 let _ = inbox.blocking_send(Input::Checked { piece, result });
             });
         }
@@ -776,7 +856,9 @@ impl Torrent {
         }
         let depth = ((peer.download_rate * 2) / u64::from(crate::piece::BLOCK_SIZE)) as usize;
         let depth = depth.clamp(MIN_PIPELINE, MAX_PIPELINE);
-        if peer.outstanding.len() >= depth {
+        // Topped up a quarter of the pipeline at a time, so requests leave in batches that
+        // share a write (a request per block would mean a system call per block both ways).
+        if peer.outstanding.len() + depth / 4 > depth {
             return;
         }
         let blocks = self

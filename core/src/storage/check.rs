@@ -6,7 +6,7 @@
 //! the piece needs, or bytes storage itself created as a sparse hole and never wrote) are
 //! marked absent without reading. Progress is reported on the caller's thread, which may cancel.
 
-use super::{segments, Storage, StorageError};
+use super::{segments, PieceHasher, Storage, StorageError};
 use crate::piece::{Bitfield, PieceIndex};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -182,7 +182,7 @@ impl Work<'_> {
                 if buf.is_empty() {
                     buf.resize(buf_len, 0);
                 }
-                match s.hash_with(p, buf) {
+                match s.hash_with(p, PieceHasher::default(), buf) {
                     Ok(hash) => hash[..] == s.expected(p)[..],
                     Err(e) if e.is_missing_data() => false,
                     Err(e) => return Err(e),
