@@ -1419,7 +1419,8 @@ bittern_result bittern_torrent_handle_status(const bittern_torrent_handle *handl
 /**
  * Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
  * writes to `*finished_out` whether they are (true at once for a torrent already complete;
- * false when the time ran out).
+ * false when the time ran out, or at once when a storage error stopped the torrent:
+ * `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears).
  *
  * Thread safety: blocks only the calling thread; several threads may wait at once.
  */
@@ -1437,8 +1438,8 @@ bittern_result bittern_torrent_handle_wait(const bittern_torrent_handle *handle,
 bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle);
 
 /**
- * Resumes a paused torrent. Returns at once. Resuming a torrent that is not paused does
- * nothing.
+ * Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
+ * it tries again). Returns at once. Resuming a torrent that is running does nothing.
  *
  * Thread safety: any thread.
  */

@@ -1,7 +1,7 @@
 //! Loopback swarms: our seeder, our downloaders and our tracker on 127.0.0.1.
 
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
-use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig};
+use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig, State};
 use bittern_core::tracker::server::{ServerConfig, TrackerServer};
 use std::path::Path;
 use std::time::Duration;
@@ -247,6 +247,123 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
     assert!(
         download.wait_finished(Duration::from_secs(90)),
         "downloaded: {:?}",
+        download.status()
+    );
+    same_tree(&content, &out.join("content"));
+}
+
+#[test]
+fn many_seeders_to_one_downloader() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = dir.path().join("big.bin");
+    std::fs::write(&content, random_bytes(4 << 20, 7)).unwrap();
+    let torrent = make_torrent(&content, &tracker);
+    // Each on its own address, as the tracker would not tell them apart.
+    let seeders: Vec<Session> = (2..5)
+        .map(|i| session_on(&format!("127.0.0.{i}")))
+        .collect();
+    let seeds: Vec<_> = seeders
+        .iter()
+        .map(|s| {
+            let h = s
+                .add(
+                    torrent.clone(),
+                    AddOptions {
+                        save_dir: dir.path().into(),
+                        seed_only: true,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert!(h.wait_finished(Duration::from_secs(10)));
+            h
+        })
+        .collect();
+    let leecher = session();
+    let out = dir.path().join("out");
+    let download = leecher
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    leecher.add_peers(&download, seeders.iter().map(|s| s.listen_addr()).collect());
+    assert!(
+        download.wait_finished(Duration::from_secs(60)),
+        "{:?}",
+        download.status()
+    );
+    assert_eq!(
+        std::fs::read(&content).unwrap(),
+        std::fs::read(out.join("big.bin")).unwrap()
+    );
+    // The pieces came from several of them (upload counts are published every half second).
+    let served = seeds
+        .iter()
+        .filter(|h| h.wait_for(Duration::from_secs(3), |s| s.uploaded > 0))
+        .count();
+    assert!(served >= 2, "only {served} of 3 seeders sent anything");
+}
+
+#[test]
+fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    let leecher = session();
+    let events = leecher.events();
+    let out = dir.path().join("out");
+    let download = leecher
+        .add(
+            torrent.clone(),
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // A folder where z.bin should go (added, the torrent created it): its pieces cannot be
+    // written.
+    let blocker = out.join("content/z.bin");
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
+    let seeder = session();
+    seeder
+        .add(
+            torrent,
+            AddOptions {
+                save_dir: dir.path().into(),
+                seed_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let error = wait_event(events, Duration::from_secs(30), |k| {
+        matches!(k, EventKind::StorageError(_))
+    });
+    assert!(
+        matches!(&error, Some(EventKind::StorageError(m)) if m.contains("z.bin")),
+        "{error:?}"
+    );
+    assert!(download.wait_for(Duration::from_secs(5), |s| s.state == State::Error));
+    assert!(
+        !download.wait_finished(Duration::from_secs(10)),
+        "it stops at the error"
+    );
+    assert_eq!(download.status().state, State::Error);
+
+    std::fs::remove_dir(&blocker).unwrap();
+    download.resume();
+    assert_ne!(download.status().state, State::Error, "cleared at once");
+
+    assert!(
+        download.wait_finished(Duration::from_secs(60)),
+        "{:?}",
         download.status()
     );
     same_tree(&content, &out.join("content"));

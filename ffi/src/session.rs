@@ -719,7 +719,8 @@ pub extern "C" fn bittern_torrent_handle_status(
 
 /// Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
 /// writes to `*finished_out` whether they are (true at once for a torrent already complete;
-/// false when the time ran out).
+/// false when the time ran out, or at once when a storage error stopped the torrent:
+/// `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears).
 ///
 /// Thread safety: blocks only the calling thread; several threads may wait at once.
 #[no_mangle]
@@ -750,8 +751,8 @@ pub extern "C" fn bittern_torrent_handle_pause(
     })
 }
 
-/// Resumes a paused torrent. Returns at once. Resuming a torrent that is not paused does
-/// nothing.
+/// Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
+/// it tries again). Returns at once. Resuming a torrent that is running does nothing.
 ///
 /// Thread safety: any thread.
 #[no_mangle]

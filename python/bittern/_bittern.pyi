@@ -616,15 +616,16 @@ class TorrentHandle:
         """A snapshot now (refreshed every half second, and when a piece is verified)."""
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
-        returns whether it finished. Returns `False` at once if the torrent was removed or
-        its session closed before it finished. The GIL is released; Ctrl-C raises
+        returns whether it finished. Returns `False` at once if the torrent was removed, its
+        session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
+        The GIL is released; Ctrl-C raises
         `KeyboardInterrupt` within 0.1 s."""
     def pause(self) -> None:
         """Stops exchanging data: drops every peer and makes no new connection until
         `resume()`. `ValueError` if removed or the session is closed."""
     def resume(self) -> None:
-        """Undoes `pause()`. The peers dropped are not called back: new ones come from the
-        trackers' next answer, `Session.add_peers()`, and peers that connect."""
+        """Undoes `pause()` (it connects again to the peers it had, and to those its trackers
+        name), or tries again after a storage error stopped the torrent (state `"error"`)."""
 
 @final
 class TorrentStatus:

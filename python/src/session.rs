@@ -431,8 +431,8 @@ impl TorrentHandle {
     }
 
     /// Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
-    /// returns whether it finished. Returns `False` at once if the torrent was removed or
-    /// its session closed before it finished.
+    /// returns whether it finished. Returns `False` at once if the torrent was removed, its
+    /// session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = timeout_arg(timeout, "timeout")?.map(|t| Instant::now() + t);
@@ -440,7 +440,7 @@ impl TorrentHandle {
             if finished(&self.inner.status()) {
                 return Ok(true);
             }
-            if !self.running() {
+            if !self.running() || self.inner.status().state == State::Error {
                 return Ok(false);
             }
             let slice = match deadline {
@@ -467,8 +467,8 @@ impl TorrentHandle {
         Ok(())
     }
 
-    /// Undoes `pause()`: connects to peers again (those its trackers name next, those given
-    /// to `Session.add_peers()`, and those that connect).
+    /// Undoes `pause()` (it connects again to the peers it had, and to those its trackers
+    /// name), or tries again after a storage error stopped the torrent (state `"error"`).
     fn resume(&self) -> PyResult<()> {
         self.check_running()?;
         self.inner.resume();

@@ -1,6 +1,6 @@
 /* Sessions through the C interface: a tracker, a seeder and a downloader on loopback, a small
- * torrent from one to the other, its events and status; pausing, removing, fetching a torrent
- * by URL, polling from several threads, refusals and NULL arguments.
+ * torrent from one to the other, its events and status; pausing, a storage error, removing,
+ * fetching a torrent by URL, polling from several threads, refusals and NULL arguments.
  *
  * Usage: test_session TEMP_DIR
  *
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *temp;
 
@@ -320,6 +321,57 @@ static int is_seeding(const bittern_torrent_status *st)
     return st->state == BITTERN_TORRENT_STATE_SEEDING;
 }
 
+static int is_error(const bittern_torrent_status *st)
+{
+    return st->state == BITTERN_TORRENT_STATE_ERROR;
+}
+
+/* A download whose file cannot be written (a folder stands where it goes) stops in the error
+ * state with a STORAGE_ERROR event; resumed once the way is clear, it completes. */
+static void test_storage_error(const bittern_torrent *torrent, const char *seeder_addr,
+                               const char *data)
+{
+    char dir[4096], file[4096];
+    path_of(dir, sizeof dir, "blocked");
+    path_of(file, sizeof file, "blocked/data.bin");
+    bittern_session *s = start_session();
+    bittern_torrent_handle *h = NULL;
+    CHECK_OK(bittern_session_add(s, torrent, dir, NULL, &h));
+    if (h == NULL) {
+        bittern_session_free(s);
+        return;
+    }
+    CHECK(unlink(file) == 0 && mkdir(file, 0755) == 0);
+    CHECK_OK(bittern_session_add_peer(s, h, seeder_addr));
+    bool finished = true;
+    double started = now_s();
+    CHECK_OK(bittern_torrent_handle_wait(h, WAIT_MS, &finished));
+    CHECK(!finished);
+    CHECKF(now_s() - started < 20, "the wait ended at the error, not at its timeout");
+    bittern_torrent_status st;
+    memset(&st, 0, sizeof st);
+    CHECK(wait_for_status(h, &st, is_error));
+    int storage_errors = 0;
+    bittern_event *ev = NULL;
+    while (bittern_session_poll_event(s, 0, &ev) == BITTERN_RESULT_OK) {
+        if (bittern_event_get_kind(ev) == BITTERN_EVENT_KIND_STORAGE_ERROR) {
+            storage_errors++;
+            const char *message = bittern_event_message(ev);
+            CHECKF(message != NULL && strstr(message, "data.bin") != NULL, "%s",
+                   message ? message : "(none)");
+        }
+        bittern_event_free(ev);
+    }
+    CHECK(storage_errors > 0);
+
+    CHECK(rmdir(file) == 0);
+    CHECK_OK(bittern_torrent_handle_resume(h));
+    CHECK_OK(bittern_torrent_handle_wait(h, WAIT_MS, &finished));
+    CHECK(finished && same_file(data, file));
+    bittern_torrent_handle_free(h);
+    bittern_session_free(s);
+}
+
 static int uploaded_all(const bittern_torrent_status *st)
 {
     return st->uploaded >= DATA_LEN;
@@ -388,6 +440,10 @@ static void test_swarm(void)
     CHECK(twice == NULL);
     bittern_add_options_free(seed_only);
 
+    char seeder_addr[64];
+    snprintf(seeder_addr, sizeof seeder_addr, "127.0.0.1:%u",
+             bittern_session_listen_port(seeder));
+
     /* The downloader: first a folder that cannot be made (below a file), then its own. */
     bittern_session *downloader = start_session();
     bittern_torrent_handle *down = NULL;
@@ -402,6 +458,7 @@ static void test_swarm(void)
     CHECK_RESULT(bittern_session_add(downloader, torrent, down_dir, NULL, NULL),
                  BITTERN_RESULT_NULL_PARAMETER);
     CHECK_OK(bittern_session_add(downloader, torrent, down_dir, NULL, &down));
+    test_storage_error(torrent, seeder_addr, data);
     /* The torrent was copied into the session: the caller's may go at once. */
     bittern_torrent_free(torrent);
     if (down == NULL) {
@@ -409,9 +466,6 @@ static void test_swarm(void)
     }
 
     /* The tracker names the seeder too; this makes it sooner. */
-    char seeder_addr[64];
-    snprintf(seeder_addr, sizeof seeder_addr, "127.0.0.1:%u",
-             bittern_session_listen_port(seeder));
     CHECK_OK(bittern_session_add_peer(downloader, down, seeder_addr));
     CHECK_RESULT(bittern_session_add_peer(downloader, down, "not an address"),
                  BITTERN_RESULT_INVALID_ARGUMENT);

@@ -278,6 +278,32 @@ def test_pause_resume_and_add_peers(tmp_path: Path, new_session: Callable[[], bi
         leecher.add_peers(handle, [("no such host.invalid", 1)])
 
 
+def test_storage_error_stops_the_torrent_until_resumed(tmp_path: Path, new_session: Callable[[], bittern.Session]) -> None:
+    source = random_file(tmp_path / "src" / "data.bin", 300_000)
+    torrent = bittern.Torrent.create(source, piece_length=16384)
+    seeder = new_session()
+    seeded(seeder, torrent, source.parent)
+    leecher = new_session()
+    handle = leecher.add(torrent, tmp_path / "out")
+    # A folder where the file goes (the torrent created it when added): nothing can be written.
+    target = tmp_path / "out" / "data.bin"
+    target.unlink()
+    target.mkdir()
+    leecher.add_peers(handle, [("127.0.0.1", seeder.port)])
+    started = time.monotonic()
+    assert handle.wait(timeout=30) is False  # returns at the error, not at the timeout
+    assert time.monotonic() - started < 10
+    assert handle.status().state == "error"
+    errors = [e for e in leecher.events(timeout=1) if e.kind == "storage_error"]
+    assert errors and "data.bin" in (errors[0].message or ""), errors
+
+    target.rmdir()
+    handle.resume()
+    assert handle.status().state != "error"  # cleared at once
+    assert handle.wait(timeout=30), handle.status()
+    assert target.read_bytes() == source.read_bytes()
+
+
 def test_remove(tmp_path: Path, new_session: Callable[[], bittern.Session]) -> None:
     source = random_file(tmp_path / "src" / "data.bin", 100_000)
     torrent = bittern.Torrent.create(source, piece_length=16384)

@@ -397,7 +397,7 @@ pub fn load_torrent(source: &str, client: &ClientConfig) -> Result<Metainfo, cra
 pub struct TorrentHandle {
     info_hash: InfoHash,
     inbox: mpsc::Sender<Input>,
-    status: watch::Receiver<Status>,
+    status: Arc<watch::Sender<Status>>,
 }
 
 impl TorrentHandle {
@@ -412,9 +412,8 @@ impl TorrentHandle {
     /// Blocks until `done(status)` holds or `timeout` passes; returns whether it held.
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&Status) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
-        let mut status = self.status.clone();
         loop {
-            if done(&status.borrow_and_update()) {
+            if done(&self.status()) {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -425,18 +424,30 @@ impl TorrentHandle {
         }
     }
 
-    /// Blocks until every piece is verified, or `timeout` passes.
+    /// Blocks until every piece is verified, `timeout` passes or a storage error stops the
+    /// torrent ([`State::Error`]); returns whether every piece is verified.
     pub fn wait_finished(&self, timeout: Duration) -> bool {
-        self.wait_for(timeout, |s| {
-            s.piece_count > 0 && s.pieces_done == s.piece_count
-        })
+        let finished = |s: &Status| s.piece_count > 0 && s.pieces_done == s.piece_count;
+        self.wait_for(timeout, |s| finished(s) || s.state == State::Error);
+        finished(&self.status())
     }
 
+    /// Drops every peer and connects to none until [`resume`](Self::resume).
     pub fn pause(&self) {
         let _ = self.inbox.try_send(Input::Command(Command::Pause));
     }
 
+    /// Undoes [`pause`](Self::pause) (connecting again to the peers it had), or tries again
+    /// after a storage error stopped the torrent ([`State::Error`]).
     pub fn resume(&self) {
+        // The error is cleared at once, so that a wait right after does not end on it.
+        self.status.send_if_modified(|s| {
+            let error = s.state == State::Error;
+            if error {
+                s.state = State::Paused;
+            }
+            error
+        });
         let _ = self.inbox.try_send(Input::Command(Command::Resume));
     }
 

@@ -108,12 +108,8 @@ pub(super) enum Input {
         passed: bool,
         hashes: Vec<(u32, [u8; 20])>,
     },
-    /// A block a peer asked for was read.
-    Read {
-        peer: PeerKey,
-        block: BlockRef,
-        result: Result<Vec<u8>, String>,
-    },
+    /// Blocks peers asked for were read.
+    Read(Vec<(PeerKey, BlockRef, Result<bytes::Bytes, String>)>),
     Command(Command),
 }
 
@@ -164,11 +160,13 @@ impl PeerState {
     }
 }
 
-/// A piece being written: blocks still on their way to disk, and whether all have arrived.
+/// A piece being written: blocks still on their way to disk, whether all have arrived, and
+/// whether a write failed.
 #[derive(Default)]
 struct Pending {
     writes: u32,
     complete: bool,
+    failed: bool,
 }
 
 pub(super) struct Torrent {
@@ -193,14 +191,19 @@ pub(super) struct Torrent {
     connecting: FxHashSet<SocketAddr>,
     choker: Choker,
     paused: bool,
+    /// The storage error that stopped the torrent (until it is resumed).
+    error: Option<String>,
     seed_only: bool,
     /// Bytes handed to the disk thread and not yet written.
     queued_writes: u64,
     /// Blocks received, to be handed to the disk thread together.
     writes: Vec<(BlockRef, bytes::Bytes)>,
+    /// Blocks peers asked for, to be read together.
+    reads: Vec<(PeerKey, BlockRef)>,
     uploaded: u64,
     downloaded: u64,
-    status: watch::Sender<Status>,
+    /// Shared with the handles (see [`super::TorrentHandle::resume`]).
+    status: Arc<watch::Sender<Status>>,
     announce: watch::Sender<Announce>,
     announcer: Option<tokio::task::JoinHandle<()>>,
     inbox: mpsc::Sender<Input>,
@@ -213,12 +216,14 @@ pub(super) struct Announce {
     downloaded: u64,
     left: u64,
     completed: bool,
+    /// Paused: out of the swarm (`stopped`) until resumed (`started` again).
+    paused: bool,
     stopped: bool,
 }
 
 pub(super) struct Started {
     pub inbox: mpsc::Sender<Input>,
-    pub status: watch::Receiver<Status>,
+    pub status: Arc<watch::Sender<Status>>,
 }
 
 impl Torrent {
@@ -234,7 +239,7 @@ impl Torrent {
         let layout = Layout::of(meta.info());
         let picker = Picker::new(layout, &have);
         let (inbox, rx) = mpsc::channel(1024);
-        let (status, status_rx) = watch::channel(Status {
+        let status = Arc::new(watch::Sender::new(Status {
             state: if picker.is_complete() {
                 State::Seeding
             } else {
@@ -245,12 +250,13 @@ impl Torrent {
             bytes_done: picker.bytes_done(),
             total_length: layout.total_length(),
             ..Status::default()
-        });
+        }));
         let (announce, announce_rx) = watch::channel(Announce {
             uploaded: 0,
             downloaded: 0,
             left: picker.bytes_left(),
             completed: false,
+            paused: false,
             stopped: false,
         });
         let torrent = Torrent {
@@ -275,9 +281,11 @@ impl Torrent {
             candidates: VecDeque::new(),
             connecting: FxHashSet::default(),
             paused: false,
+            error: None,
             seed_only,
             queued_writes: 0,
             writes: Vec::new(),
+            reads: Vec::new(),
             uploaded: 0,
             downloaded: 0,
             status,
@@ -292,11 +300,9 @@ impl Torrent {
             announce_rx,
             inbox.clone(),
         )));
+        let status = torrent.status.clone();
         tokio::spawn(torrent.run(rx));
-        Started {
-            inbox,
-            status: status_rx,
-        }
+        Started { inbox, status }
     }
 
     fn event(&self, kind: EventKind) {
@@ -324,7 +330,7 @@ impl Torrent {
                     for handled in 1.. {
                         match input {
                             Some(Input::Command(Command::Stop(done))) => {
-                                self.flush_writes();
+                                self.flush_disk();
                                 self.stop().await;
                                 let _ = done.send(());
                                 return;
@@ -340,7 +346,7 @@ impl Torrent {
                             Err(_) => break,
                         }
                     }
-                    self.flush_writes();
+                    self.flush_disk();
                 }
                 _ = tick.tick() => {
                     let elapsed = last_tick.elapsed();
@@ -399,37 +405,58 @@ impl Torrent {
                 }
             }
             Input::Checked { piece, result } => self.checked(piece, result),
-            Input::Read {
-                peer,
-                block,
-                result,
-            } => self.read_done(peer, block, result),
+            Input::Read(blocks) => {
+                for (peer, block, result) in blocks {
+                    self.read_done(peer, block, result);
+                }
+            }
             Input::BlockHashes {
                 piece,
                 passed,
                 hashes,
             } => self.block_hashes(piece, passed, hashes),
-            Input::Command(Command::Pause) => {
-                self.paused = true;
-                // Remember who we were talking to, to reconnect on resume.
-                let addrs: Vec<SocketAddr> = self.peers.values().map(|p| p.addr).collect();
-                for addr in addrs {
-                    if !self.candidates.contains(&addr) {
-                        self.candidates.push_front(addr);
-                    }
-                }
-                for key in self.peers.keys().copied().collect::<Vec<_>>() {
-                    self.drop_peer(key, "paused");
-                }
-                self.publish_status();
-            }
+            Input::Command(Command::Pause) => self.pause(),
             Input::Command(Command::Resume) => {
                 self.paused = false;
+                self.error = None;
+                self.announce.send_modify(|a| a.paused = false);
                 self.connect_more();
                 self.publish_status();
             }
             Input::Command(Command::Stop(_)) => unreachable!("handled in run"),
         }
+    }
+
+    fn pause(&mut self) {
+        self.paused = true;
+        self.announce.send_modify(|a| a.paused = true);
+        // Remember who we were talking to, to reconnect on resume.
+        let addrs: Vec<SocketAddr> = self.peers.values().map(|p| p.addr).collect();
+        for addr in addrs {
+            if !self.candidates.contains(&addr) {
+                self.candidates.push_front(addr);
+            }
+        }
+        for key in self.peers.keys().copied().collect::<Vec<_>>() {
+            self.drop_peer(key, "paused");
+        }
+        self.publish_status();
+    }
+
+    /// A read, write or check failed: reported, and the torrent stops in the error state until
+    /// it is resumed (a full disk or a vanished file will not mend by retrying at once).
+    fn storage_failed(&mut self, error: String) {
+        self.event(EventKind::StorageError(error.clone()));
+        if self.error.is_none() {
+            self.error = Some(error);
+            self.pause();
+        }
+    }
+
+    /// A piece whose bytes on disk are unknown (a write or its check failed): fetched anew.
+    fn refetch(&mut self, piece: PieceIndex) {
+        self.picker.piece_failed(piece);
+        self.forget_senders(piece);
     }
 
     fn connected(&mut self, link: PeerLink) {
@@ -534,7 +561,7 @@ impl Torrent {
                     return Err("too many requests queued".into());
                 }
                 if peer.serving.insert(block) {
-                    self.read_for(key, block);
+                    self.reads.push((key, block));
                 }
             }
             Message::Cancel(block) => {
@@ -590,6 +617,11 @@ impl Torrent {
         Ok(())
     }
 
+    fn flush_disk(&mut self) {
+        self.flush_writes();
+        self.flush_reads();
+    }
+
     /// Hands the blocks received since the last call to the disk thread, which writes them,
     /// then to the hash thread, which reports them written: one hand-off per batch, not per
     /// block. Reported once hashed too, so the queued bytes bound the whole way and a piece is
@@ -614,8 +646,6 @@ impl Torrent {
                 for ((b, data), result) in blocks.into_iter().zip(results) {
                     if result.is_ok() {
                         h.pieces.entry(b.piece).or_default().feed(b.begin, &data);
-                    } else {
-                        h.pieces.remove(&b.piece); // what is on disk is unknown: read it back
                     }
                     written.push(Written {
                         piece: b.piece,
@@ -637,16 +667,30 @@ impl Torrent {
                 self.request_more(key);
             }
         }
-        if let Err(e) = result {
-            self.event(EventKind::StorageError(e));
-            return;
-        }
         let Some(pending) = self.pending.get_mut(&piece) else {
             return;
         };
         pending.writes -= 1;
-        if pending.writes == 0 && pending.complete {
-            self.pending.remove(&piece);
+        pending.failed |= result.is_err();
+        let (settled, failed) = (
+            pending.writes == 0 && (pending.complete || pending.failed),
+            pending.failed,
+        );
+        if let Err(e) = result {
+            self.storage_failed(e);
+        }
+        if !settled {
+            return;
+        }
+        self.pending.remove(&piece);
+        if failed {
+            // All its blocks went through the hash thread (it reports them), so this runs
+            // after them and before any block of the next attempt.
+            self.hasher.run(move |h| {
+                h.pieces.remove(&piece);
+            });
+            self.refetch(piece);
+        } else {
             let inbox = self.inbox.clone();
             self.hasher.run(move |h| {
                 let hashed = h.pieces.remove(&piece).unwrap_or_default();
@@ -696,7 +740,10 @@ impl Torrent {
                     self.request_more(key);
                 }
             }
-            Err(e) => self.event(EventKind::StorageError(e)),
+            Err(e) => {
+                self.refetch(piece);
+                self.storage_failed(e);
+            }
         }
         self.publish_status();
     }
@@ -789,21 +836,24 @@ impl Torrent {
         }
     }
 
-    fn read_for(&mut self, key: PeerKey, block: BlockRef) {
+    /// Hands the blocks peers asked for since the last call to the disk thread, which reads
+    /// them (a run of adjacent blocks at once) and reports them together.
+    fn flush_reads(&mut self) {
+        if self.reads.is_empty() {
+            return;
+        }
+        let blocks = std::mem::take(&mut self.reads);
         let inbox = self.inbox.clone();
         self.disk.run(move |storage| {
-            let result = storage
-                .read_block(block.piece, block.begin, block.length)
-                .map_err(|e| e.to_string());
-            let _ = inbox.blocking_send(Input::Read {
-                peer: key,
-                block,
-                result,
+            let mut read = Vec::with_capacity(blocks.len());
+            storage.read_blocks(blocks, |peer, block, result| {
+                read.push((peer, block, result.map_err(|e| e.to_string())));
             });
+            let _ = inbox.blocking_send(Input::Read(read));
         });
     }
 
-    fn read_done(&mut self, key: PeerKey, block: BlockRef, result: Result<Vec<u8>, String>) {
+    fn read_done(&mut self, key: PeerKey, block: BlockRef, result: Result<bytes::Bytes, String>) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -817,10 +867,10 @@ impl Torrent {
                 peer.send(Message::Piece {
                     piece: block.piece,
                     begin: block.begin,
-                    data: data.into(),
+                    data,
                 });
             }
-            Err(e) => self.event(EventKind::StorageError(e)),
+            Err(e) => self.storage_failed(e),
         }
     }
 
@@ -1006,7 +1056,9 @@ impl Torrent {
     }
 
     fn publish_status(&self) {
-        let state = if self.paused {
+        let state = if self.error.is_some() {
+            State::Error
+        } else if self.paused {
             State::Paused
         } else if self.picker.is_complete() {
             State::Seeding
@@ -1069,8 +1121,30 @@ async fn announcer(
     let mut event = Some(AnnounceEvent::Started);
     let mut completed_sent = state.borrow().completed;
     let mut backoff = Backoff::default();
+    // Whether the trackers were told we are in the swarm (and not told since that we left).
+    let mut joined = false;
     loop {
         let now = *state.borrow();
+        if now.paused && !now.stopped {
+            if joined {
+                let mut req =
+                    AnnounceRequest::new(meta.info_hash(), shared.peer_id, shared.port, now.left);
+                (req.uploaded, req.downloaded) = (now.uploaded, now.downloaded);
+                req.event = Some(AnnounceEvent::Stopped);
+                req.numwant = Some(0);
+                let _ = trackers.announce(&client, &req).await;
+                joined = false;
+            }
+            // Until resumed (or stopped).
+            if state.wait_for(|s| !s.paused || s.stopped).await.is_err() {
+                return;
+            }
+            event = Some(AnnounceEvent::Started);
+            continue;
+        }
+        if now.stopped && !joined {
+            return;
+        }
         if now.completed && !completed_sent && event.is_none() {
             event = Some(AnnounceEvent::Completed);
         }
@@ -1089,6 +1163,7 @@ async fn announcer(
         let wait = match result {
             Ok((url, reply)) => {
                 backoff.reset();
+                joined = true;
                 if event == Some(AnnounceEvent::Completed) {
                     completed_sent = true;
                 }
@@ -1112,14 +1187,14 @@ async fn announcer(
                 backoff.next_delay()
             }
         };
-        // Wake early for `completed` and `stopped`.
+        // Wake early for `completed`, `paused` and `stopped`.
         let _ = tokio::time::timeout(wait, async {
             loop {
                 if state.changed().await.is_err() {
                     return;
                 }
                 let s = *state.borrow();
-                if s.stopped || (s.completed && !completed_sent) {
+                if s.stopped || s.paused || (s.completed && !completed_sent) {
                     return;
                 }
             }

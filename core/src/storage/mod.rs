@@ -44,7 +44,7 @@ mod resume;
 pub use resume::{FileStamp, InvalidResumeData, ResumeData, ResumeStatus};
 
 use crate::metainfo::Info;
-use crate::piece::{Layout, PieceIndex};
+use crate::piece::{BlockRef, Layout, PieceIndex};
 use sha1::{Digest, Sha1};
 use std::ffi::{CString, OsStr};
 use std::fmt;
@@ -62,6 +62,8 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// Largest buffer used to stream a piece through SHA-1.
 const HASH_BUFFER: usize = 256 << 10;
+/// Bytes [`Storage::read_blocks`] reads at once, at most.
+const READ_RUN: u64 = 1 << 20;
 
 /// A piece's SHA-1 taken from memory as its blocks are written, for as long as they come in
 /// order (peers mostly send a piece's blocks in the order we asked for them), so that checking
@@ -435,6 +437,48 @@ impl Storage {
         let mut buf = vec![0; len as usize];
         self.read_at(offset, &mut buf)?;
         Ok(buf)
+    }
+
+    /// Reads each of `blocks` and hands it, with its tag, to `each`: one read for each run of
+    /// adjacent blocks (peers mostly ask for a piece's blocks in order), of at most 1 MiB.
+    pub fn read_blocks<T>(
+        &self,
+        blocks: Vec<(T, BlockRef)>,
+        mut each: impl FnMut(T, BlockRef, Result<bytes::Bytes, &StorageError>),
+    ) {
+        // Checked before anything is allocated: lengths may come from a peer.
+        let offset = |b: &BlockRef| self.block_offset(b.piece, b.begin, b.length as usize);
+        let mut blocks = blocks.into_iter().peekable();
+        while let Some((tag, first)) = blocks.next() {
+            let start = match offset(&first) {
+                Ok(start) => start,
+                Err(e) => {
+                    each(tag, first, Err(&e));
+                    continue;
+                }
+            };
+            let mut run = vec![(tag, first)];
+            let mut end = start + u64::from(first.length);
+            while let Some((_, next)) = blocks.peek() {
+                match offset(next) {
+                    Ok(at) if at == end && at + u64::from(next.length) - start <= READ_RUN => {
+                        end += u64::from(next.length);
+                        run.extend(blocks.next());
+                    }
+                    _ => break,
+                }
+            }
+            let mut buf = bytes::BytesMut::zeroed((end - start) as usize);
+            match self.read_at(start, &mut buf) {
+                Ok(()) => {
+                    let mut data = buf.freeze();
+                    for (tag, b) in run {
+                        each(tag, b, Ok(data.split_to(b.length as usize)));
+                    }
+                }
+                Err(e) => run.into_iter().for_each(|(tag, b)| each(tag, b, Err(&e))),
+            }
+        }
     }
 
     /// Reads `buf.len()` bytes at `begin` in `piece` into `buf`.
