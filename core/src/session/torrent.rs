@@ -707,6 +707,8 @@ impl Torrent {
         match result {
             Ok(true) => {
                 self.picker.piece_verified(piece);
+                // Data flows to disk during the download, not all at the sync at its end.
+                self.disk.run(move |storage| storage.start_writeback(piece));
                 self.forget_senders(piece);
                 if self.suspects.contains_key(&piece) {
                     self.hash_blocks(piece, true);

@@ -560,6 +560,27 @@ impl Storage {
         }
     }
 
+    /// Starts writing the piece's bytes to disk without waiting for them, so that the sync
+    /// that makes them durable (before the resume file records them) has little left to do.
+    /// Errors are left to that sync.
+    pub fn start_writeback(&self, piece: PieceIndex) {
+        let Ok(size) = self.piece_size(piece) else {
+            return;
+        };
+        for seg in segments(
+            &self.files,
+            self.layout.piece_offset(piece),
+            u64::from(size),
+        ) {
+            if self.files[seg.file].padding {
+                continue;
+            }
+            if let Ok(h) = self.handle(seg.file) {
+                let _ = fs::start_writeback(&h.file, seg.at, seg.len as u64);
+            }
+        }
+    }
+
     /// Makes the piece's bytes durable (`fdatasync` of each file it touches that was written
     /// since its last sync).
     pub fn sync_piece(&self, piece: PieceIndex) -> Result<(), StorageError> {
