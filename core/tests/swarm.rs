@@ -1,7 +1,7 @@
 //! Loopback swarms: our seeder, our downloaders and our tracker on 127.0.0.1.
 
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
-use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig, State};
+use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig, State, TorrentHandle};
 use bittern_core::tracker::server::{ServerConfig, TrackerServer};
 use std::path::Path;
 use std::time::Duration;
@@ -62,6 +62,25 @@ fn make_torrent(content: &Path, tracker: &TrackerServer) -> Metainfo {
     create(content, &options, |_| true).unwrap()
 }
 
+/// Adds `torrent` to `session` as an origin seeder of the data in `dir`.
+fn add_seed(session: &Session, torrent: &Metainfo, dir: &Path) -> TorrentHandle {
+    let options = AddOptions {
+        save_dir: dir.into(),
+        seed_only: true,
+        ..Default::default()
+    };
+    session.add(torrent.clone(), options).unwrap()
+}
+
+/// Adds `torrent` to `session`, to be downloaded into `dir`.
+fn add_download(session: &Session, torrent: &Metainfo, dir: &Path) -> TorrentHandle {
+    let options = AddOptions {
+        save_dir: dir.into(),
+        ..Default::default()
+    };
+    session.add(torrent.clone(), options).unwrap()
+}
+
 fn same_tree(a: &Path, b: &Path) {
     for entry in walk(a) {
         let relative = entry.strip_prefix(a).unwrap();
@@ -98,16 +117,7 @@ fn one_seeder_to_one_downloader() {
     let torrent = make_torrent(&content, &tracker);
 
     let seeder = session();
-    let seed = seeder
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let seed = add_seed(&seeder, &torrent, dir.path());
     assert!(
         seed.wait_finished(Duration::from_secs(5)),
         "the seeder's data checks complete"
@@ -115,15 +125,7 @@ fn one_seeder_to_one_downloader() {
 
     let leecher = session();
     let out = dir.path().join("out");
-    let download = leecher
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     assert!(
         download.wait_finished(Duration::from_secs(60)),
         "downloaded: {:?}",
@@ -141,31 +143,13 @@ fn one_seeder_to_many_downloaders() {
     let content = make_content(dir.path());
     let torrent = make_torrent(&content, &tracker);
     let seeder = session();
-    seeder
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_seed(&seeder, &torrent, dir.path());
 
     let leechers: Vec<Session> = (0..4).map(|_| session()).collect();
     let downloads: Vec<_> = leechers
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            s.add(
-                torrent.clone(),
-                AddOptions {
-                    save_dir: dir.path().join(format!("out{i}")),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-        })
+        .map(|(i, s)| add_download(s, &torrent, &dir.path().join(format!("out{i}"))))
         .collect();
     for (i, d) in downloads.iter().enumerate() {
         assert!(
@@ -211,15 +195,7 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
     let leecher = session();
     let events = leecher.events();
     let out = dir.path().join("out");
-    let download = leecher
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     // The tracker saw the liar's announce come from 127.0.0.1; point the downloader at it.
     leecher.add_peers(&download, vec![liar.listen_addr()]);
     let banned = wait_event(events, Duration::from_secs(30), |k| {
@@ -234,15 +210,7 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
     // Honest seeders arrive; the liar is not let back in.
     let seeders: Vec<Session> = (0..2).map(|_| session()).collect();
     for s in &seeders {
-        s.add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        add_seed(s, &torrent, dir.path());
     }
     assert!(
         download.wait_finished(Duration::from_secs(90)),
@@ -266,31 +234,14 @@ fn many_seeders_to_one_downloader() {
     let seeds: Vec<_> = seeders
         .iter()
         .map(|s| {
-            let h = s
-                .add(
-                    torrent.clone(),
-                    AddOptions {
-                        save_dir: dir.path().into(),
-                        seed_only: true,
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let h = add_seed(s, &torrent, dir.path());
             assert!(h.wait_finished(Duration::from_secs(10)));
             h
         })
         .collect();
     let leecher = session();
     let out = dir.path().join("out");
-    let download = leecher
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     leecher.add_peers(&download, seeders.iter().map(|s| s.listen_addr()).collect());
     assert!(
         download.wait_finished(Duration::from_secs(60)),
@@ -318,31 +269,14 @@ fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
     let leecher = session();
     let events = leecher.events();
     let out = dir.path().join("out");
-    let download = leecher
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     // A folder where z.bin should go (added, the torrent created it): its pieces cannot be
     // written.
     let blocker = out.join("content/z.bin");
     std::fs::remove_file(&blocker).unwrap();
     std::fs::create_dir(&blocker).unwrap();
     let seeder = session();
-    seeder
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_seed(&seeder, &torrent, dir.path());
     let error = wait_event(events, Duration::from_secs(30), |k| {
         matches!(k, EventKind::StorageError(_))
     });
@@ -397,31 +331,14 @@ fn a_stopped_download_resumes_where_it_was() {
     copy_tree(&content, &out.join("content"));
     std::fs::remove_file(out.join("content/z.bin")).unwrap();
     let leecher = session();
-    let download = leecher
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     let status = download.status();
     assert!(
         status.pieces_done > 0 && status.pieces_done < status.piece_count,
         "{status:?}"
     );
     let seeder = session();
-    seeder
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_seed(&seeder, &torrent, dir.path());
     assert!(
         download.wait_finished(Duration::from_secs(60)),
         "{:?}",
@@ -451,27 +368,10 @@ fn a_finished_download_restarts_from_its_resume_file() {
     let content = make_content(dir.path());
     let torrent = make_torrent(&content, &tracker);
     let seeder = session();
-    seeder
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_seed(&seeder, &torrent, dir.path());
     let out = dir.path().join("out");
     let leecher = session();
-    let download = leecher
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: out.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &out);
     assert!(download.wait_finished(Duration::from_secs(60)));
     leecher.shutdown();
     let resume = out
@@ -479,15 +379,7 @@ fn a_finished_download_restarts_from_its_resume_file() {
         .join(format!("{}.resume", torrent.info_hash().to_hex()));
     assert!(resume.exists(), "the stop saved the resume file");
     // Started again, it is complete without downloading anything.
-    let again = session()
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: out,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let again = add_download(&session(), &torrent, &out);
     let status = again.status();
     assert_eq!(
         (status.pieces_done, status.downloaded),
@@ -527,27 +419,10 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
     );
 
     let seeder = session();
-    seeder
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_seed(&seeder, &torrent, dir.path());
     let leecher = session();
     let mut events = leecher.event_receiver();
-    let download = leecher
-        .add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().join("out"),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &dir.path().join("out"));
     let mut finished = false;
     while let Some(event) = events.recv_timeout(Duration::from_secs(30)) {
         if event.kind == EventKind::Finished {
@@ -558,15 +433,7 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
     assert!(finished, "{:?}", download.status());
     leecher.remove(&download);
     // Removed, it can be added again.
-    leecher
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: dir.path().join("out"),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_download(&leecher, &torrent, &dir.path().join("out"));
     assert!(bittern_core::session::load_torrent(
         "http://127.0.0.1:1/none.torrent",
         &Default::default()
@@ -582,15 +449,7 @@ fn the_total_connection_cap_holds() {
     let torrent = make_torrent(&content, &tracker);
     let seeders: Vec<Session> = (0..3).map(|_| session()).collect();
     for s in &seeders {
-        s.add(
-            torrent.clone(),
-            AddOptions {
-                save_dir: dir.path().into(),
-                seed_only: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        add_seed(s, &torrent, dir.path());
     }
     let config = SessionConfig {
         listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -599,15 +458,7 @@ fn the_total_connection_cap_holds() {
         ..Default::default()
     };
     let leecher = Session::new(config).unwrap();
-    let download = leecher
-        .add(
-            torrent,
-            AddOptions {
-                save_dir: dir.path().join("out"),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let download = add_download(&leecher, &torrent, &dir.path().join("out"));
     let most = std::cell::Cell::new(0);
     let done = download.wait_for(Duration::from_secs(60), |s| {
         most.set(most.get().max(s.peers));
