@@ -12,21 +12,11 @@ import textwrap
 import pytest
 
 import bittern
+from interop import SYSTEM_PYTHON, needs_libtorrent
 
 ANNOUNCE = "http://127.0.0.1:6969/announce"
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def has_libtorrent():
-    if not os.path.exists(SYSTEM_PYTHON):
-        return False
-    return subprocess.run([SYSTEM_PYTHON, "-c", "import libtorrent"], capture_output=True).returncode == 0
-
-
 needs_mktorrent = pytest.mark.skipif(shutil.which("mktorrent") is None,
                                      reason="mktorrent not installed (Debian package mktorrent)")
-needs_libtorrent = pytest.mark.skipif(not has_libtorrent(),
-                                      reason="libtorrent not importable by /usr/bin/python3 (Debian package python3-libtorrent)")
 
 
 def pattern(size, seed):

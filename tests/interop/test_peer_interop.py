@@ -9,40 +9,13 @@ Every copy is compared byte for byte with the original.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import textwrap
-import time
 
 import pytest
 
 import bittern
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def has_libtorrent():
-    return os.path.exists(SYSTEM_PYTHON) and subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import libtorrent"], capture_output=True).returncode == 0
-
-
-needs_libtorrent = pytest.mark.skipif(not has_libtorrent(),
-                                      reason="libtorrent not importable by /usr/bin/python3 (python3-libtorrent)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+from interop import SYSTEM_PYTHON, free_port, needs_libtorrent, wait_for
 
 
 LIBTORRENT = textwrap.dedent("""

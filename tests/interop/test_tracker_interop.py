@@ -8,37 +8,13 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import textwrap
-import time
 
 import pytest
 
 import bittern
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def has_libtorrent():
-    return os.path.exists(SYSTEM_PYTHON) and subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import libtorrent"], capture_output=True).returncode == 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+from interop import SYSTEM_PYTHON, free_port, has_libtorrent, wait_for
 
 
 LIBTORRENT_SEEDER = textwrap.dedent("""
