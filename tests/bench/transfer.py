@@ -10,7 +10,9 @@ Seeder and downloader are separate processes; a `bittern tracker` introduces the
   --exit-when-done`);
 - libtorrent seeder -> bittern downloader.
 Measured for the downloader, with GNU time: wall time from its start to verified completion
-(it exits then), peak RSS and CPU seconds. Rounds alternate the cases; medians are printed.
+(it exits then; ours after syncing the data and writing its resume file, libtorrent's without
+either), peak RSS and CPU seconds. Rounds alternate the cases; each round's wall time and the
+medians are printed (peak RSS: the largest seen).
 Every copy is compared with the original.
 """
 import argparse
@@ -130,6 +132,10 @@ def main():
         tracker.wait()
         shutil.rmtree(work, ignore_errors=True)
 
+    print("wall seconds of each round, in the order run:")
+    for (seeder_kind, downloader_kind), runs in results.items():
+        print("  %s -> %s: %s" % (seeder_kind, downloader_kind, " ".join("%.2f" % w for w, _, _ in runs)))
+    print()
     reference = statistics.median(w for w, _, _ in results[("libtorrent", "libtorrent")])
     print("| seeder -> downloader | wall s | MB/s | throughput vs libtorrent | downloader peak RSS MiB | downloader CPU s |")
     print("|---|---|---|---|---|---|")

@@ -11,7 +11,7 @@ use crate::metainfo::Metainfo;
 use crate::peer::{BlockRef, Message};
 use crate::piece::picker::{PeerKey, Picker};
 use crate::piece::{Bitfield, Layout, PieceIndex};
-use crate::storage::{PieceHasher, Storage};
+use crate::storage::{PieceHasher, ReadBuffers, Storage};
 use crate::tracker::client::{Backoff, Client, TrackerList};
 use crate::tracker::{AnnounceRequest, Event as AnnounceEvent};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -74,6 +74,12 @@ impl<S> Clone for Worker<S> {
             jobs: self.jobs.clone(),
         }
     }
+}
+
+/// The disk thread's state.
+struct Disk {
+    storage: Arc<Storage>,
+    buffers: ReadBuffers,
 }
 
 /// The hash thread's state: the pieces being downloaded, hashed so far.
@@ -173,7 +179,7 @@ pub(super) struct Torrent {
     meta: Arc<Metainfo>,
     layout: Layout,
     /// Reads and writes.
-    disk: Worker<Arc<Storage>>,
+    disk: Worker<Disk>,
     /// Hashes what was written; checks pieces.
     hasher: Worker<Hashing>,
     picker: Picker,
@@ -262,7 +268,13 @@ impl Torrent {
         let torrent = Torrent {
             meta,
             layout,
-            disk: Worker::start("bittern-disk", storage.clone()),
+            disk: Worker::start(
+                "bittern-disk",
+                Disk {
+                    storage: storage.clone(),
+                    buffers: ReadBuffers::default(),
+                },
+            ),
             hasher: Worker::start(
                 "bittern-hash",
                 Hashing {
@@ -366,7 +378,7 @@ impl Torrent {
                         saved = self.picker.pieces_done();
                         let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
                         // Syncs the files first, so no piece is recorded before its bytes are on disk.
-                        self.disk.run(move |storage| {
+                        self.disk.run(move |Disk { storage, .. }| {
                             let _ = storage.save_resume(&hash, &have);
                         });
                     }
@@ -632,7 +644,7 @@ impl Torrent {
         }
         let blocks = std::mem::take(&mut self.writes);
         let (inbox, hasher) = (self.inbox.clone(), self.hasher.clone());
-        self.disk.run(move |storage| {
+        self.disk.run(move |Disk { storage, .. }| {
             let results: Vec<_> = blocks
                 .iter()
                 .map(|(b, data)| {
@@ -708,7 +720,8 @@ impl Torrent {
             Ok(true) => {
                 self.picker.piece_verified(piece);
                 // Data flows to disk during the download, not all at the sync at its end.
-                self.disk.run(move |storage| storage.start_writeback(piece));
+                self.disk
+                    .run(move |Disk { storage, .. }| storage.start_writeback(piece));
                 self.forget_senders(piece);
                 if self.suspects.contains_key(&piece) {
                     self.hash_blocks(piece, true);
@@ -760,7 +773,7 @@ impl Torrent {
     /// Hashes each block of `piece` as it is on disk, on a blocking thread.
     fn hash_blocks(&self, piece: PieceIndex, passed: bool) {
         let (inbox, layout) = (self.inbox.clone(), self.layout);
-        self.disk.run(move |storage| {
+        self.disk.run(move |Disk { storage, .. }| {
             use sha1::{Digest, Sha1};
             let hashes = (0..layout.block_count(piece))
                 .filter_map(|b| {
@@ -821,7 +834,7 @@ impl Torrent {
 
     fn finished(&mut self) {
         let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
-        self.disk.run(move |storage| {
+        self.disk.run(move |Disk { storage, .. }| {
             let _ = storage.save_resume(&hash, &have);
         });
         self.event(EventKind::Finished);
@@ -846,9 +859,9 @@ impl Torrent {
         }
         let blocks = std::mem::take(&mut self.reads);
         let inbox = self.inbox.clone();
-        self.disk.run(move |storage| {
+        self.disk.run(move |Disk { storage, buffers }| {
             let mut read = Vec::with_capacity(blocks.len());
-            storage.read_blocks(blocks, |peer, block, result| {
+            storage.read_blocks(buffers, blocks, |peer, block, result| {
                 read.push((peer, block, result.map_err(|e| e.to_string())));
             });
             let _ = inbox.blocking_send(Input::Read(read));
@@ -1092,7 +1105,7 @@ impl Torrent {
         }
         let (hash, have) = (self.meta.info_hash(), self.picker.have().clone());
         let (done, saved) = oneshot::channel();
-        self.disk.run(move |storage| {
+        self.disk.run(move |Disk { storage, .. }| {
             let _ = done.send(storage.save_resume(&hash, &have));
         });
         if let Ok(Err(e)) = saved.await {
