@@ -1,4 +1,5 @@
-//! Loopback swarms: our seeder, our downloaders and our tracker on 127.0.0.1.
+//! Loopback swarms: our seeders, our downloaders and our tracker on 127.0.0.0/8, and a downloader
+//! killed (SIGKILL) in a child process.
 
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
 use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig, State, TorrentHandle};
@@ -301,6 +302,109 @@ fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
         download.status()
     );
     same_tree(&content, &out.join("content"));
+}
+
+/// Set in the child process of [`a_killed_download_loses_nothing_verified`]: what it downloads.
+const KILL_CHILD: &str = "BITTERN_SWARM_KILL_CHILD";
+
+#[test]
+fn a_killed_download_loses_nothing_verified() {
+    if let Ok(spec) = std::env::var(KILL_CHILD) {
+        return download_until_killed(&spec);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = dir.path().join("big.bin");
+    let data = random_bytes(8 << 20, 11);
+    std::fs::write(&content, &data).unwrap();
+    let torrent = make_torrent(&content, &tracker);
+    let torrent_path = dir.path().join("big.torrent");
+    torrent.save(&torrent_path).unwrap();
+    // The first seeder has only the first half, so the download stops there for sure.
+    let half_dir = dir.path().join("half");
+    std::fs::create_dir(&half_dir).unwrap();
+    let mut half = data.clone();
+    half[4 << 20..].fill(0);
+    std::fs::write(half_dir.join("big.bin"), &half).unwrap();
+    let seeder = session();
+    let half_seed = add_seed(&seeder, &torrent, &half_dir);
+    let pieces = half_seed.status().piece_count;
+    assert_eq!(half_seed.status().pieces_done, pieces / 2);
+
+    // The downloader runs in a child process (this test again), killed once it has that half.
+    let out = dir.path().join("out");
+    let spec = format!(
+        "{}|{}|{}",
+        torrent_path.display(),
+        out.display(),
+        seeder.listen_addr()
+    );
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_killed_download_loses_nothing_verified",
+            "--nocapture",
+        ])
+        .env(KILL_CHILD, spec)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut verified = 0;
+    for line in lines {
+        if let Some(n) = line.unwrap().strip_prefix("verified ") {
+            verified = n.parse().unwrap();
+            if verified == pieces / 2 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no clean stop, no resume file
+    child.wait().unwrap();
+    assert_eq!(verified, pieces / 2);
+    seeder.remove(&half_seed);
+
+    // Started again: it finds what it had verified, fetches the rest, and the copy is exact.
+    add_seed(&seeder, &torrent, dir.path());
+    let leecher = session();
+    let download = add_download(&leecher, &torrent, &out);
+    assert!(
+        download.status().pieces_done >= verified,
+        "{:?}",
+        download.status()
+    );
+    leecher.add_peers(&download, vec![seeder.listen_addr()]);
+    assert!(
+        download.wait_finished(Duration::from_secs(60)),
+        "{:?}",
+        download.status()
+    );
+    assert_eq!(std::fs::read(out.join("big.bin")).unwrap(), data);
+    assert!(
+        download.status().downloaded <= (4 << 20) + 32768,
+        "{:?}",
+        download.status()
+    );
+}
+
+/// The child's part: downloads and prints how many pieces are verified until it is killed.
+fn download_until_killed(spec: &str) {
+    let mut parts = spec.split('|');
+    let (torrent, out, seeder) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let torrent = bittern_core::session::load_torrent(torrent, &Default::default()).unwrap();
+    let leecher = session();
+    let download = add_download(&leecher, &torrent, Path::new(out));
+    leecher.add_peers(&download, vec![seeder.parse().unwrap()]);
+    // Ends by itself if the parent never kills it (the parent's test then fails).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        println!("verified {}", download.status().pieces_done);
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The first event of `kind` within `timeout`.
