@@ -4,6 +4,7 @@
 //! file built on it (reading, validating, writing and creating).
 
 pub mod bencode;
+pub mod buffers;
 pub mod error;
 pub mod metainfo;
 pub mod peer;

@@ -3,12 +3,18 @@
 
 use super::message::{name_of, BlockRef, Message};
 use super::PeerError;
+use crate::buffers::BufferPool;
 use crate::piece::{Bitfield, Layout, PieceIndex, BLOCK_SIZE};
 use bytes::{Buf, BufMut, BytesMut};
+use std::sync::Arc;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes of a `piece` message before its data: length prefix, id, index, begin.
 const PIECE_HEADER: usize = 13;
+/// Room kept free in the read buffer before more is read: a whole block message.
+const ROOM: usize = PIECE_HEADER + BLOCK_SIZE as usize;
+/// Size of the read buffers taken from a pool: a few blocks per read.
+pub(crate) const READ_BUFFER: usize = 64 << 10;
 
 /// Decodes and encodes the messages of one torrent's peer connections.
 ///
@@ -37,6 +43,10 @@ pub struct MessageCodec {
     max_len: usize,
     /// Bytes of an unknown message still to be discarded.
     skip: usize,
+    /// Bytes still missing of the message begun in the read buffer, once its header passed.
+    want: usize,
+    /// Where read buffers come from, if not from the allocator.
+    pool: Option<Arc<BufferPool>>,
 }
 
 impl MessageCodec {
@@ -46,6 +56,29 @@ impl MessageCodec {
             layout,
             max_len,
             skip: 0,
+            want: 0,
+            pool: None,
+        }
+    }
+
+    /// Takes read buffers from `pool` (the blocks received are slices of them), so that they
+    /// are reused once every block is written, not freed and mapped afresh.
+    pub fn use_pool(&mut self, pool: Arc<BufferPool>) {
+        self.pool = Some(pool);
+    }
+
+    /// Before more is read: room for the rest of the message begun (once its header passed).
+    /// With a pool, room for a whole block message at least, in a buffer from the pool.
+    fn make_room(&self, buf: &mut BytesMut) {
+        let Some(pool) = &self.pool else {
+            buf.reserve(self.want);
+            return;
+        };
+        let needed = self.want.max(ROOM);
+        if buf.capacity() - buf.len() < needed {
+            let mut fresh = pool.take(READ_BUFFER.max(buf.len() + needed));
+            fresh.extend_from_slice(buf);
+            *buf = fresh;
         }
     }
 
@@ -226,11 +259,10 @@ fn be_u32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
-impl Decoder for MessageCodec {
-    type Item = Message;
-    type Error = PeerError;
-
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
+impl MessageCodec {
+    /// The next whole message in `buf`, if it is there; skips unknown ones.
+    fn decode_one(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
+        self.want = 0;
         loop {
             if self.skip > 0 {
                 let n = self.skip.min(buf.len());
@@ -268,7 +300,7 @@ impl Decoder for MessageCodec {
                 Some(Header::Known) => {}
             }
             if buf.len() < 4 + len {
-                buf.reserve(4 + len - buf.len());
+                self.want = 4 + len - buf.len();
                 return Ok(None);
             }
             let id = buf[4];
@@ -276,6 +308,19 @@ impl Decoder for MessageCodec {
             frame.advance(5);
             return self.parse(id, frame).map(Some).map_err(PeerError::Protocol);
         }
+    }
+}
+
+impl Decoder for MessageCodec {
+    type Item = Message;
+    type Error = PeerError;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
+        let message = self.decode_one(buf)?;
+        if message.is_none() {
+            self.make_room(buf);
+        }
+        Ok(message)
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, PeerError> {
@@ -669,6 +714,35 @@ mod tests {
             assert!(buf.len() <= 1000 && buf.capacity() <= 4096);
         }
         assert_eq!(got, [Message::Interested]);
+    }
+
+    #[test]
+    fn with_a_pool_read_buffers_come_back_once_their_blocks_are_gone() {
+        let mut c = codec();
+        c.use_pool(Arc::new(BufferPool::new(8)));
+        let block = encode(Message::Piece {
+            piece: piece(1),
+            begin: 0,
+            data: Bytes::from(vec![7u8; 16384]),
+        });
+        let mut buf = BytesMut::new();
+        assert_eq!(c.decode(&mut buf).unwrap(), None);
+        let first = buf.as_ptr();
+        assert!(buf.capacity() >= READ_BUFFER);
+        // Three blocks as reads would bring them; what is left is too little for a fourth.
+        let mut read_three = |buf: &mut BytesMut| {
+            for _ in 0..3 {
+                buf.extend_from_slice(&block);
+            }
+            let got: Vec<Message> = std::iter::from_fn(|| c.decode(buf).unwrap()).collect();
+            assert_eq!(got.len(), 3);
+            got
+        };
+        let held = read_three(&mut buf);
+        assert_ne!(buf.as_ptr(), first, "its blocks still use the first buffer");
+        drop(held);
+        drop(read_three(&mut buf));
+        assert_eq!(buf.as_ptr(), first, "the first buffer came back");
     }
 
     #[test]

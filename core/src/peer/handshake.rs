@@ -149,11 +149,9 @@ where
     Ok((theirs, framed(stream, layout)))
 }
 
-/// Bytes read from the socket at a time, at least: several blocks per system call.
-const READ_BUFFER: usize = 64 << 10;
-
+/// Several blocks per read from the start.
 fn framed<S>(stream: S, layout: Layout) -> Connection<S> {
-    Framed::with_capacity(stream, MessageCodec::new(layout), READ_BUFFER)
+    Framed::with_capacity(stream, MessageCodec::new(layout), super::codec::READ_BUFFER)
 }
 
 /// Answers a connection a peer started: reads its handshake first, asks `lookup` for the

@@ -9,6 +9,7 @@ pub mod choker;
 mod peer;
 mod torrent;
 
+use crate::buffers::BufferPool;
 use crate::metainfo::{InfoHash, Metainfo};
 use crate::peer::{accept_handshake, Handshake};
 use crate::piece::picker::PeerKey;
@@ -142,6 +143,10 @@ pub enum EventKind {
 }
 
 /// What every task of a session shares.
+/// Buffers of the session's [`BufferPool`], at most: 16 MiB of 64 KiB ones, more than the
+/// reads and writes a torrent keeps in flight.
+const BUFFERS_KEPT: usize = 256;
+
 pub(crate) struct SessionShared {
     config: SessionConfig,
     peer_id: PeerId,
@@ -152,6 +157,8 @@ pub(crate) struct SessionShared {
     next_key: AtomicU32,
     /// One permit per open peer connection.
     connections: Arc<tokio::sync::Semaphore>,
+    /// For what peers send and what is read for them (see [`crate::buffers`]).
+    buffers: Arc<BufferPool>,
 }
 
 struct Registered {
@@ -202,6 +209,7 @@ impl Session {
             torrents: RwLock::new(FxHashMap::default()),
             next_key: AtomicU32::new(0),
             connections: Arc::new(tokio::sync::Semaphore::new(config_max_connections)),
+            buffers: Arc::new(BufferPool::new(BUFFERS_KEPT)),
         });
         runtime.spawn(accept_loop(listener, shared.clone()));
         Ok(Session {

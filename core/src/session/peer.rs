@@ -81,7 +81,7 @@ async fn open(local: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpS
 /// Runs a handshaken connection: registers it with its torrent, then relays both ways.
 pub(super) async fn serve(
     shared: Arc<SessionShared>,
-    connection: Connection,
+    mut connection: Connection,
     addr: SocketAddr,
     inbox: mpsc::Sender<Input>,
 ) {
@@ -94,6 +94,7 @@ pub(super) async fn serve(
     {
         return;
     }
+    connection.codec_mut().use_pool(shared.buffers.clone());
     let (mut sink, mut stream) = connection.split();
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;

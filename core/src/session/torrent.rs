@@ -7,11 +7,12 @@
 use super::choker::{Candidate, Choker};
 use super::peer::{self, PeerLink, ToPeer};
 use super::{Event, EventKind, SessionShared, State, Status};
+use crate::buffers::BufferPool;
 use crate::metainfo::Metainfo;
 use crate::peer::{BlockRef, Message};
 use crate::piece::picker::{PeerKey, Picker};
 use crate::piece::{Bitfield, Layout, PieceIndex};
-use crate::storage::{PieceHasher, ReadBuffers, Storage};
+use crate::storage::{PieceHasher, Storage};
 use crate::tracker::client::{Backoff, Client, TrackerList};
 use crate::tracker::{AnnounceRequest, Event as AnnounceEvent};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -79,7 +80,7 @@ impl<S> Clone for Worker<S> {
 /// The disk thread's state.
 struct Disk {
     storage: Arc<Storage>,
-    buffers: ReadBuffers,
+    buffers: Arc<BufferPool>,
 }
 
 /// The hash thread's state: the pieces being downloaded, hashed so far.
@@ -272,7 +273,7 @@ impl Torrent {
                 "bittern-disk",
                 Disk {
                     storage: storage.clone(),
-                    buffers: ReadBuffers::default(),
+                    buffers: shared.buffers.clone(),
                 },
             ),
             hasher: Worker::start(

@@ -43,6 +43,7 @@ mod resume;
 
 pub use resume::{FileStamp, InvalidResumeData, ResumeData, ResumeStatus};
 
+use crate::buffers::BufferPool;
 use crate::metainfo::Info;
 use crate::piece::{BlockRef, Layout, PieceIndex};
 use sha1::{Digest, Sha1};
@@ -62,40 +63,8 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// Largest buffer used to stream a piece through SHA-1.
 const HASH_BUFFER: usize = 256 << 10;
-/// Bytes [`Storage::read_blocks`] reads at once, at most: a few blocks per system call, yet
-/// small enough that the allocator reuses its buffers rather than mapping fresh pages for each
-/// (glibc maps 128 KiB and more, and a fault per page follows).
+/// Bytes [`Storage::read_blocks`] reads at once, at most: a few blocks per system call.
 const READ_RUN: u64 = 64 << 10;
-
-/// Buffers for [`Storage::read_blocks`], taken back once every block read into them is gone,
-/// so that reads land in warm memory: buffers freed to the allocator go back to the system and
-/// cost a page fault per 4 KiB when mapped again (a seeder's main cost after copying).
-#[derive(Default)]
-pub struct ReadBuffers {
-    lent: Vec<bytes::Bytes>,
-}
-
-impl ReadBuffers {
-    /// Buffers watched for reuse, at most (each up to `READ_RUN`).
-    const KEPT: usize = 64;
-
-    fn take(&mut self, len: usize) -> bytes::BytesMut {
-        if let Some(i) = self.lent.iter().position(|b| b.is_unique()) {
-            if let Ok(mut buf) = self.lent.swap_remove(i).try_into_mut() {
-                buf.clear();
-                buf.resize(len, 0);
-                return buf;
-            }
-        }
-        bytes::BytesMut::zeroed(len)
-    }
-
-    fn lend(&mut self, buf: &bytes::Bytes) {
-        if self.lent.len() < Self::KEPT {
-            self.lent.push(buf.clone());
-        }
-    }
-}
 
 /// A piece's SHA-1 taken from memory as its blocks are written, for as long as they come in
 /// order (peers mostly send a piece's blocks in the order we asked for them), so that checking
@@ -472,10 +441,11 @@ impl Storage {
     }
 
     /// Reads each of `blocks` and hands it, with its tag, to `each`: one read for each run of
-    /// adjacent blocks (peers mostly ask for a piece's blocks in order), of at most 64 KiB.
+    /// adjacent blocks (peers mostly ask for a piece's blocks in order), of at most 64 KiB,
+    /// into a buffer from `buffers`.
     pub fn read_blocks<T>(
         &self,
-        buffers: &mut ReadBuffers,
+        buffers: &BufferPool,
         blocks: Vec<(T, BlockRef)>,
         mut each: impl FnMut(T, BlockRef, Result<bytes::Bytes, &StorageError>),
     ) {
@@ -502,10 +472,10 @@ impl Storage {
                 }
             }
             let mut buf = buffers.take((end - start) as usize);
+            buf.resize((end - start) as usize, 0);
             match self.read_at(start, &mut buf) {
                 Ok(()) => {
                     let mut data = buf.freeze();
-                    buffers.lend(&data);
                     for (tag, b) in run {
                         each(tag, b, Ok(data.split_to(b.length as usize)));
                     }
