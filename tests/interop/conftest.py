@@ -3,11 +3,15 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
-from interop import free_port
+# The suite runs with --import-mode=importlib, which leaves sys.path alone: this folder's
+# helpers (interop.py) are found because conftest puts the folder there, before any test.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop import free_port  # noqa: E402
 
 
 @pytest.fixture

@@ -120,6 +120,7 @@ pub(super) enum Input {
     Command(Command),
 }
 
+/// A block through the disk and hash threads.
 pub(super) struct Written {
     piece: PieceIndex,
     length: u32,
