@@ -9,6 +9,10 @@ use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+/// The size of the buffers handed out, at least: a few blocks (so a read or a system call
+/// moves several at once), and all alike, so that any can serve any request.
+pub const BUFFER_SIZE: usize = 64 << 10;
+
 /// Buffers handed out and watched until every slice of each is dropped. Thread-safe.
 #[derive(Debug)]
 pub struct BufferPool {
@@ -27,9 +31,10 @@ impl BufferPool {
         }
     }
 
-    /// An empty buffer with room for at least `capacity` bytes: one handed out before whose
-    /// slices are all gone, else a new one.
+    /// An empty buffer with room for at least `capacity` bytes (and [`BUFFER_SIZE`]): one
+    /// handed out before whose slices are all gone, else a new one.
     pub fn take(&self, capacity: usize) -> BytesMut {
+        let capacity = capacity.max(BUFFER_SIZE);
         let mut lent = self.lent.lock().unwrap_or_else(|e| e.into_inner());
         let free = lent.iter_mut().position(|t| t.try_reclaim(capacity));
         let mut buf = free
@@ -59,7 +64,10 @@ mod tests {
         drop(b);
         let again = pool.take(1000);
         assert_eq!(again.as_ptr(), at);
-        assert!(again.is_empty() && again.capacity() >= 1000);
+        assert!(
+            again.is_empty() && again.capacity() >= BUFFER_SIZE,
+            "the whole of it"
+        );
     }
 
     #[test]

@@ -13,8 +13,6 @@ use tokio_util::codec::{Decoder, Encoder};
 const PIECE_HEADER: usize = 13;
 /// Room kept free in the read buffer before more is read: a whole block message.
 const ROOM: usize = PIECE_HEADER + BLOCK_SIZE as usize;
-/// Size of the read buffers taken from a pool: a few blocks per read.
-pub(crate) const READ_BUFFER: usize = 64 << 10;
 
 /// Decodes and encodes the messages of one torrent's peer connections.
 ///
@@ -76,7 +74,7 @@ impl MessageCodec {
         };
         let needed = self.want.max(ROOM);
         if buf.capacity() - buf.len() < needed {
-            let mut fresh = pool.take(READ_BUFFER.max(buf.len() + needed));
+            let mut fresh = pool.take(buf.len() + needed);
             fresh.extend_from_slice(buf);
             *buf = fresh;
         }
@@ -373,6 +371,7 @@ impl Encoder<Message> for MessageCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffers::BUFFER_SIZE;
     use bytes::Bytes;
 
     /// 4 pieces: three of 32 KiB and a last one of 20000 bytes (blocks 16384 + 3616).
@@ -728,7 +727,7 @@ mod tests {
         let mut buf = BytesMut::new();
         assert_eq!(c.decode(&mut buf).unwrap(), None);
         let first = buf.as_ptr();
-        assert!(buf.capacity() >= READ_BUFFER);
+        assert!(buf.capacity() >= BUFFER_SIZE);
         // Three blocks as reads would bring them; what is left is too little for a fourth.
         let mut read_three = |buf: &mut BytesMut| {
             for _ in 0..3 {

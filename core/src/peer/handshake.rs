@@ -151,7 +151,11 @@ where
 
 /// Several blocks per read from the start.
 fn framed<S>(stream: S, layout: Layout) -> Connection<S> {
-    Framed::with_capacity(stream, MessageCodec::new(layout), super::codec::READ_BUFFER)
+    Framed::with_capacity(
+        stream,
+        MessageCodec::new(layout),
+        crate::buffers::BUFFER_SIZE,
+    )
 }
 
 /// Answers a connection a peer started: reads its handshake first, asks `lookup` for the

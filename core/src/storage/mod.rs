@@ -43,7 +43,7 @@ mod resume;
 
 pub use resume::{FileStamp, InvalidResumeData, ResumeData, ResumeStatus};
 
-use crate::buffers::BufferPool;
+use crate::buffers::{BufferPool, BUFFER_SIZE};
 use crate::metainfo::Info;
 use crate::piece::{BlockRef, Layout, PieceIndex};
 use sha1::{Digest, Sha1};
@@ -63,8 +63,6 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// Largest buffer used to stream a piece through SHA-1.
 const HASH_BUFFER: usize = 256 << 10;
-/// Bytes [`Storage::read_blocks`] reads at once, at most: a few blocks per system call.
-const READ_RUN: u64 = 64 << 10;
 
 /// A piece's SHA-1 taken from memory as its blocks are written, for as long as they come in
 /// order (peers mostly send a piece's blocks in the order we asked for them), so that checking
@@ -464,7 +462,10 @@ impl Storage {
             let mut end = start + u64::from(first.length);
             while let Some((_, next)) = blocks.peek() {
                 match offset(next) {
-                    Ok(at) if at == end && at + u64::from(next.length) - start <= READ_RUN => {
+                    Ok(at)
+                        if at == end
+                            && at + u64::from(next.length) - start <= BUFFER_SIZE as u64 =>
+                    {
                         end += u64::from(next.length);
                         run.extend(blocks.next());
                     }
