@@ -27,6 +27,10 @@
  *   to `sizeof` the struct: fields are only ever added at the end, and only those within the
  *   caller's `struct_size` are written.
  * - No Rust panic crosses this interface: an internal error gives BITTERN_RESULT_PANIC.
+ * - A peer or tracker closing its end of a connection must not end the program: the functions
+ *   that start network I/O (bittern_session_new, bittern_tracker_start, bittern_torrent_fetch,
+ *   bittern_announce_*, bittern_scrape_*) set SIGPIPE to be ignored if it is at its default,
+ *   as Rust and Python programs do from the start. A handler of the program's own is kept.
  */
 
 

@@ -318,6 +318,7 @@ pub extern "C" fn bittern_announce_torrent(
     options: *const bittern_announce_options,
     response_out: *mut *mut bittern_announce_response,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let meta = unsafe { arg(torrent, "torrent") }?.meta();
         let out = unsafe { arg_out(response_out, "response_out") }?;
@@ -358,6 +359,7 @@ pub extern "C" fn bittern_announce_url(
     options: *const bittern_announce_options,
     response_out: *mut *mut bittern_announce_response,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let url = unsafe { arg_str(url, "url") }?;
         let info_hash = unsafe { arg_info_hash(info_hash) }?;
@@ -592,6 +594,7 @@ pub extern "C" fn bittern_scrape_torrent(
     timeout_ms: u32,
     stats_out: *mut bittern_scrape_stats,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let meta = unsafe { arg(torrent, "torrent") }?.meta();
         if stats_out.is_null() {
@@ -622,6 +625,7 @@ pub extern "C" fn bittern_scrape_url(
     timeout_ms: u32,
     stats_out: *mut bittern_scrape_stats,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let url = unsafe { arg_str(announce_url, "announce_url") }?;
         let info_hash = unsafe { arg_info_hash(info_hash) }?;

@@ -391,6 +391,7 @@ pub extern "C" fn bittern_session_new(
     config: *const bittern_session_config,
     session_out: *mut *mut bittern_session,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let out = unsafe { arg_out(session_out, "session_out") }?;
         // SAFETY: `config` is NULL (the defaults) or points at a live config.

@@ -171,6 +171,7 @@ pub extern "C" fn bittern_torrent_fetch(
     timeout_ms: u32,
     torrent_out: *mut *mut bittern_torrent,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let url = unsafe { arg_str(url, "url") }?;
         let out = unsafe { arg_out(torrent_out, "torrent_out") }?;

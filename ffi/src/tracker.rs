@@ -361,6 +361,7 @@ pub extern "C" fn bittern_tracker_start(
     config: *const bittern_tracker_config,
     tracker_out: *mut *mut bittern_tracker,
 ) -> bittern_result {
+    crate::ignore_sigpipe();
     guard(|| {
         let out = unsafe { arg_out(tracker_out, "tracker_out") }?;
         // SAFETY: `config` is NULL (the defaults) or points at a live config.

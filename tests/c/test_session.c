@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -594,6 +595,17 @@ static void test_fetch(void)
     bittern_tracker_free(tracker);
 }
 
+/* A peer closing its end must not end the program: a session ignores SIGPIPE (if it was at
+ * its default, as in a C program). */
+static void test_sigpipe(void)
+{
+    struct sigaction before, after;
+    CHECK(sigaction(SIGPIPE, NULL, &before) == 0 && before.sa_handler == SIG_DFL);
+    bittern_session *s = start_session();
+    CHECK(sigaction(SIGPIPE, NULL, &after) == 0 && after.sa_handler == SIG_IGN);
+    bittern_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -601,6 +613,7 @@ int main(int argc, char **argv)
         return 2;
     }
     temp = argv[1];
+    test_sigpipe();
     test_null_arguments();
     test_config();
     test_polling_threads();
