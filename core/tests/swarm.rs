@@ -63,6 +63,21 @@ fn make_torrent(content: &Path, tracker: &TrackerServer) -> Metainfo {
     create(content, &options, |_| true).unwrap()
 }
 
+/// A temporary folder holding [`make_content`], a tracker and their torrent (the tracker runs
+/// as long as its handle lives).
+fn multi_file_swarm() -> (
+    tempfile::TempDir,
+    TrackerServer,
+    std::path::PathBuf,
+    Metainfo,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker();
+    let content = make_content(dir.path());
+    let torrent = make_torrent(&content, &tracker);
+    (dir, tracker, content, torrent)
+}
+
 /// Adds `torrent` to `session` as an origin seeder of the data in `dir`.
 fn add_seed(session: &Session, torrent: &Metainfo, dir: &Path) -> TorrentHandle {
     let options = AddOptions {
@@ -112,10 +127,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn one_seeder_to_one_downloader() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, content, torrent) = multi_file_swarm();
 
     let seeder = session();
     let seed = add_seed(&seeder, &torrent, dir.path());
@@ -139,10 +151,7 @@ fn one_seeder_to_one_downloader() {
 
 #[test]
 fn one_seeder_to_many_downloaders() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, content, torrent) = multi_file_swarm();
     let seeder = session();
     add_seed(&seeder, &torrent, dir.path());
 
@@ -167,10 +176,7 @@ fn one_seeder_to_many_downloaders() {
 
 #[test]
 fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, content, torrent) = multi_file_swarm();
     // The liar claims every piece (it trusts its data) but its copy of z.bin is corrupt. It
     // is alone at first, so the downloader takes corrupt pieces from it.
     let liar_dir = dir.path().join("liar");
@@ -263,10 +269,7 @@ fn many_seeders_to_one_downloader() {
 
 #[test]
 fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, content, torrent) = multi_file_swarm();
     let leecher = session();
     let events = leecher.events();
     let out = dir.path().join("out");
@@ -426,10 +429,7 @@ fn wait_event(
 
 #[test]
 fn a_stopped_download_resumes_where_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, content, torrent) = multi_file_swarm();
     let out = dir.path().join("out");
     // Half the data is already there (as after an interrupted download).
     copy_tree(&content, &out.join("content"));
@@ -467,10 +467,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 #[test]
 fn a_finished_download_restarts_from_its_resume_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, _content, torrent) = multi_file_swarm();
     let seeder = session();
     add_seed(&seeder, &torrent, dir.path());
     let out = dir.path().join("out");
@@ -547,10 +544,7 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
 
 #[test]
 fn the_total_connection_cap_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker();
-    let content = make_content(dir.path());
-    let torrent = make_torrent(&content, &tracker);
+    let (dir, _tracker, _content, torrent) = multi_file_swarm();
     let seeders: Vec<Session> = (0..3).map(|_| session()).collect();
     for s in &seeders {
         add_seed(s, &torrent, dir.path());
