@@ -324,8 +324,10 @@ typedef struct bittern_session bittern_session;
  * unchoke); 10 s to connect and handshake; a peer silent for 2 minutes is dropped; a 15 s
  * deadline for each tracker request.
  *
- * Values are taken as given (a 0 limit means nothing is allowed); only the listen address is
- * checked when set, and bound when the session starts.
+ * Values are checked by `bittern_session_new`, once, by the rules every face shares: the
+ * limits on peers are at least 1, the timeouts more than 0, and 0 unchoke slots leaves only
+ * the optimistic unchoke; anything else gives `BITTERN_RESULT_INVALID_ARGUMENT` there. The
+ * listen address is parsed when set, and bound when the session starts.
  *
  * Thread safety: the setters need exclusive access; `bittern_session_new` only reads the
  * config, so several sessions may start from the same config at once.
@@ -353,7 +355,8 @@ typedef struct bittern_torrent bittern_torrent;
  * does).
  *
  * A handle stays valid after its torrent is removed or its session freed: the status is then
- * the last one the torrent had, and pausing or resuming does nothing.
+ * the last one the torrent had, and pausing or resuming gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
  *
  * Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
  * at once.
@@ -569,6 +572,27 @@ const char *bittern_version(void);
  * the calling thread's.
  */
 size_t bittern_last_error_message(char *buf, size_t len);
+
+/**
+ * Copies the path of the file the last failed call on this thread was about (the bytes the
+ * OS uses for it) into `buf`, as `bittern_last_error_message` copies the message, and returns
+ * its full length; 0 (and `""`) when the last error names no file.
+ *
+ * Ownership: `buf` is the caller's. Thread safety: reads the calling thread's last error.
+ */
+size_t bittern_last_error_path(char *buf, size_t len);
+
+/**
+ * Writes the operating system's error number (`errno`, such as `ENOENT` or `ENOSPC`) of the
+ * last failed call on this thread to `*errno_out`.
+ *
+ * Returns `BITTERN_RESULT_OK` when the system reported the failure (a file that cannot be
+ * opened, read or written, an address that cannot be bound), `BITTERN_RESULT_NOT_FOUND`
+ * otherwise. It does not change the last error itself.
+ *
+ * Thread safety: reads the calling thread's last error.
+ */
+bittern_result bittern_last_error_os_error(int32_t *errno_out);
 
 /**
  * Writes the byte offset of the last error on this thread to `*offset_out`.
@@ -1196,7 +1220,7 @@ bittern_result bittern_session_config_set_listen(bittern_session_config *config,
                                                  const char *address);
 
 /**
- * Sets the most peers connected per torrent (default 50).
+ * Sets the most peers connected per torrent (default 50; at least 1).
  *
  * Thread safety: needs exclusive access to the config.
  */
@@ -1204,8 +1228,8 @@ bittern_result bittern_session_config_set_max_peers_per_torrent(bittern_session_
                                                                 size_t max_peers);
 
 /**
- * Sets the most peers per torrent from one IP address (default 4; raise it to run several
- * peers on one machine, as tests do).
+ * Sets the most peers per torrent from one IP address (default 4, at least 1; raise it to
+ * run several peers on one machine, as tests do).
  *
  * Thread safety: needs exclusive access to the config.
  */
@@ -1214,7 +1238,7 @@ bittern_result bittern_session_config_set_max_peers_per_ip(bittern_session_confi
 
 /**
  * Sets the number of peers unchoked (uploaded to) by their rate (default 4); one optimistic
- * unchoke comes on top.
+ * unchoke comes on top (0 leaves only that one).
  *
  * Thread safety: needs exclusive access to the config.
  */
@@ -1223,7 +1247,7 @@ bittern_result bittern_session_config_set_unchoke_slots(bittern_session_config *
 
 /**
  * Sets how long, in milliseconds, connecting to a peer and exchanging handshakes may take
- * (default 10,000).
+ * (default 10,000; more than 0).
  *
  * Thread safety: needs exclusive access to the config.
  */
@@ -1232,7 +1256,7 @@ bittern_result bittern_session_config_set_handshake_timeout_ms(bittern_session_c
 
 /**
  * Sets how long, in milliseconds, a peer may stay silent before it is dropped (default
- * 120,000; peers send keep-alives every minute).
+ * 120,000, more than 0; peers send keep-alives every minute).
  *
  * Thread safety: needs exclusive access to the config.
  */
@@ -1286,9 +1310,10 @@ bittern_result bittern_add_options_set_trust_data(bittern_add_options *options, 
  * `bittern_session_free`. Events are kept from this moment on, for
  * `bittern_session_poll_event`.
  *
- * Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
- * permission; with the default, when every port of 6881 to 6889 is taken) or the threads
- * cannot start. The last error says which.
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for a setting that cannot work (see
+ * `bittern_session_config`); `BITTERN_RESULT_IO` when the address cannot be bound (taken, not
+ * local, no permission; with the default, when every port of 6881 to 6889 is taken) or the
+ * threads cannot start. The last error says which.
  *
  * Ownership: free the session with `bittern_session_free`; `config` stays the caller's and may
  * be freed at once. Thread safety: any thread; only reads `config`.
@@ -1424,7 +1449,8 @@ bittern_result bittern_torrent_handle_status(const bittern_torrent_handle *handl
  * Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
  * writes to `*finished_out` whether they are (true at once for a torrent already complete;
  * false when the time ran out, or at once when a storage error stopped the torrent:
- * `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears).
+ * `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears; false at once
+ * too for a torrent removed, or whose session was freed, before it finished).
  *
  * Thread safety: blocks only the calling thread; several threads may wait at once.
  */
@@ -1437,6 +1463,8 @@ bittern_result bittern_torrent_handle_wait(const bittern_torrent_handle *handle,
  * the status says `BITTERN_TORRENT_STATE_PAUSED` soon after. Pausing a paused torrent does
  * nothing.
  *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
+ *
  * Thread safety: any thread.
  */
 bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle);
@@ -1444,6 +1472,8 @@ bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle
 /**
  * Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
  * it tries again). Returns at once. Resuming a torrent that is running does nothing.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
  *
  * Thread safety: any thread.
  */

@@ -3,6 +3,7 @@
 use crate::bencode::BencodeError;
 use crate::metainfo::MetainfoError;
 use crate::peer::PeerError;
+use crate::session::SessionError;
 use crate::storage::StorageError;
 use crate::tracker::TrackerError;
 
@@ -20,12 +21,8 @@ pub enum Error {
     Peer(#[from] PeerError),
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The system refused something outside storage (a listen socket, threads).
-    #[error("{0}")]
-    Io(String),
-    /// A call that cannot be done as asked.
-    #[error("{0}")]
-    InvalidArgument(String),
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
@@ -46,6 +43,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A peer connection failed or a peer broke the protocol.
     Network,
+    /// Something did not happen within its deadline (a tracker's answer, a blocking call).
+    Timeout,
 }
 
 impl Error {
@@ -59,6 +58,8 @@ impl Error {
                 _ => ErrorKind::Metainfo,
             },
             Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
+            Error::Tracker(TrackerError::Timeout) => ErrorKind::Timeout,
+            Error::Tracker(TrackerError::Cancelled) => ErrorKind::Cancelled,
             Error::Tracker(TrackerError::InvalidConfig(_)) => ErrorKind::InvalidArgument,
             Error::Tracker(_) => ErrorKind::Tracker,
             Error::Peer(_) => ErrorKind::Network,
@@ -66,8 +67,30 @@ impl Error {
             Error::Storage(StorageError::OutOfRange { .. } | StorageError::LayoutMismatch) => {
                 ErrorKind::InvalidArgument
             }
-            Error::Storage(_) | Error::Io(_) => ErrorKind::Io,
-            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Storage(_) => ErrorKind::Io,
+            Error::Session(SessionError::Listen { .. } | SessionError::Runtime(_)) => ErrorKind::Io,
+            Error::Session(_) => ErrorKind::InvalidArgument,
+        }
+    }
+
+    /// The operating system's error behind this failure, where there is one (its `errno` is
+    /// `raw_os_error()`).
+    pub fn os_error(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Metainfo(MetainfoError::Io { source, .. })
+            | Error::Storage(StorageError::Io { source, .. })
+            | Error::Session(SessionError::Listen { source, .. })
+            | Error::Session(SessionError::Runtime(source)) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The file this failure is about, where there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Metainfo(MetainfoError::Io { path, .. }) => Some(path),
+            Error::Storage(e) => e.path(),
+            _ => None,
         }
     }
 

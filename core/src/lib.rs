@@ -1,10 +1,22 @@
 //! bittern-core: the BitTorrent (BEP 3) engine behind bittern's C, Python and Rust faces.
 //!
-//! Modules mirror the protocol: [`bencode`] is the wire format, [`metainfo`] the `.torrent`
-//! file built on it (reading, validating, writing and creating).
+//! Modules mirror the protocol, each built on the ones before it:
+//! - [`bencode`]: the wire format, a strict and a tolerant decoder with byte offsets, and the
+//!   encoder;
+//! - [`metainfo`]: the `.torrent` file (reading, validating, writing, creating);
+//! - [`tracker`]: announce and scrape, the HTTP client and server, the swarm registry;
+//! - [`peer`]: the wire protocol's handshake, messages and their codec;
+//! - [`piece`]: piece and block layout, bitfields, the piece picker;
+//! - [`storage`]: pieces in files on disk, verification, fast resume;
+//! - [`session`]: the engine that runs torrents, and the one contract every face uses.
+//!
+//! Beside them: [`error`], the crate's one error type and its kinds; [`cancel`], how blocking
+//! calls are stopped early; [`buffers`], the pool of read buffers shared by the codec and
+//! storage.
 
 pub mod bencode;
 pub mod buffers;
+pub mod cancel;
 pub mod error;
 pub mod metainfo;
 pub mod peer;

@@ -1,8 +1,11 @@
 //! Loopback swarms: our seeders, our downloaders and our tracker on 127.0.0.0/8, and a downloader
 //! killed (SIGKILL) in a child process.
 
+use bittern_core::cancel::Cancel;
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
-use bittern_core::session::{AddOptions, EventKind, Session, SessionConfig, State, TorrentHandle};
+use bittern_core::session::{
+    AddOptions, EventKind, Session, SessionConfig, State, TorrentHandle, TorrentSource,
+};
 use bittern_core::tracker::server::{ServerConfig, TrackerServer};
 use std::path::Path;
 use std::time::Duration;
@@ -85,7 +88,14 @@ fn add_seed(session: &Session, torrent: &Metainfo, dir: &Path) -> TorrentHandle 
         seed_only: true,
         ..Default::default()
     };
-    session.add(torrent.clone(), options).unwrap()
+    session
+        .add(torrent.clone(), options, Cancel::NEVER)
+        .unwrap()
+}
+
+/// Loads a torrent from a path or URL, as `bittern download` does.
+fn load(source: &str) -> Result<Metainfo, bittern_core::Error> {
+    TorrentSource::parse(source)?.load(&Default::default(), Cancel::NEVER)
 }
 
 /// Adds `torrent` to `session`, to be downloaded into `dir`.
@@ -94,7 +104,9 @@ fn add_download(session: &Session, torrent: &Metainfo, dir: &Path) -> TorrentHan
         save_dir: dir.into(),
         ..Default::default()
     };
-    session.add(torrent.clone(), options).unwrap()
+    session
+        .add(torrent.clone(), options, Cancel::NEVER)
+        .unwrap()
 }
 
 fn same_tree(a: &Path, b: &Path) {
@@ -196,6 +208,7 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
             seed_only: true,
             trust_data: true,
         },
+        Cancel::NEVER,
     )
     .unwrap();
 
@@ -204,7 +217,9 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
     let out = dir.path().join("out");
     let download = add_download(&leecher, &torrent, &out);
     // The tracker saw the liar's announce come from 127.0.0.1; point the downloader at it.
-    leecher.add_peers(&download, vec![liar.listen_addr()]);
+    leecher
+        .add_peers(&download, vec![liar.listen_addr()])
+        .unwrap();
     let banned = wait_event(events, Duration::from_secs(30), |k| {
         matches!(k, EventKind::PeerBanned(_))
     });
@@ -249,7 +264,9 @@ fn many_seeders_to_one_downloader() {
     let leecher = session();
     let out = dir.path().join("out");
     let download = add_download(&leecher, &torrent, &out);
-    leecher.add_peers(&download, seeders.iter().map(|s| s.listen_addr()).collect());
+    leecher
+        .add_peers(&download, seeders.iter().map(|s| s.listen_addr()).collect())
+        .unwrap();
     assert!(
         download.wait_finished(Duration::from_secs(60)),
         "{:?}",
@@ -296,7 +313,7 @@ fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
     assert_eq!(download.status().state, State::Error);
 
     std::fs::remove_dir(&blocker).unwrap();
-    download.resume();
+    download.resume().unwrap();
     assert_ne!(download.status().state, State::Error, "cleared at once");
 
     assert!(
@@ -365,7 +382,7 @@ fn a_killed_download_loses_nothing_verified() {
     child.kill().unwrap(); // SIGKILL: no clean stop, no resume file
     child.wait().unwrap();
     assert_eq!(verified, pieces / 2);
-    seeder.remove(&half_seed);
+    seeder.remove(&half_seed).unwrap();
 
     // Started again: it finds what it had verified, fetches the rest, and the copy is exact.
     add_seed(&seeder, &torrent, dir.path());
@@ -376,7 +393,9 @@ fn a_killed_download_loses_nothing_verified() {
         "{:?}",
         download.status()
     );
-    leecher.add_peers(&download, vec![seeder.listen_addr()]);
+    leecher
+        .add_peers(&download, vec![seeder.listen_addr()])
+        .unwrap();
     assert!(
         download.wait_finished(Duration::from_secs(60)),
         "{:?}",
@@ -398,10 +417,12 @@ fn download_until_killed(spec: &str) {
         parts.next().unwrap(),
         parts.next().unwrap(),
     );
-    let torrent = bittern_core::session::load_torrent(torrent, &Default::default()).unwrap();
+    let torrent = load(torrent).unwrap();
     let leecher = session();
     let download = add_download(&leecher, &torrent, Path::new(out));
-    leecher.add_peers(&download, vec![seeder.parse().unwrap()]);
+    leecher
+        .add_peers(&download, vec![seeder.parse().unwrap()])
+        .unwrap();
     // Ends by itself if the parent never kills it (the parent's test then fails).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
@@ -511,7 +532,7 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
     probe.stop();
     let tracker = TrackerServer::start(config).unwrap();
     let url = format!("http://{}/torrents/content.torrent", tracker.local_addr());
-    let torrent = bittern_core::session::load_torrent(&url, &Default::default()).unwrap();
+    let torrent = load(&url).unwrap();
     assert_eq!(
         torrent.as_bytes(),
         std::fs::read(published.join("content.torrent"))
@@ -532,14 +553,10 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
         }
     }
     assert!(finished, "{:?}", download.status());
-    leecher.remove(&download);
+    leecher.remove(&download).unwrap();
     // Removed, it can be added again.
     add_download(&leecher, &torrent, &dir.path().join("out"));
-    assert!(bittern_core::session::load_torrent(
-        "http://127.0.0.1:1/none.torrent",
-        &Default::default()
-    )
-    .is_err());
+    assert!(load("http://127.0.0.1:1/none.torrent").is_err());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The tracker client against a tiny hostile HTTP server: each connection's request head is
 //! recorded and answered with canned raw bytes (or nothing, or bytes without end).
 
+use bittern_core::cancel::Cancel;
 use bittern_core::tracker::client::{blocking, Backoff, Client, ClientConfig, TrackerList};
 use bittern_core::tracker::wire;
 use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, TrackerError};
@@ -628,7 +629,7 @@ fn no_tracker() {
         Err(TrackerError::NoTracker)
     ));
     assert!(matches!(
-        blocking::announce_tiers(&config(), &[], &request()),
+        blocking::announce_tiers(&config(), &[], &request(), Cancel::NEVER),
         Err(TrackerError::NoTracker)
     ));
 
@@ -697,23 +698,89 @@ fn blocking_calls_work_outside_a_runtime() {
         }
     }));
     let url = server.url("/announce");
-    let resp = blocking::announce(&config(), &url, &request()).unwrap();
+    let resp = blocking::announce(&config(), &url, &request(), Cancel::NEVER).unwrap();
     assert_eq!(addrs(&resp), ["4.3.2.1:4321".parse().unwrap()]);
-    let scrape = blocking::scrape(&config(), &url, &[hash]).unwrap();
+    let scrape = blocking::scrape(&config(), &url, &[hash], Cancel::NEVER).unwrap();
     assert_eq!(scrape.files[0].1.incomplete, 3);
     let dead = format!("http://{}/announce", rt.block_on(closed_port()));
-    let (used, _) =
-        blocking::announce_tiers(&config(), &[vec![dead], vec![url.clone()]], &request()).unwrap();
+    let (used, _) = blocking::announce_tiers(
+        &config(),
+        &[vec![dead], vec![url.clone()]],
+        &request(),
+        Cancel::NEVER,
+    )
+    .unwrap();
     assert_eq!(used, url);
     assert!(matches!(
-        blocking::announce(&config(), "udp://x:1", &request()),
+        blocking::announce(&config(), "udp://x:1", &request(), Cancel::NEVER),
         Err(TrackerError::InvalidUrl { .. })
     ));
 
     // Inside a runtime the call refuses rather than panicking or blocking a worker.
-    let inside = rt.block_on(async { blocking::announce(&config(), &url, &request()) });
+    let inside =
+        rt.block_on(async { blocking::announce(&config(), &url, &request(), Cancel::NEVER) });
     assert!(
         matches!(&inside, Err(TrackerError::Transport(m)) if m.contains("runtime")),
         "{inside:?}"
+    );
+}
+
+#[test]
+fn blocking_calls_stop_when_cancelled_or_past_their_deadline() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(serve(|_| Reply::Silent));
+    let url = server.url("/announce");
+    let caller = std::thread::current().id();
+    let asked = std::sync::atomic::AtomicU32::new(0);
+    let go_on = || {
+        assert_eq!(std::thread::current().id(), caller);
+        asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3
+    };
+    let started = Instant::now();
+    let cancelled = blocking::announce(&config(), &url, &request(), Cancel::when(&go_on));
+    assert!(
+        matches!(cancelled, Err(TrackerError::Cancelled)),
+        "{cancelled:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let e = bittern_core::Error::from(cancelled.unwrap_err());
+    assert_eq!(e.kind(), bittern_core::ErrorKind::Cancelled);
+
+    let started = Instant::now();
+    let deadline = Cancel::NEVER.with_timeout(Duration::from_millis(200));
+    let late = blocking::scrape(&config(), &url, &[request().info_hash], deadline);
+    assert!(matches!(late, Err(TrackerError::Timeout)), "{late:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A timeout is a kind of its own, whichever deadline ran out.
+    assert_eq!(
+        bittern_core::Error::from(late.unwrap_err()).kind(),
+        bittern_core::ErrorKind::Timeout
+    );
+}
+
+#[test]
+fn settings_that_cannot_work_are_refused() {
+    let mut bad = ClientConfig::default();
+    bad.timeout = Duration::ZERO;
+    let e = Client::new(bad).unwrap_err();
+    assert!(
+        matches!(&e, TrackerError::InvalidConfig(m) if m.contains("timeout")),
+        "{e}"
+    );
+    assert_eq!(
+        bittern_core::Error::from(e).kind(),
+        bittern_core::ErrorKind::InvalidArgument
+    );
+    let mut bad = ClientConfig::default();
+    bad.min_interval = bad.max_interval + Duration::from_secs(1);
+    assert!(bad.validate().is_err());
+    // Shortening the whole deadline shortens the connect deadline with it.
+    let short = ClientConfig::with_timeout(Duration::from_secs(2));
+    assert_eq!(short.connect_timeout, Duration::from_secs(2));
+    assert!(short.validate().is_ok());
+    let long = ClientConfig::with_timeout(Duration::from_secs(60));
+    assert_eq!(
+        long.connect_timeout,
+        ClientConfig::default().connect_timeout
     );
 }

@@ -10,6 +10,7 @@ use crate::{
     arg, arg_mut, arg_out, arg_str, bittern_result, c_string, field_spans, free_handle, guard,
     guard_value, into_handle, put_sized, Failure,
 };
+use bittern_core::cancel::Cancel;
 use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
 use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId};
 use bittern_core::InfoHash;
@@ -87,15 +88,9 @@ impl bittern_announce_options {
     }
 }
 
-/// The client's settings for one call: the default ones with `timeout` (None: the default) as
-/// the deadline of each request, and of its connection too when that is shorter.
+/// The client's settings for one call: the defaults, or core's `with_timeout` (None: the default).
 pub(crate) fn client_config(timeout: Option<Duration>) -> ClientConfig {
-    let mut config = ClientConfig::default();
-    if let Some(timeout) = timeout {
-        config.timeout = timeout;
-        config.connect_timeout = config.connect_timeout.min(timeout);
-    }
-    config
+    timeout.map_or_else(ClientConfig::default, ClientConfig::with_timeout)
 }
 
 /// A timeout in milliseconds from C: 0 means the default.
@@ -333,8 +328,12 @@ pub extern "C" fn bittern_announce_torrent(
         };
         let trackers = TrackerList::from_metainfo(meta)?;
         let req = options.request(meta.info_hash(), meta.info().total_length());
-        let (url, response) =
-            blocking::announce_tiers(&client_config(options.timeout), trackers.tiers(), &req)?;
+        let (url, response) = blocking::announce_tiers(
+            &client_config(options.timeout),
+            trackers.tiers(),
+            &req,
+            Cancel::NEVER,
+        )?;
         out.put(into_handle(bittern_announce_response::new(&url, response)));
         Ok(())
     })
@@ -374,7 +373,8 @@ pub extern "C" fn bittern_announce_url(
             }
         };
         let req = options.request(info_hash, 0);
-        let response = blocking::announce(&client_config(options.timeout), url, &req)?;
+        let response =
+            blocking::announce(&client_config(options.timeout), url, &req, Cancel::NEVER)?;
         out.put(into_handle(bittern_announce_response::new(url, response)));
         Ok(())
     })
@@ -554,7 +554,12 @@ fn scrape_one(
     timeout: Option<Duration>,
     stats_out: *mut bittern_scrape_stats,
 ) -> Result<(), Failure> {
-    let answer = blocking::scrape(&client_config(timeout), announce_url, &[info_hash])?;
+    let answer = blocking::scrape(
+        &client_config(timeout),
+        announce_url,
+        &[info_hash],
+        Cancel::NEVER,
+    )?;
     put_scrape_stats(answer.files.iter(), info_hash, stats_out)
 }
 
@@ -602,7 +607,12 @@ pub extern "C" fn bittern_scrape_torrent(
         }
         let config = client_config(self::timeout_ms(timeout_ms));
         let trackers = TrackerList::from_metainfo(meta)?;
-        let (_, answer) = blocking::scrape_tiers(&config, trackers.tiers(), &[meta.info_hash()])?;
+        let (_, answer) = blocking::scrape_tiers(
+            &config,
+            trackers.tiers(),
+            &[meta.info_hash()],
+            Cancel::NEVER,
+        )?;
         put_scrape_stats(answer.files.iter(), meta.info_hash(), stats_out)
     })
 }

@@ -129,6 +129,10 @@ pub(crate) struct Failure {
     code: bittern_result,
     message: String,
     offset: Option<u64>,
+    /// The OS's error number, for a failure the system reported.
+    errno: Option<i32>,
+    /// The file the failure is about.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Failure {
@@ -137,6 +141,8 @@ impl Failure {
             code,
             message: message.into(),
             offset: None,
+            errno: None,
+            path: None,
         }
     }
 
@@ -170,6 +176,8 @@ impl Failure {
         let last = LastError {
             message: without_nul(&self.message),
             offset: self.offset,
+            errno: self.errno,
+            path: self.path,
         };
         // `try_with`: during thread teardown there is nowhere to keep it, and that is fine.
         let _ = LAST_ERROR.try_with(|cell| *cell.borrow_mut() = Some(last));
@@ -181,11 +189,6 @@ impl Failure {
 impl From<bittern_core::Error> for Failure {
     fn from(e: bittern_core::Error) -> Self {
         let code = match e.kind() {
-            // The core has no timeout kind: a tracker that did not answer in time is a tracker
-            // error there, and its own code here.
-            _ if matches!(e, bittern_core::Error::Tracker(TrackerError::Timeout)) => {
-                bittern_result::Timeout
-            }
             ErrorKind::Bencode => bittern_result::Bencode,
             ErrorKind::Metainfo => bittern_result::Metainfo,
             ErrorKind::Io => bittern_result::Io,
@@ -193,6 +196,7 @@ impl From<bittern_core::Error> for Failure {
             ErrorKind::Tracker => bittern_result::Tracker,
             ErrorKind::InvalidArgument => bittern_result::InvalidArgument,
             ErrorKind::Network => bittern_result::Network,
+            ErrorKind::Timeout => bittern_result::Timeout,
             // A kind this face does not know yet: an internal error until it is mapped here.
             _ => bittern_result::Panic,
         };
@@ -200,6 +204,8 @@ impl From<bittern_core::Error> for Failure {
             code,
             message: e.to_string(),
             offset: e.offset().map(|o| o as u64),
+            errno: e.os_error().and_then(std::io::Error::raw_os_error),
+            path: e.path().map(Into::into),
         }
     }
 }
@@ -216,6 +222,12 @@ impl From<BencodeError> for Failure {
     }
 }
 
+impl From<bittern_core::session::SessionError> for Failure {
+    fn from(e: bittern_core::session::SessionError) -> Self {
+        bittern_core::Error::from(e).into()
+    }
+}
+
 impl From<TrackerError> for Failure {
     fn from(e: TrackerError) -> Self {
         bittern_core::Error::from(e).into()
@@ -225,6 +237,8 @@ impl From<TrackerError> for Failure {
 struct LastError {
     message: String,
     offset: Option<u64>,
+    errno: Option<i32>,
+    path: Option<std::path::PathBuf>,
 }
 
 thread_local! {
@@ -246,21 +260,71 @@ pub extern "C" fn bittern_last_error_message(buf: *mut c_char, len: usize) -> us
     catch(|| {
         Ok(LAST_ERROR.with_borrow(|last| {
             let message = last.as_ref().map_or("", |l| l.message.as_str());
-            if !buf.is_null() && len > 0 {
-                let mut n = message.len().min(len - 1);
-                while !message.is_char_boundary(n) {
-                    n -= 1;
-                }
-                // SAFETY: the caller provides `len` writable bytes at `buf`, and `n < len`.
-                unsafe {
-                    ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), n);
-                    *buf.add(n) = 0;
-                }
+            let mut n = message.len().min(len.saturating_sub(1));
+            while !message.is_char_boundary(n) {
+                n -= 1;
             }
+            unsafe { copy_with_nul(&message.as_bytes()[..n], buf, len) };
             message.len()
         }))
     })
     .unwrap_or(0)
+}
+
+/// Copies the path of the file the last failed call on this thread was about (the bytes the
+/// OS uses for it) into `buf`, as `bittern_last_error_message` copies the message, and returns
+/// its full length; 0 (and `""`) when the last error names no file.
+///
+/// Ownership: `buf` is the caller's. Thread safety: reads the calling thread's last error.
+#[no_mangle]
+pub extern "C" fn bittern_last_error_path(buf: *mut c_char, len: usize) -> usize {
+    use std::os::unix::ffi::OsStrExt;
+    catch(|| {
+        Ok(LAST_ERROR.with_borrow(|last| {
+            let path = last
+                .as_ref()
+                .and_then(|l| l.path.as_deref())
+                .map_or(&[][..], |p| p.as_os_str().as_bytes());
+            let n = path.len().min(len.saturating_sub(1));
+            unsafe { copy_with_nul(&path[..n], buf, len) };
+            path.len()
+        }))
+    })
+    .unwrap_or(0)
+}
+
+/// Writes `bytes` and a NUL to `buf` when it is not NULL and `len` is more than
+/// `bytes.len()`.
+///
+/// # Safety
+/// `buf` is NULL or has `len` writable bytes.
+unsafe fn copy_with_nul(bytes: &[u8], buf: *mut c_char, len: usize) {
+    if !buf.is_null() && bytes.len() < len {
+        // SAFETY: the caller provides `len` writable bytes at `buf`, more than `bytes`.
+        unsafe {
+            ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+            *buf.add(bytes.len()) = 0;
+        }
+    }
+}
+
+/// Writes the operating system's error number (`errno`, such as `ENOENT` or `ENOSPC`) of the
+/// last failed call on this thread to `*errno_out`.
+///
+/// Returns `BITTERN_RESULT_OK` when the system reported the failure (a file that cannot be
+/// opened, read or written, an address that cannot be bound), `BITTERN_RESULT_NOT_FOUND`
+/// otherwise. It does not change the last error itself.
+///
+/// Thread safety: reads the calling thread's last error.
+#[no_mangle]
+pub extern "C" fn bittern_last_error_os_error(errno_out: *mut i32) -> bittern_result {
+    let found = catch(|| {
+        let out = unsafe { arg_out(errno_out, "errno_out") }?;
+        let errno = LAST_ERROR.with_borrow(|last| last.as_ref().and_then(|l| l.errno));
+        out.put(errno.ok_or_else(|| Failure::not_found("the last error has no OS error"))?);
+        Ok(())
+    });
+    found.map_or_else(|f| f.code, |()| bittern_result::Ok)
 }
 
 /// Writes the byte offset of the last error on this thread to `*offset_out`.

@@ -12,13 +12,11 @@ use crate::{
     arg, arg_mut, arg_out, arg_path, arg_str, bittern_result, field_spans, free_handle, guard,
     guard_value, into_handle, parse_host_port, put_sized, Failure,
 };
+use bittern_core::cancel::Cancel;
 use bittern_core::session::{
     AddOptions, Event, EventReceiver, Session, SessionConfig, State, Status, TorrentHandle,
 };
-use bittern_core::InfoHash;
-use std::collections::HashMap;
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -40,8 +38,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// unchoke); 10 s to connect and handshake; a peer silent for 2 minutes is dropped; a 15 s
 /// deadline for each tracker request.
 ///
-/// Values are taken as given (a 0 limit means nothing is allowed); only the listen address is
-/// checked when set, and bound when the session starts.
+/// Values are checked by `bittern_session_new`, once, by the rules every face shares: the
+/// limits on peers are at least 1, the timeouts more than 0, and 0 unchoke slots leaves only
+/// the optimistic unchoke; anything else gives `BITTERN_RESULT_INVALID_ARGUMENT` there. The
+/// listen address is parsed when set, and bound when the session starts.
 ///
 /// Thread safety: the setters need exclusive access; `bittern_session_new` only reads the
 /// config, so several sessions may start from the same config at once.
@@ -108,7 +108,7 @@ pub extern "C" fn bittern_session_config_set_listen(
     })
 }
 
-/// Sets the most peers connected per torrent (default 50).
+/// Sets the most peers connected per torrent (default 50; at least 1).
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]
@@ -122,8 +122,8 @@ pub extern "C" fn bittern_session_config_set_max_peers_per_torrent(
     })
 }
 
-/// Sets the most peers per torrent from one IP address (default 4; raise it to run several
-/// peers on one machine, as tests do).
+/// Sets the most peers per torrent from one IP address (default 4, at least 1; raise it to
+/// run several peers on one machine, as tests do).
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]
@@ -138,7 +138,7 @@ pub extern "C" fn bittern_session_config_set_max_peers_per_ip(
 }
 
 /// Sets the number of peers unchoked (uploaded to) by their rate (default 4); one optimistic
-/// unchoke comes on top.
+/// unchoke comes on top (0 leaves only that one).
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]
@@ -153,7 +153,7 @@ pub extern "C" fn bittern_session_config_set_unchoke_slots(
 }
 
 /// Sets how long, in milliseconds, connecting to a peer and exchanging handshakes may take
-/// (default 10,000).
+/// (default 10,000; more than 0).
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]
@@ -168,7 +168,7 @@ pub extern "C" fn bittern_session_config_set_handshake_timeout_ms(
 }
 
 /// Sets how long, in milliseconds, a peer may stay silent before it is dropped (default
-/// 120,000; peers send keep-alives every minute).
+/// 120,000, more than 0; peers send keep-alives every minute).
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]
@@ -278,8 +278,6 @@ pub extern "C" fn bittern_add_options_set_trust_data(
 /// once.
 pub struct bittern_session {
     session: Session,
-    /// The torrents in the session: info-hash to the id of the handle that added it.
-    added: Mutex<HashMap<InfoHash, u64>>,
     events: Events,
 }
 
@@ -288,18 +286,14 @@ pub struct bittern_session {
 /// does).
 ///
 /// A handle stays valid after its torrent is removed or its session freed: the status is then
-/// the last one the torrent had, and pausing or resuming does nothing.
+/// the last one the torrent had, and pausing or resuming gives
+/// `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
 /// Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
 /// at once.
 pub struct bittern_torrent_handle {
     handle: TorrentHandle,
-    /// Unique in the process, so a handle from another session (or from an earlier add of the
-    /// same torrent) is told apart.
-    id: u64,
 }
-
-static NEXT_HANDLE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The session's one event receiver, lent to one polling thread at a time.
 struct Events {
@@ -357,32 +351,15 @@ impl Events {
     }
 }
 
-impl bittern_session {
-    /// Checks that `h` is a torrent of this session, as added (not removed since).
-    fn check_added(&self, h: &bittern_torrent_handle) -> Result<(), Failure> {
-        if lock(&self.added).get(&h.handle.info_hash()) == Some(&h.id) {
-            Ok(())
-        } else {
-            Err(not_added(h))
-        }
-    }
-}
-
-fn not_added(h: &bittern_torrent_handle) -> Failure {
-    Failure::invalid(format!(
-        "torrent {} is not in this session (removed already, or added to another one)",
-        h.handle.info_hash()
-    ))
-}
-
 /// Starts a session with `config` (NULL for the defaults) into a new session at
 /// `*session_out`: it binds the listen address and runs on threads of its own until
 /// `bittern_session_free`. Events are kept from this moment on, for
 /// `bittern_session_poll_event`.
 ///
-/// Errors: `BITTERN_RESULT_IO` when the address cannot be bound (taken, not local, no
-/// permission; with the default, when every port of 6881 to 6889 is taken) or the threads
-/// cannot start. The last error says which.
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for a setting that cannot work (see
+/// `bittern_session_config`); `BITTERN_RESULT_IO` when the address cannot be bound (taken, not
+/// local, no permission; with the default, when every port of 6881 to 6889 is taken) or the
+/// threads cannot start. The last error says which.
 ///
 /// Ownership: free the session with `bittern_session_free`; `config` stays the caller's and may
 /// be freed at once. Thread safety: any thread; only reads `config`.
@@ -399,11 +376,7 @@ pub extern "C" fn bittern_session_new(
             unsafe { config.as_ref() }.map_or_else(SessionConfig::default, |c| c.inner.clone());
         let session = Session::new(config)?;
         let events = Events::new(session.event_receiver());
-        out.put(into_handle(bittern_session {
-            session,
-            added: Mutex::new(HashMap::new()),
-            events,
-        }));
+        out.put(into_handle(bittern_session { session, events }));
         Ok(())
     })
 }
@@ -493,10 +466,8 @@ pub extern "C" fn bittern_session_add(
             save_dir: save_dir.to_path_buf(),
             ..options
         };
-        let handle = s.session.add(meta.clone(), options)?;
-        let id = NEXT_HANDLE_ID.fetch_add(1, Ordering::Relaxed);
-        lock(&s.added).insert(handle.info_hash(), id);
-        out.put(into_handle(bittern_torrent_handle { handle, id }));
+        let handle = s.session.add(meta.clone(), options, Cancel::NEVER)?;
+        out.put(into_handle(bittern_torrent_handle { handle }));
         Ok(())
     })
 }
@@ -519,9 +490,7 @@ pub extern "C" fn bittern_session_add_peer(
         let s = unsafe { arg(session, "session") }?;
         let h = unsafe { arg(handle, "handle") }?;
         let addr = parse_host_port("peer address", unsafe { arg_str(host_port, "host_port") }?)?;
-        s.check_added(h)?;
-        s.session.add_peers(&h.handle, vec![addr]);
-        Ok(())
+        Ok(s.session.add_peers(&h.handle, vec![addr])?)
     })
 }
 
@@ -541,16 +510,7 @@ pub extern "C" fn bittern_session_remove(
     guard(|| {
         let s = unsafe { arg(session, "session") }?;
         let h = unsafe { arg(handle, "handle") }?;
-        {
-            let mut added = lock(&s.added);
-            let info_hash = h.handle.info_hash();
-            if added.get(&info_hash) != Some(&h.id) {
-                return Err(not_added(h));
-            }
-            added.remove(&info_hash);
-        }
-        s.session.remove(&h.handle);
-        Ok(())
+        Ok(s.session.remove(&h.handle)?)
     })
 }
 
@@ -721,7 +681,8 @@ pub extern "C" fn bittern_torrent_handle_status(
 /// Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
 /// writes to `*finished_out` whether they are (true at once for a torrent already complete;
 /// false when the time ran out, or at once when a storage error stopped the torrent:
-/// `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears).
+/// `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears; false at once
+/// too for a torrent removed, or whose session was freed, before it finished).
 ///
 /// Thread safety: blocks only the calling thread; several threads may wait at once.
 #[no_mangle]
@@ -741,29 +702,27 @@ pub extern "C" fn bittern_torrent_handle_wait(
 /// the status says `BITTERN_TORRENT_STATE_PAUSED` soon after. Pausing a paused torrent does
 /// nothing.
 ///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
+///
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn bittern_torrent_handle_pause(
     handle: *const bittern_torrent_handle,
 ) -> bittern_result {
-    with_handle(handle, |h| {
-        h.pause();
-        Ok(())
-    })
+    with_handle(handle, |h| Ok(h.pause()?))
 }
 
 /// Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
 /// it tries again). Returns at once. Resuming a torrent that is running does nothing.
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
 ///
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn bittern_torrent_handle_resume(
     handle: *const bittern_torrent_handle,
 ) -> bittern_result {
-    with_handle(handle, |h| {
-        h.resume();
-        Ok(())
-    })
+    with_handle(handle, |h| Ok(h.resume()?))
 }
 
 #[cfg(test)]

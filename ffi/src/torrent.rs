@@ -5,6 +5,9 @@ use crate::{
     arg, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_path, arg_str, bittern_result, free_handle,
     guard, guard_value, into_handle, into_owned_bytes, CStrCache, Failure,
 };
+use bittern_core::cancel::Cancel;
+use bittern_core::session::TorrentSource;
+use bittern_core::tracker::client::ClientConfig;
 use bittern_core::Metainfo;
 use std::ffi::c_char;
 use std::ptr;
@@ -128,7 +131,8 @@ pub extern "C" fn bittern_torrent_load(
     guard(|| {
         let path = unsafe { arg_path(path, "path") }?;
         let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
-        let meta = Metainfo::load(path)?;
+        let meta =
+            TorrentSource::Path(path.into()).load(&ClientConfig::default(), Cancel::NEVER)?;
         out.put(into_handle(bittern_torrent::new(meta)));
         Ok(())
     })
@@ -148,7 +152,8 @@ pub extern "C" fn bittern_torrent_from_bytes(
     guard(|| {
         let bytes = unsafe { arg_bytes(data, len, "data") }?;
         let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
-        let meta = Metainfo::from_bytes(bytes)?;
+        let meta =
+            TorrentSource::Bytes(bytes.to_vec()).load(&ClientConfig::default(), Cancel::NEVER)?;
         out.put(into_handle(bittern_torrent::new(meta)));
         Ok(())
     })
@@ -175,14 +180,17 @@ pub extern "C" fn bittern_torrent_fetch(
     guard(|| {
         let url = unsafe { arg_str(url, "url") }?;
         let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
-        // The core's loader takes anything else for a path: that is `bittern_torrent_load`.
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        // A path is `bittern_torrent_load`'s.
+        let source = TorrentSource::parse(url)?;
+        if !matches!(source, TorrentSource::Url(_)) {
             return Err(Failure::invalid(format!(
                 "{url:?} is not an http or https URL"
             )));
         }
-        let client = client_config(announce::timeout_ms(timeout_ms));
-        let meta = bittern_core::session::load_torrent(url, &client)?;
+        let meta = source.load(
+            &client_config(announce::timeout_ms(timeout_ms)),
+            Cancel::NEVER,
+        )?;
         out.put(into_handle(bittern_torrent::new(meta)));
         Ok(())
     })

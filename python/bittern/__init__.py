@@ -16,7 +16,9 @@ one. `Session` downloads and seeds torrents:
 
 Every exception bittern raises is a `bittern.Error`; most are also a builtin class
 (`BencodeError` and `MetainfoError` are `ValueError`s, `StorageError` is an `OSError`,
-`TrackerError` a `ConnectionError`).
+`TrackerError` a `ConnectionError`, `TimeoutError` the builtin `TimeoutError`; a tracker that
+does not answer in time raises `TrackerTimeoutError`, both a `TrackerError` and a
+`TimeoutError`).
 """
 
 from ._bittern import (
@@ -34,12 +36,14 @@ from ._bittern import (
     ScrapeResult,
     Session,
     StorageError,
+    TimeoutError,
     Torrent,
     TorrentHandle,
     TorrentStatus,
     Tracker,
     TrackerError,
     TrackerStats,
+    TrackerTimeoutError,
     __version__,
     announce,
     bdecode,
@@ -62,12 +66,14 @@ __all__ = [
     "ScrapeResult",
     "Session",
     "StorageError",
+    "TimeoutError",
     "Torrent",
     "TorrentHandle",
     "TorrentStatus",
     "Tracker",
     "TrackerError",
     "TrackerStats",
+    "TrackerTimeoutError",
     "__version__",
     "announce",
     "bdecode",

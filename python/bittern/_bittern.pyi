@@ -1,5 +1,6 @@
 """Type stubs of the native module `bittern._bittern` (re-exported by `bittern`)."""
 
+import builtins
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -72,9 +73,16 @@ class StorageError(Error, OSError):
 class CancelledError(Error):
     """The work was cancelled."""
 
+class TimeoutError(Error, builtins.TimeoutError):
+    """Something did not happen within its deadline."""
+
 class TrackerError(Error, ConnectionError):
     """A tracker could not be reached, did not answer in time, answered nonsense, or refused
     (its `failure reason` is in the message)."""
+
+class TrackerTimeoutError(TrackerError, TimeoutError):
+    """A tracker did not answer in time: caught by `except TrackerError` and by
+    `except TimeoutError` alike."""
 
 class NetworkError(Error, ConnectionError):
     """A peer connection failed."""
@@ -512,7 +520,9 @@ class Session:
     `TorrentHandle.wait()` and the event iterator, which wake every 100 ms so that Ctrl-C
     raises `KeyboardInterrupt` at once. No engine thread ever calls Python.
 
-    Raises `StorageError` (an `OSError`) if it cannot listen; `ValueError` for a bad argument.
+    Raises `StorageError` (an `OSError`) if it cannot listen; `ValueError` for a setting that
+    cannot work (a limit below 1, a timeout of 0; 0 `unchoke_slots` leaves only the
+    optimistic unchoke: core's rules, the same in C).
     The session stops (announcing `stopped` for every torrent and saving resume data) on
     `close()`, at the end of a `with` block, or when garbage collected. A session that another
     thread is still using (inside `add()`, say) stops when that call returns.
@@ -543,7 +553,7 @@ class Session:
         """Whether `close()` was called."""
     def add(
         self,
-        torrent: Torrent | str | os.PathLike[str],
+        torrent: Torrent | str | os.PathLike[str] | bytes,
         save_dir: str | os.PathLike[str],
         *,
         seed_only: bool = False,
@@ -551,19 +561,21 @@ class Session:
     ) -> TorrentHandle:
         """Adds a torrent and starts it (announcing to its trackers); returns its handle.
 
-        `torrent` is a `Torrent`, the path of a `.torrent` file, or its `http://` or `https://`
-        URL (fetched as a browser would, at most 16 MiB, 15 s). Its file (or its folder, for a
-        multi-file torrent) goes into `save_dir`. What is there already is checked first, or
-        taken from the fast resume data when the files are as they were when it was saved, so
-        an interrupted download resumes. `seed_only` never asks for pieces (an origin
-        seeder); `trust_data` skips the check and takes the data as complete (an origin seeder
-        that made the torrent from these very files).
+        `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
+        `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB,
+        15 s; a `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes
+        into `save_dir`. What is there already is checked first, or taken from the fast resume
+        data when the files are as they were when it was saved, so an interrupted download
+        resumes. `seed_only` never asks for pieces and never creates, truncates or resizes a
+        file (an origin seeder on the original data: a file missing or of another size raises
+        `StorageError`); `trust_data` skips the check and takes the data as complete (an origin
+        seeder that made the torrent from these very files).
 
-        Blocks while fetching and checking, with the GIL released; Ctrl-C raises
-        `KeyboardInterrupt` within 0.1 s (the work left behind ends on its own and is
-        dropped). Raises `StorageError` for a file that cannot be read or written,
-        `BencodeError` or `MetainfoError` for a bad torrent, `TrackerError` when a URL cannot be
-        fetched, `TypeError` for another type, and `ValueError` if the torrent is in the
+        Blocks while fetching and checking, with the GIL released; Ctrl-C stops the work within
+        0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `StorageError` for a file
+        that cannot be read or written, `BencodeError` or `MetainfoError` for a bad torrent,
+        `TrackerError` when a URL cannot be fetched, `TypeError` for another type, and
+        `ValueError` for another URL scheme (magnet links among them), if the torrent is in the
         session already or the session is closed.
         """
     def add_peers(self, torrent: TorrentHandle, peers: Sequence[tuple[str, int]]) -> None:
@@ -625,7 +637,8 @@ class TorrentHandle:
         `resume()`. `ValueError` if removed or the session is closed."""
     def resume(self) -> None:
         """Undoes `pause()` (it connects again to the peers it had, and to those its trackers
-        name), or tries again after a storage error stopped the torrent (state `"error"`)."""
+        name), or tries again after a storage error stopped the torrent (state `"error"`).
+        `ValueError` if removed or the session is closed."""
 
 @final
 class TorrentStatus:

@@ -571,31 +571,11 @@ def stop_session(session: bittern.Session) -> None:
     say("stopped")
 
 
-def torrent_source(text: str) -> str | Path:
-    """What `bittern download` was given: an http(s) URL, or a path (also as a file: URL)."""
-    lower = text.lower()
-    if lower.startswith(("http://", "https://")):
-        return text
-    if lower.startswith("magnet:"):
-        raise CommandError("magnet links are not supported: give a .torrent file or its URL")
-    if lower.startswith("file:"):
-        parsed = urllib.parse.urlsplit(text)
-        if parsed.netloc not in ("", "localhost"):
-            raise CommandError(f"{text}: a file URL of another host")
-        return Path(urllib.request.url2pathname(parsed.path))
-    if re.match(r"^[a-z][a-z0-9+.-]*://", lower):
-        raise CommandError(f"{text}: only http and https URLs are supported")
-    path = Path(text)
-    if not path.is_file():
-        reason = "not a file" if path.exists() else "No such file or directory"
-        raise CommandError(f"{text}: {reason}")
-    return path
-
-
 def add_torrent(
     session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, **options: bool
 ) -> bittern.TorrentHandle:
-    """`session.add`, with a failure to load the torrent told with where it came from."""
+    """`session.add` (which loads a path or an http(s) URL), with a failure to load the torrent
+    told with where it came from."""
     try:
         return session.add(source, save_dir, **options)
     except (bittern.BencodeError, bittern.MetainfoError) as e:
@@ -605,14 +585,13 @@ def add_torrent(
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    source = torrent_source(args.torrent)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CommandError(f"{out}: not a folder")
     out.mkdir(parents=True, exist_ok=True)
     tty = sys.stderr.isatty()
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
-        handle = add_torrent(session, source, out)
+        handle = add_torrent(session, args.torrent, out)
         s = handle.status()
         say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
         say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
@@ -668,19 +647,7 @@ def seed_location(torrent: bittern.Torrent, path: Path) -> Path:
         raise CommandError(f"{path}: the torrent is of a folder, not a file")
     if not torrent.is_multi_file and not path.is_file():
         raise CommandError(f"{path}: the torrent is of a file, not a folder")
-    # The session would create missing files and resize others: never in the original data.
-    for f in torrent.files:
-        parts = [os.fsdecode(part) for part in f.path_bytes]
-        if parts[1:2] == [".pad"]:  # BEP 47 padding, never on disk
-            continue
-        file = full.parent.joinpath(*parts)
-        if not file.is_file():
-            raise CommandError(f"{file}: missing (the torrent has it)")
-        if file.stat().st_size != f.length:
-            raise CommandError(
-                f"{file}: {file.stat().st_size} bytes, but {f.length} in the torrent "
-                "(it changed since the torrent was made)"
-            )
+    # A file missing or of another size is refused by the session (seed_only never touches it).
     return full.parent
 
 

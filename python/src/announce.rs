@@ -1,13 +1,12 @@
 //! The tracker client: `announce()` and `scrape()`, `Torrent.announce_to_trackers()` and
 //! `Torrent.scrape()`, and their results `AnnounceResult`, `Peer` and `ScrapeResult`.
 //!
-//! Each call runs core's blocking client on a helper thread while the calling thread waits with
-//! the GIL released, waking every 100 ms to let Ctrl-C raise `KeyboardInterrupt` at once. The
-//! helper never touches Python; one left behind by Ctrl-C ends by itself within its timeout.
+//! Each call runs core's blocking client with the GIL released; Ctrl-C stops it
+//! ([`interruptibly`]).
 
+use crate::args::{interruptibly, seconds};
 use crate::convert::Tiers;
-use crate::errors::{guard, Failure};
-use crate::tracker::seconds;
+use crate::errors::guard;
 use bittern_core::metainfo::{InfoHash, Metainfo};
 use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
 use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, ScrapeStats};
@@ -16,115 +15,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
-
-/// The helper thread of a tracker call.
-const TRACKER_CALL: &str = "bittern-tracker-call";
-
-/// How often a waiting call wakes to check for Ctrl-C.
-pub(crate) const WAKE: Duration = Duration::from_millis(100);
-
-/// Runs `work` on a helper thread named `name`; waits with the GIL released, checking for
-/// signals every [`WAKE`]. After Ctrl-C the helper runs on and its result is dropped: `work`
-/// must end by itself and never touch Python.
-pub(crate) fn interruptible<T: Send + 'static, E: Into<Failure> + Send + 'static>(
-    py: Python<'_>,
-    name: &str,
-    work: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> PyResult<T> {
-    interruptible_or(py, name, work, drop)
-}
-
-/// Where a helper thread's result waits for the caller.
-enum Slot<T> {
-    Waiting,
-    Done(Result<T, Failure>),
-    /// The caller left (Ctrl-C): a result that comes is discarded.
-    Abandoned,
-}
-
-/// What undoes a result that came too late.
-type Discard<T> = Box<dyn FnOnce(T) + Send>;
-
-struct Handoff<T> {
-    slot: Mutex<Slot<T>>,
-    ready: Condvar,
-    discard: Mutex<Option<Discard<T>>>,
-}
-
-impl<T> Handoff<T> {
-    fn slot(&self) -> MutexGuard<'_, Slot<T>> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn discard(&self, value: T) {
-        let discard = self
-            .discard
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(discard) = discard {
-            discard(value);
-        }
-    }
-}
-
-/// As [`interruptible`], for work whose result must not be lost: a successful result that
-/// comes after Ctrl-C is passed to `discard`, on a thread other than the caller's (to undo
-/// what the work did, say).
-pub(crate) fn interruptible_or<T: Send + 'static, E: Into<Failure> + Send + 'static>(
-    py: Python<'_>,
-    name: &str,
-    work: impl FnOnce() -> Result<T, E> + Send + 'static,
-    discard: impl FnOnce(T) + Send + 'static,
-) -> PyResult<T> {
-    let handoff = Arc::new(Handoff {
-        slot: Mutex::new(Slot::Waiting),
-        ready: Condvar::new(),
-        discard: Mutex::new(Some(Box::new(discard))),
-    });
-    let helper = handoff.clone();
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let result = guard(work);
-            let mut slot = helper.slot();
-            if let Slot::Abandoned = *slot {
-                drop(slot);
-                if let Ok(value) = result {
-                    helper.discard(value);
-                }
-            } else {
-                *slot = Slot::Done(result);
-                helper.ready.notify_one();
-            }
-        })?;
-    loop {
-        let done = py.detach(|| {
-            let slot = handoff.slot();
-            let (mut slot, _) = handoff
-                .ready
-                .wait_timeout_while(slot, WAKE, |s| matches!(s, Slot::Waiting))
-                .unwrap_or_else(|e| e.into_inner());
-            match std::mem::replace(&mut *slot, Slot::Waiting) {
-                Slot::Done(result) => Some(result),
-                _ => None,
-            }
-        });
-        if let Some(result) = done {
-            return Ok(result?);
-        }
-        if let Err(interrupted) = py.check_signals() {
-            let late = std::mem::replace(&mut *handoff.slot(), Slot::Abandoned);
-            if let Slot::Done(Ok(value)) = late {
-                let handoff = handoff.clone();
-                std::thread::spawn(move || handoff.discard(value));
-            }
-            return Err(interrupted);
-        }
-    }
-}
 
 fn twenty(value: &[u8], name: &str) -> PyResult<[u8; 20]> {
     value
@@ -134,10 +24,7 @@ fn twenty(value: &[u8], name: &str) -> PyResult<[u8; 20]> {
 
 /// The client settings for a call with `timeout` seconds per tracker.
 fn client_config(timeout: f64) -> PyResult<ClientConfig> {
-    let mut config = ClientConfig::default();
-    config.timeout = seconds(timeout, "timeout")?;
-    config.connect_timeout = config.connect_timeout.min(config.timeout);
-    Ok(config)
+    Ok(ClientConfig::with_timeout(seconds(timeout, "timeout")?))
 }
 
 /// The options an announce takes, as Python gives them.
@@ -190,8 +77,8 @@ fn announce_to(
 ) -> PyResult<AnnounceResult> {
     let req = args.request(info_hash)?;
     let config = client_config(timeout)?;
-    let (url, response) = interruptible(py, TRACKER_CALL, move || {
-        blocking::announce_tiers(&config, &tiers, &req)
+    let (url, response) = interruptibly(py, |cancel| {
+        blocking::announce_tiers(&config, &tiers, &req, cancel)
     })?;
     Ok(AnnounceResult::new(url, response))
 }
@@ -216,8 +103,8 @@ pub(crate) fn scrape_torrent(
     let tiers = guard(|| TrackerList::from_metainfo(meta))?.tiers().to_vec();
     let hash = meta.info_hash();
     let config = client_config(timeout)?;
-    let files = interruptible(py, TRACKER_CALL, move || {
-        blocking::scrape_tiers(&config, &tiers, &[hash]).map(|(_, r)| r.files)
+    let files = interruptibly(py, |cancel| {
+        blocking::scrape_tiers(&config, &tiers, &[hash], cancel).map(|(_, r)| r.files)
     })?;
     Ok(files
         .into_iter()
@@ -279,8 +166,8 @@ pub(crate) fn scrape<'py>(
         hashes.push(InfoHash(twenty(&item, "each info-hash")?));
     }
     let config = client_config(timeout)?;
-    let response = interruptible(py, TRACKER_CALL, move || {
-        blocking::scrape(&config, &url, &hashes)
+    let response = interruptibly(py, |cancel| {
+        blocking::scrape(&config, &url, &hashes, cancel)
     })?;
     let dict = PyDict::new(py);
     for (hash, stats) in response.files {

@@ -8,7 +8,7 @@ use bittern_core::bencode::BencodeError;
 use bittern_core::metainfo::MetainfoError;
 use bittern_core::tracker::TrackerError;
 use bittern_core::{Error as CoreError, ErrorKind};
-use pyo3::exceptions::{PyConnectionError, PyException, PyOSError, PyValueError};
+use pyo3::exceptions::{PyConnectionError, PyException, PyOSError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -21,7 +21,9 @@ struct Exceptions {
     metainfo: Py<PyType>,
     storage: Py<PyType>,
     cancelled: Py<PyType>,
+    timeout: Py<PyType>,
     tracker: Py<PyType>,
+    tracker_timeout: Py<PyType>,
     network: Py<PyType>,
 }
 
@@ -44,6 +46,21 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
         )?;
         let base = error.bind(py).clone();
         let with = |other| [base.clone(), other];
+        let timeout = make(
+            "TimeoutError",
+            "Something did not happen within its deadline.",
+            &with(py.get_type::<PyTimeoutError>()),
+        )?;
+        let tracker = make(
+            "TrackerError",
+            "A tracker could not be reached or answered with a failure.",
+            &with(py.get_type::<PyConnectionError>()),
+        )?;
+        let tracker_timeout = make(
+            "TrackerTimeoutError",
+            "A tracker did not answer in time: both a TrackerError and a TimeoutError.",
+            &[tracker.bind(py).clone(), timeout.bind(py).clone()],
+        )?;
         Ok(Exceptions {
             bencode: make(
                 "BencodeError",
@@ -55,21 +72,30 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
                 "A torrent that is invalid, or that cannot be made as asked.",
                 &with(py.get_type::<PyValueError>()),
             )?,
-            storage: make(
-                "StorageError",
-                "Reading or writing a file failed.",
-                &with(py.get_type::<PyOSError>()),
-            )?,
+            storage: {
+                let storage = make(
+                    "StorageError",
+                    "Reading or writing a file failed.",
+                    &with(py.get_type::<PyOSError>()),
+                )?;
+                // The message says what was done to which file; OSError's own `str` would
+                // rebuild one from `errno` and `filename` alone.
+                let text = py.eval(
+                    c"lambda self: str(self.args[0]) if len(self.args) == 1 else OSError.__str__(self)",
+                    None,
+                    None,
+                )?;
+                storage.bind(py).setattr("__str__", text)?;
+                storage
+            },
             cancelled: make(
                 "CancelledError",
                 "The work was cancelled.",
                 std::slice::from_ref(&base),
             )?,
-            tracker: make(
-                "TrackerError",
-                "A tracker could not be reached or answered with a failure.",
-                &with(py.get_type::<PyConnectionError>()),
-            )?,
+            timeout,
+            tracker,
+            tracker_timeout,
             network: make(
                 "NetworkError",
                 "A peer connection failed.",
@@ -89,7 +115,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         &e.metainfo,
         &e.storage,
         &e.cancelled,
+        &e.timeout,
         &e.tracker,
+        &e.tracker_timeout,
         &e.network,
     ] {
         let class = class.bind(m.py());
@@ -120,6 +148,12 @@ impl From<BencodeError> for Failure {
 
 impl From<MetainfoError> for Failure {
     fn from(e: MetainfoError) -> Self {
+        Failure::Core(e.into())
+    }
+}
+
+impl From<bittern_core::session::SessionError> for Failure {
+    fn from(e: bittern_core::session::SessionError) -> Self {
         Failure::Core(e.into())
     }
 }
@@ -175,26 +209,28 @@ fn to_pyerr(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
             exception
         }
         ErrorKind::Metainfo => classes.metainfo.bind(py).call1((message,))?,
-        ErrorKind::Io => match &e {
-            // OSError's own form, so `errno`, `strerror` and `filename` are set.
-            CoreError::Metainfo(MetainfoError::Io { path, source }) => {
-                match source.raw_os_error() {
-                    Some(errno) => {
-                        let text = source.to_string();
-                        let suffix = format!(" (os error {errno})");
-                        let strerror = text.strip_suffix(&suffix).unwrap_or(&text);
-                        let filename = path.as_os_str();
-                        classes
-                            .storage
-                            .bind(py)
-                            .call1((errno, strerror, filename))?
-                    }
-                    None => classes.storage.bind(py).call1((message,))?,
+        ErrorKind::Io => {
+            // The whole message (what was being done, to which file) is the text; `errno`,
+            // `strerror` and `filename` are set as OSError's own form would set them.
+            let exception = classes.storage.bind(py).call1((&message,))?;
+            if let Some(os) = e.os_error() {
+                if let Some(errno) = os.raw_os_error() {
+                    let text = os.to_string();
+                    let suffix = format!(" (os error {errno})");
+                    exception.setattr("errno", errno)?;
+                    exception.setattr("strerror", text.strip_suffix(&suffix).unwrap_or(&text))?;
                 }
             }
-            _ => classes.storage.bind(py).call1((message,))?,
-        },
+            if let Some(path) = e.path() {
+                exception.setattr("filename", path.as_os_str())?;
+            }
+            exception
+        }
         ErrorKind::Cancelled => classes.cancelled.bind(py).call1((message,))?,
+        ErrorKind::Timeout if matches!(e, CoreError::Tracker(_)) => {
+            classes.tracker_timeout.bind(py).call1((message,))?
+        }
+        ErrorKind::Timeout => classes.timeout.bind(py).call1((message,))?,
         ErrorKind::Tracker => classes.tracker.bind(py).call1((message,))?,
         ErrorKind::InvalidArgument => py.get_type::<PyValueError>().call1((message,))?,
         ErrorKind::Network => classes.network.bind(py).call1((message,))?,

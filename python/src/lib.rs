@@ -8,9 +8,11 @@
 use pyo3::prelude::*;
 
 mod announce;
+mod args;
 mod bencode;
 mod convert;
 mod errors;
+mod events;
 mod session;
 mod torrent;
 mod tracker;
@@ -34,7 +36,7 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<session::TorrentHandle>()?;
     m.add_class::<session::TorrentStatus>()?;
-    m.add_class::<session::Event>()?;
-    m.add_class::<session::EventIterator>()?;
+    m.add_class::<events::Event>()?;
+    m.add_class::<events::EventIterator>()?;
     Ok(())
 }

@@ -5,51 +5,34 @@
 //! Everything that blocks runs with the GIL released: starting (binding), adding (fetching a
 //! torrent, checking its data), removing and closing (announcing `stopped`), and the waits.
 //! Adding and the waits wake every 100 ms so that Ctrl-C raises `KeyboardInterrupt` at once.
-//! No engine thread ever calls into Python: events are polled.
+//! No engine thread ever calls into Python: events are polled. Which handles are live, what a
+//! setting may be and when a torrent is finished are core's rules; this file translates.
 //!
 //! The core session lives in an `Arc` that each call clones for its duration, so `close()`
 //! from one thread never pulls the runtime from under a call in another: it waits (briefly)
 //! for those calls, or leaves the shutdown to the last of them.
 
-use crate::announce::{interruptible_or, WAKE};
+use crate::args::{interruptibly, optional_seconds, parse_addr, seconds, WAKE};
 use crate::errors::guard;
+use crate::events::EventIterator;
 use crate::torrent::Torrent;
-use crate::tracker::parse_addr;
-use bittern_core::metainfo::{InfoHash, Metainfo};
+use bittern_core::metainfo::Metainfo;
 use bittern_core::session::{
-    self as core, AddOptions, EventKind, EventReceiver, SessionConfig, State, Status,
+    self as core, AddOptions, EventReceiver, SessionConfig, State, Status, TorrentSource,
+    WaitOutcome,
 };
 use bittern_core::tracker::client::ClientConfig;
-use bittern_core::Error as CoreError;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long `close()` waits for calls still running in other threads before it leaves the
 /// shutdown to the last of them.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
-
-/// Seconds as a `Duration` (0 allowed), or `ValueError` naming the argument.
-fn timeout_arg(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v >= 0.0 => Duration::try_from_secs_f64(v).map(Some).map_err(|_| {
-            PyValueError::new_err(format!("{name} must be a number of seconds, not {v}"))
-        }),
-        Some(v) => Err(PyValueError::new_err(format!(
-            "{name} must be 0 or more seconds, or None, not {v}"
-        ))),
-    }
-}
-
-fn positive_seconds(value: f64, name: &str) -> PyResult<Duration> {
-    crate::tracker::seconds(value, name)
-}
 
 /// Stops a session: at once if this is the last reference, else after the calls holding the
 /// others return (waiting up to [`CLOSE_GRACE`], then leaving it to the last one's drop).
@@ -72,13 +55,13 @@ fn shut_down(mut session: Arc<core::Session>) {
 pub(crate) struct Session {
     inner: Mutex<Option<Arc<core::Session>>>,
     /// Every event since the session started, read by whichever `EventIterator` asks.
-    events: Mutex<EventReceiver>,
+    pub(crate) events: Mutex<EventReceiver>,
     listen: SocketAddr,
     peer_id: [u8; 20],
 }
 
 impl Session {
-    fn slot(&self) -> MutexGuard<'_, Option<Arc<core::Session>>> {
+    pub(crate) fn slot(&self) -> MutexGuard<'_, Option<Arc<core::Session>>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -91,23 +74,6 @@ impl Session {
 
     fn is_closed(&self) -> bool {
         self.slot().is_none()
-    }
-
-    /// The core session for one of its handles: `ValueError` if the handle is of another
-    /// session, was removed, or the session is closed.
-    fn live_for(slf: &Bound<'_, Self>, handle: &TorrentHandle) -> PyResult<Arc<core::Session>> {
-        if !handle.session.bind(slf.py()).is(slf) {
-            return Err(PyValueError::new_err(
-                "the torrent handle belongs to another session",
-            ));
-        }
-        if handle.removed.load(Ordering::Acquire) {
-            return Err(PyValueError::new_err(format!(
-                "torrent {} was removed from the session",
-                handle.inner.info_hash()
-            )));
-        }
-        slf.get().live()
     }
 
     fn close_now(&self, py: Python<'_>) {
@@ -133,11 +99,10 @@ impl Drop for Session {
     }
 }
 
-/// Where a torrent to add comes from.
+/// Where a torrent to add comes from: a `Torrent` at hand, or what core's loader takes.
 enum Source {
     Torrent(Box<Metainfo>),
-    Url(String),
-    Path(PathBuf),
+    Load(TorrentSource),
 }
 
 impl Source {
@@ -147,28 +112,23 @@ impl Source {
         }
         if let Ok(text) = obj.cast::<PyString>() {
             let text = text.to_cow()?;
-            let lower = text.get(..8).unwrap_or(&text).to_ascii_lowercase();
-            if lower.starts_with("http://") || lower.starts_with("https://") {
-                return Ok(Source::Url(text.into_owned()));
-            }
+            return Ok(Source::Load(guard(|| TorrentSource::parse(&text))?));
         }
-        obj.extract::<PathBuf>().map(Source::Path).map_err(|_| {
-            PyTypeError::new_err(format!(
-                "torrent must be a Torrent, a path or an http(s) URL, not {}",
-                obj.get_type()
-                    .name()
-                    .map_or_else(|_| "?".into(), |n| n.to_string())
-            ))
-        })
-    }
-
-    /// Loads the torrent (blocking: a file read or an HTTP fetch).
-    fn load(self, client: &ClientConfig) -> Result<Metainfo, CoreError> {
-        match self {
-            Source::Torrent(meta) => Ok(*meta),
-            Source::Url(url) => core::load_torrent(&url, client),
-            Source::Path(path) => Ok(Metainfo::load(path)?),
+        if let Ok(bytes) = obj.cast::<PyBytes>() {
+            return Ok(Source::Load(TorrentSource::Bytes(
+                bytes.as_bytes().to_vec(),
+            )));
         }
+        obj.extract::<PathBuf>()
+            .map(|path| Source::Load(TorrentSource::Path(path)))
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "torrent must be a Torrent, a path or an http(s) URL (or its bytes), not {}",
+                    obj.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
+                ))
+            })
     }
 }
 
@@ -198,23 +158,14 @@ impl Session {
         let listen = listen
             .map(|text| parse_addr(py, text, "listen", "0.0.0.0:6881"))
             .transpose()?;
-        for (value, name) in [
-            (max_connections, "max_connections"),
-            (max_peers_per_torrent, "max_peers_per_torrent"),
-            (max_peers_per_ip, "max_peers_per_ip"),
-        ] {
-            if value == 0 {
-                return Err(PyValueError::new_err(format!("{name} must be 1 or more")));
-            }
-        }
         let config = SessionConfig {
             listen,
             max_connections,
             max_peers_per_torrent,
             max_peers_per_ip,
             unchoke_slots,
-            handshake_timeout: positive_seconds(handshake_timeout, "handshake_timeout")?,
-            idle_timeout: positive_seconds(idle_timeout, "idle_timeout")?,
+            handshake_timeout: seconds(handshake_timeout, "handshake_timeout")?,
+            idle_timeout: seconds(idle_timeout, "idle_timeout")?,
             ..SessionConfig::default()
         };
         let session = py.detach(|| guard(|| core::Session::new(config)))?;
@@ -260,7 +211,6 @@ impl Session {
         seed_only: bool,
         trust_data: bool,
     ) -> PyResult<TorrentHandle> {
-        let py = slf.py();
         let source = Source::extract(torrent)?;
         let session = slf.get().live()?;
         let options = AddOptions {
@@ -268,30 +218,17 @@ impl Session {
             seed_only,
             trust_data,
         };
-        // Ctrl-C while it runs: a torrent added all the same is removed again, so none runs
-        // without a handle.
-        let weak = Arc::downgrade(&session);
-        let (inner, name) = interruptible_or(
-            py,
-            "bittern-session-add",
-            move || {
-                let meta = source.load(&ClientConfig::default())?;
-                let name = meta.info().name();
-                let handle = session.add(meta, options)?;
-                Ok::<_, CoreError>((handle, name))
-            },
-            move |(handle, _): (core::TorrentHandle, String)| {
-                if let Some(session) = weak.upgrade() {
-                    session.remove(&handle);
-                }
-            },
-        )?;
-        Ok(TorrentHandle {
-            inner,
-            name,
-            session: slf.clone().unbind(),
-            removed: AtomicBool::new(false),
-        })
+        // Ctrl-C stops the fetch or the check, and nothing is added.
+        let (inner, name) = interruptibly(slf.py(), |cancel| {
+            let meta = match source {
+                Source::Torrent(meta) => *meta,
+                Source::Load(source) => source.load(&ClientConfig::default(), cancel)?,
+            };
+            let name = meta.info().name();
+            let handle = session.add(meta, options, cancel)?;
+            Ok::<_, bittern_core::Error>((handle, name))
+        })?;
+        Ok(TorrentHandle { inner, name })
     }
 
     /// Gives a torrent addresses of peers to connect to, besides those its trackers name.
@@ -300,7 +237,7 @@ impl Session {
         torrent: &TorrentHandle,
         peers: Vec<(String, u16)>,
     ) -> PyResult<()> {
-        let session = Session::live_for(slf, torrent)?;
+        let session = slf.get().live()?;
         // Names are resolved with the GIL released; the session is dropped there too.
         let unresolved = slf.py().detach(move || {
             let mut addrs = Vec::with_capacity(peers.len());
@@ -310,29 +247,25 @@ impl Session {
                     .map(|mut a| a.next())
                 {
                     Ok(Some(addr)) => addrs.push(addr),
-                    _ => return Some(host),
+                    _ => return Err(host),
                 }
             }
-            session.add_peers(&torrent.inner, addrs);
-            None
+            Ok(session.add_peers(&torrent.inner, addrs))
         });
         match unresolved {
-            Some(host) => Err(PyValueError::new_err(format!(
+            Err(host) => Err(PyValueError::new_err(format!(
                 "cannot resolve the peer address {host:?}"
             ))),
-            None => Ok(()),
+            Ok(added) => Ok(guard(|| added)?),
         }
     }
 
     /// Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
     /// files stay.
     fn remove(slf: &Bound<'_, Self>, torrent: &TorrentHandle) -> PyResult<()> {
-        let session = Session::live_for(slf, torrent)?;
-        torrent.removed.store(true, Ordering::Release);
-        slf.py().detach(move || {
-            session.remove(&torrent.inner);
-        });
-        Ok(())
+        let session = slf.get().live()?;
+        let removed = slf.py().detach(move || session.remove(&torrent.inner));
+        Ok(guard(|| removed)?)
     }
 
     /// An iterator over the session's events; each step waits up to `timeout` seconds.
@@ -340,7 +273,7 @@ impl Session {
     fn events(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<EventIterator> {
         Ok(EventIterator {
             session: slf.clone().unbind(),
-            timeout: timeout_arg(timeout, "timeout")?,
+            timeout: optional_seconds(timeout, "timeout")?,
         })
     }
 
@@ -377,32 +310,6 @@ impl Session {
 pub(crate) struct TorrentHandle {
     inner: core::TorrentHandle,
     name: String,
-    session: Py<Session>,
-    removed: AtomicBool,
-}
-
-impl TorrentHandle {
-    /// Whether the torrent still runs (not removed, session not closed).
-    fn running(&self) -> bool {
-        !self.removed.load(Ordering::Acquire) && !self.session.get().is_closed()
-    }
-
-    fn check_running(&self) -> PyResult<()> {
-        if self.removed.load(Ordering::Acquire) {
-            return Err(PyValueError::new_err(format!(
-                "torrent {} was removed from the session",
-                self.inner.info_hash()
-            )));
-        }
-        if self.session.get().is_closed() {
-            return Err(PyValueError::new_err("the session is closed"));
-        }
-        Ok(())
-    }
-}
-
-fn finished(s: &Status) -> bool {
-    s.piece_count > 0 && s.pieces_done == s.piece_count
 }
 
 #[pymethods]
@@ -435,44 +342,30 @@ impl TorrentHandle {
     /// session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = timeout_arg(timeout, "timeout")?.map(|t| Instant::now() + t);
+        let deadline = optional_seconds(timeout, "timeout")?.map(|t| Instant::now() + t);
         loop {
-            if finished(&self.inner.status()) {
-                return Ok(true);
-            }
-            if !self.running() || self.inner.status().state == State::Error {
-                return Ok(false);
-            }
-            let slice = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(false);
-                    }
-                    left.min(WAKE)
+            let slice = deadline.map_or(WAKE, |d| {
+                d.saturating_duration_since(Instant::now()).min(WAKE)
+            });
+            match py.detach(|| self.inner.wait(slice)) {
+                WaitOutcome::Finished => return Ok(true),
+                WaitOutcome::TimedOut if deadline.is_none_or(|d| Instant::now() < d) => {
+                    py.check_signals()?
                 }
-                None => WAKE,
-            };
-            if py.detach(|| self.inner.wait_finished(slice)) {
-                return Ok(true);
+                _ => return Ok(false),
             }
-            py.check_signals()?;
         }
     }
 
     /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
     fn pause(&self) -> PyResult<()> {
-        self.check_running()?;
-        self.inner.pause();
-        Ok(())
+        Ok(guard(|| self.inner.pause())?)
     }
 
     /// Undoes `pause()` (it connects again to the peers it had, and to those its trackers
     /// name), or tries again after a storage error stopped the torrent (state `"error"`).
     fn resume(&self) -> PyResult<()> {
-        self.check_running()?;
-        self.inner.resume();
-        Ok(())
+        Ok(guard(|| self.inner.resume())?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -523,7 +416,7 @@ impl TorrentStatus {
     /// Whether every piece is verified.
     #[getter]
     fn finished(&self) -> bool {
-        finished(&self.0)
+        self.0.is_finished()
     }
 
     #[getter]
@@ -597,159 +490,5 @@ impl TorrentStatus {
             s.downloaded,
             s.peers
         )
-    }
-}
-
-/// Something that happened to a torrent of a session.
-#[pyclass(frozen, eq, module = "bittern", name = "Event")]
-#[derive(PartialEq)]
-pub(crate) struct Event {
-    info_hash: InfoHash,
-    /// What happened: `"piece_verified"`, `"hash_failed"`, `"finished"`, `"tracker_reply"`,
-    /// `"tracker_error"`, `"peer_banned"` or `"storage_error"`.
-    #[pyo3(get)]
-    kind: &'static str,
-    /// The piece, for `piece_verified` and `hash_failed`.
-    #[pyo3(get)]
-    piece: Option<u32>,
-    /// The tracker, for `tracker_reply`.
-    #[pyo3(get)]
-    url: Option<String>,
-    /// How many peers the tracker named, for `tracker_reply`.
-    #[pyo3(get)]
-    peers: Option<u32>,
-    /// The address banned, for `peer_banned`.
-    #[pyo3(get)]
-    ip: Option<String>,
-    /// What went wrong, for `tracker_error` and `storage_error`.
-    #[pyo3(get)]
-    message: Option<String>,
-}
-
-impl From<core::Event> for Event {
-    fn from(e: core::Event) -> Self {
-        let mut event = Event {
-            info_hash: e.info_hash,
-            kind: "",
-            piece: None,
-            url: None,
-            peers: None,
-            ip: None,
-            message: None,
-        };
-        match e.kind {
-            EventKind::PieceVerified(piece) => {
-                event.kind = "piece_verified";
-                event.piece = Some(piece);
-            }
-            EventKind::HashFailed(piece) => {
-                event.kind = "hash_failed";
-                event.piece = Some(piece);
-            }
-            EventKind::Finished => event.kind = "finished",
-            EventKind::TrackerReply { url, peers } => {
-                event.kind = "tracker_reply";
-                event.url = Some(url);
-                event.peers = Some(peers);
-            }
-            EventKind::TrackerError(message) => {
-                event.kind = "tracker_error";
-                event.message = Some(message);
-            }
-            EventKind::PeerBanned(ip) => {
-                event.kind = "peer_banned";
-                event.ip = Some(ip.to_string());
-            }
-            EventKind::StorageError(message) => {
-                event.kind = "storage_error";
-                event.message = Some(message);
-            }
-            other => {
-                event.kind = "other";
-                event.message = Some(format!("{other:?}"));
-            }
-        }
-        event
-    }
-}
-
-#[pymethods]
-impl Event {
-    /// The torrent's info-hash (20 bytes).
-    #[getter]
-    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.info_hash.as_bytes())
-    }
-
-    #[getter]
-    fn info_hash_hex(&self) -> String {
-        self.info_hash.to_hex()
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let mut text = format!("Event(kind='{}', info_hash='{}'", self.kind, self.info_hash);
-        if let Some(piece) = self.piece {
-            text += &format!(", piece={piece}");
-        }
-        if let Some(url) = &self.url {
-            text += &format!(", url={}", PyString::new(py, url).repr()?);
-        }
-        if let Some(peers) = self.peers {
-            text += &format!(", peers={peers}");
-        }
-        if let Some(ip) = &self.ip {
-            text += &format!(", ip='{ip}'");
-        }
-        if let Some(message) = &self.message {
-            text += &format!(", message={}", PyString::new(py, message).repr()?);
-        }
-        Ok(text + ")")
-    }
-}
-
-/// The events of a session, from `Session.events()`.
-#[pyclass(frozen, module = "bittern", name = "EventIterator")]
-pub(crate) struct EventIterator {
-    session: Py<Session>,
-    timeout: Option<Duration>,
-}
-
-#[pymethods]
-impl EventIterator {
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    /// The next event; ends when `timeout` passes without one, or when the session closes.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
-        let session = self.session.get();
-        let deadline = self.timeout.map(|t| Instant::now() + t);
-        loop {
-            let Some(live) = session.slot().clone() else {
-                return Ok(None);
-            };
-            let slice = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(WAKE),
-                None => WAKE,
-            };
-            // The clone keeps the runtime up while receiving; it is dropped here too, with
-            // the GIL released, in case it is the last one (then its drop stops the session).
-            let received = py.detach(move || {
-                let event = session
-                    .events
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .recv_timeout(slice);
-                drop(live);
-                event
-            });
-            if let Some(event) = received {
-                return Ok(Some(event.into()));
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            py.check_signals()?;
-        }
     }
 }

@@ -1,47 +1,14 @@
 //! `Tracker`: core's HTTP tracker server, running on threads of its own.
 
+use crate::args::{parse_addr, seconds};
 use crate::errors::guard;
 use bittern_core::metainfo::InfoHash;
 use bittern_core::tracker::server::{self, ServerConfig, TrackerServer};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
-/// Seconds as a `Duration`, or `ValueError` naming the argument.
-pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
-    if value > 0.0 {
-        if let Ok(d) = Duration::try_from_secs_f64(value) {
-            return Ok(d);
-        }
-    }
-    Err(PyValueError::new_err(format!(
-        "{name} must be a positive number of seconds, not {value}"
-    )))
-}
-
-/// `"host:port"` (an IP address, `[v6]:port`, or a name to resolve) as a socket address;
-/// `ValueError` naming the argument `name`, with `example`, if it is not one.
-pub(crate) fn parse_addr(
-    py: Python<'_>,
-    text: &str,
-    name: &str,
-    example: &str,
-) -> PyResult<SocketAddr> {
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    let resolved = py.detach(|| text.to_socket_addrs().map(|mut a| a.next()));
-    match resolved {
-        Ok(Some(addr)) => Ok(addr),
-        _ => Err(PyValueError::new_err(format!(
-            "{name} must be 'host:port' (e.g. '{example}'), not {text:?}"
-        ))),
-    }
-}
 
 /// An HTTP BitTorrent tracker (BEP 3, 23, 7, 48), serving from construction until `stop()`.
 #[pyclass(frozen, module = "bittern", name = "Tracker")]

@@ -6,6 +6,7 @@
 
 #include "check.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -162,6 +163,14 @@ static void test_invalid_utf8(void)
     snprintf(path, sizeof path, "%s/%s", temp, bad);
     CHECK_RESULT(bittern_torrent_load(path, &out), BITTERN_RESULT_IO);
     CHECK(out == NULL);
+    /* The error keeps its context: the OS's errno and the file, byte for byte. */
+    int os_error = 0;
+    CHECK_OK(bittern_last_error_os_error(&os_error));
+    CHECKF(os_error == ENOENT, "errno %d", os_error);
+    char named[4096];
+    CHECK(bittern_last_error_path(named, sizeof named) == strlen(path));
+    CHECK(strcmp(named, path) == 0);
+    CHECK(bittern_last_error_path(named, 4) == strlen(path) && strlen(named) == 3);
     CHECK_OK(bittern_torrent_save(t, path));
     CHECK_OK(bittern_torrent_load(path, &out));
     CHECK(out != NULL && bittern_torrent_total_length(out) == bittern_torrent_total_length(t));

@@ -9,6 +9,7 @@
 
 #include "check.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -166,6 +167,25 @@ static void test_config(void)
     CHECK_RESULT(bittern_session_new(config, &again), BITTERN_RESULT_IO);
     CHECK(again == NULL);
     CHECK_LAST_ERROR_HAS(taken);
+    int os_error = 0;
+    CHECK_OK(bittern_last_error_os_error(&os_error));
+    CHECKF(os_error == EADDRINUSE, "errno %d", os_error);
+    CHECK(bittern_last_error_path(NULL, 0) == 0); /* an address, not a file */
+
+    /* Limits are checked by the session, by the rules every face shares: 0 peers cannot work. */
+    CHECK_OK(bittern_session_config_set_listen(config, "127.0.0.1:0"));
+    CHECK_OK(bittern_session_config_set_max_peers_per_torrent(config, 0));
+    CHECK_RESULT(bittern_session_new(config, &again), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("max_peers_per_torrent");
+    CHECK_RESULT(bittern_last_error_os_error(&os_error), BITTERN_RESULT_NOT_FOUND);
+    CHECK_OK(bittern_session_config_set_max_peers_per_torrent(config, 50));
+    CHECK_OK(bittern_session_config_set_idle_timeout_ms(config, 0));
+    CHECK_RESULT(bittern_session_new(config, &again), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("idle_timeout");
+    CHECK_OK(bittern_session_config_set_idle_timeout_ms(config, 120000));
+    CHECK_OK(bittern_session_config_set_unchoke_slots(config, 0)); /* only the optimistic one */
+    CHECK_OK(bittern_session_new(config, &again));
+    bittern_session_free(again);
 
     /* Nothing to poll: NOT_FOUND, at once with a 0 timeout. */
     bittern_event *ev = NULL;
@@ -439,6 +459,21 @@ static void test_swarm(void)
                  BITTERN_RESULT_INVALID_ARGUMENT);
     CHECK_LAST_ERROR_HAS("added already");
     CHECK(twice == NULL);
+
+    /* Seeding from the original data never creates a file: a folder without it is refused. */
+    char empty_dir[4096], missing[4096], path[4096];
+    path_of(empty_dir, sizeof empty_dir, "empty");
+    path_of(missing, sizeof missing, "empty/data.bin");
+    CHECK(mkdir(empty_dir, 0755) == 0);
+    bittern_session *other = start_session();
+    CHECK_RESULT(bittern_session_add(other, torrent, empty_dir, seed_only, &twice),
+                 BITTERN_RESULT_IO);
+    CHECK_LAST_ERROR_HAS("missing");
+    CHECK(bittern_last_error_path(path, sizeof path) == strlen(missing));
+    CHECKF(strcmp(path, missing) == 0, "path %s", path);
+    struct stat on_disk;
+    CHECK(stat(missing, &on_disk) != 0 && errno == ENOENT);
+    bittern_session_free(other);
     bittern_add_options_free(seed_only);
 
     char seeder_addr[64];
@@ -534,6 +569,8 @@ static void test_swarm(void)
     CHECK_LAST_ERROR_HAS("not in this session");
     CHECK_RESULT(bittern_session_add_peer(downloader, down, seeder_addr),
                  BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(bittern_torrent_handle_pause(down), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("removed");
     st.struct_size = sizeof st;
     CHECK_OK(bittern_torrent_handle_status(down, &st));
     CHECK(st.pieces_done == pieces);

@@ -530,6 +530,11 @@ def test_silent_tracker_times_out(silent_url: str) -> None:
     with pytest.raises(bittern.TrackerError, match="in time"):
         bittern.announce(silent_url, HASH_A, left=1, timeout=0.5)
     assert 0.4 < time.monotonic() - started < 3
+    # A timeout is a kind of its own: a TimeoutError as well as a TrackerError.
+    with pytest.raises(TimeoutError) as e:
+        bittern.scrape(silent_url, [HASH_A], timeout=0.3)
+    assert isinstance(e.value, bittern.TrackerTimeoutError)
+    assert isinstance(e.value, bittern.TimeoutError) and isinstance(e.value, bittern.TrackerError)
 
 
 def test_ctrl_c_interrupts_a_waiting_announce(silent_url: str) -> None:

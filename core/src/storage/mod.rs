@@ -138,6 +138,20 @@ pub enum StorageError {
     /// Something other than a folder stands where a folder of the torrent should be.
     #[error("{path} is not a folder")]
     NotAFolder { path: PathBuf },
+    /// Opening only existing files ([`StorageOptions::existing_files_only`]): a file of the
+    /// torrent is not there.
+    #[error("{path}: missing (the torrent has it); the original data is never added to")]
+    MissingFile { path: PathBuf },
+    /// Opening only existing files: a file's size is not the torrent's.
+    #[error(
+        "{path}: {found} bytes, but {expected} in the torrent (it changed since the torrent \
+         was made); the original data is never resized"
+    )]
+    WrongSize {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
     /// A file on disk is longer than the torrent says; it was left untouched.
     #[error(
         "{path} holds {found} bytes but the torrent says {expected}; \
@@ -175,6 +189,8 @@ impl StorageError {
             | StorageError::Symlink { path }
             | StorageError::NotAFile { path }
             | StorageError::NotAFolder { path }
+            | StorageError::MissingFile { path }
+            | StorageError::WrongSize { path, .. }
             | StorageError::LongerFile { path, .. } => Some(path),
             _ => None,
         }
@@ -218,6 +234,10 @@ pub struct StorageOptions {
     pub check_threads: usize,
     /// Folder of resume files; by default `<folder>/.bittern`, reached without following links.
     pub resume_dir: Option<PathBuf>,
+    /// Open the files as they are, for seeding from the original data: the folder and every
+    /// file must exist at the torrent's sizes ([`StorageError::MissingFile`],
+    /// [`StorageError::WrongSize`]), and nothing is created, truncated or resized.
+    pub existing_files_only: bool,
 }
 
 impl Default for StorageOptions {
@@ -227,6 +247,7 @@ impl Default for StorageOptions {
             longer_files: LongerFiles::Refuse,
             check_threads: 0,
             resume_dir: None,
+            existing_files_only: false,
         }
     }
 }
@@ -356,8 +377,10 @@ impl Storage {
         {
             return Err(StorageError::LayoutMismatch);
         }
-        std::fs::create_dir_all(folder)
-            .map_err(|e| StorageError::io(Op::CreateFolder, folder, e))?;
+        if !options.existing_files_only {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| StorageError::io(Op::CreateFolder, folder, e))?;
+        }
         let root =
             fs::open_folder(folder).map_err(|e| StorageError::io(Op::OpenFolder, folder, e))?;
         let mut files = Vec::with_capacity(info.files().len());
@@ -389,7 +412,11 @@ impl Storage {
             walk_lock: Mutex::new(()),
         };
         let found = (0..storage.files.len())
-            .map(|i| storage.inspect(i))
+            .map(|i| {
+                storage
+                    .inspect(i)
+                    .and_then(|found| storage.accept(i, found))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for (i, found) in found.into_iter().enumerate() {
             storage.prepare(i, found)?;
@@ -842,7 +869,11 @@ impl Storage {
             None => Ok(Found::Missing),
             Some(st) => match st.kind {
                 fs::Kind::File => {
-                    if st.size > f.length && self.options.longer_files == LongerFiles::Refuse {
+                    // With existing files only, a longer one is a wrong size (see `accept`).
+                    if st.size > f.length
+                        && self.options.longer_files == LongerFiles::Refuse
+                        && !self.options.existing_files_only
+                    {
                         return Err(StorageError::LongerFile {
                             path: f.path.clone(),
                             expected: f.length,
@@ -862,6 +893,23 @@ impl Storage {
                 }),
             },
         }
+    }
+
+    /// What was found of file `i`, if the options allow it to be prepared.
+    fn accept(&self, i: usize, found: Found) -> Result<Found, StorageError> {
+        let f = &self.files[i];
+        if !self.options.existing_files_only || found == Found::Size(f.length) {
+            return Ok(found);
+        }
+        let path = f.path.clone();
+        Err(match found {
+            Found::Missing => StorageError::MissingFile { path },
+            Found::Size(found) => StorageError::WrongSize {
+                path,
+                expected: f.length,
+                found,
+            },
+        })
     }
 
     /// Creates or resizes file `i` as [`Storage::inspect`] found it; records what may hold data.

@@ -55,6 +55,36 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// The defaults with a whole-request deadline of `timeout`; the connect deadline is
+    /// shortened to it when it is shorter.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        let mut config = ClientConfig::default();
+        config.timeout = timeout;
+        config.connect_timeout = config.connect_timeout.min(timeout);
+        config
+    }
+
+    /// Checks that every setting can work: deadlines, the size cap and the redirect count
+    /// above 0 (`max_redirects` may be 0: none followed), and `min_interval` at most
+    /// `max_interval`. A connect deadline longer than the whole request's is allowed: the
+    /// request's deadline ends the connect too.
+    pub fn validate(&self) -> Result<(), TrackerError> {
+        let invalid = |reason: &str| Err(TrackerError::InvalidConfig(reason.into()));
+        if self.timeout.is_zero() {
+            return invalid("the tracker timeout must be more than 0");
+        }
+        if self.connect_timeout.is_zero() {
+            return invalid("the tracker connect timeout must be more than 0");
+        }
+        if self.max_response_size == 0 {
+            return invalid("the largest tracker answer must be more than 0 bytes");
+        }
+        if self.min_interval > self.max_interval {
+            return invalid("the shortest announce interval must not be longer than the longest");
+        }
+        Ok(())
+    }
+
     /// When to announce next after `resp`: its `interval`, at least the tracker's own
     /// `min interval` and our [`min_interval`](Self::min_interval), at most our
     /// [`max_interval`](Self::max_interval). The ceiling wins over a tracker's `min interval`,
@@ -75,8 +105,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client with `config`. Fails only if TLS or the HTTP stack cannot be set up.
+    /// A client with `config`. Fails if a setting cannot work ([`ClientConfig::validate`]), or
+    /// TLS or the HTTP stack cannot be set up.
     pub fn new(config: ClientConfig) -> Result<Self, TrackerError> {
+        config.validate()?;
         let tls =
             tls_config().map_err(|e| TrackerError::Transport(format!("cannot set up TLS: {e}")))?;
         let http = reqwest::Client::builder()
@@ -321,20 +353,8 @@ impl TrackerList {
         client: &Client,
         req: &AnnounceRequest,
     ) -> Result<(String, AnnounceResponse), TrackerError> {
-        let mut last = TrackerError::NoTracker;
-        for tier in &mut self.tiers {
-            for i in 0..tier.len() {
-                match client.announce(&tier[i], req).await {
-                    Ok(resp) => {
-                        let url = tier.remove(i);
-                        tier.insert(0, url.clone());
-                        return Ok((url, resp));
-                    }
-                    Err(e) => last = e,
-                }
-            }
-        }
-        Err(last)
+        self.first_answer(|url| async move { client.announce(&url, req).await })
+            .await
     }
 
     /// Scrapes `hashes` from the first tracker that answers, in the same order and with the
@@ -344,14 +364,25 @@ impl TrackerList {
         client: &Client,
         hashes: &[InfoHash],
     ) -> Result<(String, ScrapeResponse), TrackerError> {
+        self.first_answer(|url| async move { client.scrape(&url, hashes).await })
+            .await
+    }
+
+    /// The BEP 12 walk: `ask` each URL in order until one answers, and promote it.
+    /// (`ask` takes the URL owned, so its future borrows nothing of the list: the session
+    /// spawns it.)
+    async fn first_answer<T, F: std::future::Future<Output = Result<T, TrackerError>>>(
+        &mut self,
+        ask: impl Fn(String) -> F,
+    ) -> Result<(String, T), TrackerError> {
         let mut last = TrackerError::NoTracker;
         for tier in &mut self.tiers {
             for i in 0..tier.len() {
-                match client.scrape(&tier[i], hashes).await {
-                    Ok(resp) => {
+                match ask(tier[i].clone()).await {
+                    Ok(answer) => {
                         let url = tier.remove(i);
                         tier.insert(0, url.clone());
-                        return Ok((url, resp));
+                        return Ok((url, answer));
                     }
                     Err(e) => last = e,
                 }
@@ -420,27 +451,37 @@ impl Backoff {
 }
 
 /// Synchronous calls for the C and Python faces, each on a new current-thread tokio runtime
-/// that ends with the call.
+/// that ends with the call. Each takes a [`Cancel`](crate::cancel::Cancel), asked on the
+/// calling thread: a cancelled call returns [`TrackerError::Cancelled`], one past its deadline
+/// [`TrackerError::Timeout`].
 ///
 /// Do not call these from inside a tokio runtime (an async task, or `spawn_blocking`): they
 /// return [`TrackerError::Transport`] there instead of blocking the runtime. Use [`Client`].
 pub mod blocking {
     use super::{Client, ClientConfig, TrackerList};
+    use crate::cancel::{Cancel, Stopped};
     use crate::metainfo::InfoHash;
     use crate::tracker::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
     use std::future::Future;
 
-    fn run<T>(work: impl Future<Output = Result<T, TrackerError>>) -> Result<T, TrackerError> {
+    fn run<T>(
+        cancel: Cancel<'_>,
+        work: impl Future<Output = Result<T, TrackerError>>,
+    ) -> Result<T, TrackerError> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(TrackerError::Transport(
                 "blocking tracker call made inside a tokio runtime; use the async Client".into(),
             ));
         }
-        tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| TrackerError::Transport(format!("cannot start a runtime: {e}")))?
-            .block_on(work)
+            .map_err(|e| TrackerError::Transport(format!("cannot start a runtime: {e}")))?;
+        match runtime.block_on(cancel.run(work)) {
+            Ok(result) => result,
+            Err(Stopped::Cancelled) => Err(TrackerError::Cancelled),
+            Err(Stopped::TimedOut) => Err(TrackerError::Timeout),
+        }
     }
 
     /// [`Client::announce`], blocking.
@@ -448,8 +489,11 @@ pub mod blocking {
         config: &ClientConfig,
         url: &str,
         req: &AnnounceRequest,
+        cancel: Cancel<'_>,
     ) -> Result<AnnounceResponse, TrackerError> {
-        run(async { Client::new(config.clone())?.announce(url, req).await })
+        run(cancel, async {
+            Client::new(config.clone())?.announce(url, req).await
+        })
     }
 
     /// [`Client::scrape`], blocking.
@@ -457,8 +501,9 @@ pub mod blocking {
         config: &ClientConfig,
         announce_url: &str,
         hashes: &[InfoHash],
+        cancel: Cancel<'_>,
     ) -> Result<ScrapeResponse, TrackerError> {
-        run(async {
+        run(cancel, async {
             Client::new(config.clone())?
                 .scrape(announce_url, hashes)
                 .await
@@ -466,8 +511,15 @@ pub mod blocking {
     }
 
     /// [`Client::fetch`], blocking.
-    pub fn fetch(config: &ClientConfig, url: &str, limit: usize) -> Result<Vec<u8>, TrackerError> {
-        run(async { Client::new(config.clone())?.fetch(url, limit).await })
+    pub fn fetch(
+        config: &ClientConfig,
+        url: &str,
+        limit: usize,
+        cancel: Cancel<'_>,
+    ) -> Result<Vec<u8>, TrackerError> {
+        run(cancel, async {
+            Client::new(config.clone())?.fetch(url, limit).await
+        })
     }
 
     /// [`TrackerList::scrape`] over `tiers`, each shuffled first (BEP 12), blocking.
@@ -475,9 +527,10 @@ pub mod blocking {
         config: &ClientConfig,
         tiers: &[Vec<String>],
         hashes: &[InfoHash],
+        cancel: Cancel<'_>,
     ) -> Result<(String, ScrapeResponse), TrackerError> {
         let mut list = TrackerList::new(tiers.to_vec())?;
-        run(async {
+        run(cancel, async {
             let client = Client::new(config.clone())?;
             list.scrape(&client, hashes).await
         })
@@ -488,9 +541,10 @@ pub mod blocking {
         config: &ClientConfig,
         tiers: &[Vec<String>],
         req: &AnnounceRequest,
+        cancel: Cancel<'_>,
     ) -> Result<(String, AnnounceResponse), TrackerError> {
         let mut list = TrackerList::new(tiers.to_vec())?;
-        run(async {
+        run(cancel, async {
             let client = Client::new(config.clone())?;
             list.announce(&client, req).await
         })

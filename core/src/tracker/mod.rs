@@ -165,6 +165,9 @@ pub enum TrackerError {
     TooLarge { limit: usize },
     #[error("tracker did not answer in time")]
     Timeout,
+    /// The caller cancelled a blocking call ([`client::blocking`]).
+    #[error("cancelled")]
+    Cancelled,
     /// The connection failed (refused, reset, DNS, TLS, too many redirects ...).
     #[error("cannot reach tracker: {0}")]
     Transport(String),

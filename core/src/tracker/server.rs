@@ -100,7 +100,7 @@ impl ServerConfig {
         } else if self.max_scrape == 0 {
             "max scrape must be at least 1"
         } else if self.idle_timeout.is_zero() {
-            "idle timeout must be more than 0"
+            "idle_timeout must be more than 0"
         } else if self.allow_only && self.torrents_dir.is_none() {
             "allow-only needs a torrents folder"
         } else {

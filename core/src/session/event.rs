@@ -1,0 +1,52 @@
+//! What a session reports about its torrents, and a receiver for callers that are not async.
+
+use crate::metainfo::InfoHash;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Something that happened to a torrent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub info_hash: InfoHash,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    PieceVerified(u32),
+    HashFailed(u32),
+    /// Every piece is verified (also sent when a torrent is added complete).
+    Finished,
+    TrackerReply {
+        url: String,
+        peers: u32,
+    },
+    TrackerError(String),
+    PeerBanned(IpAddr),
+    StorageError(String),
+}
+
+/// Events for callers that are not async (do not use it inside a tokio runtime).
+pub struct EventReceiver {
+    pub(super) rx: broadcast::Receiver<Event>,
+    pub(super) handle: tokio::runtime::Handle,
+}
+
+impl EventReceiver {
+    /// The next event, waiting up to `timeout`. Events missed by a slow reader are skipped.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Event> {
+        let rx = &mut self.rx;
+        self.handle.block_on(async {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Ok(event)) => return Some(event),
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+                }
+            }
+        })
+    }
+}

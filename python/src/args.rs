@@ -1,0 +1,70 @@
+//! What every Python call shares: arguments turned into Rust values, and blocking core calls
+//! run with the GIL released and Ctrl-C honoured.
+//!
+//! Conversions only: whether a value can work (a limit of 0, a zero timeout) is core's to say.
+
+use crate::errors::{guard, Failure};
+use bittern_core::cancel::Cancel;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often a blocking wait in Python wakes to check for Ctrl-C.
+pub(crate) const WAKE: Duration = bittern_core::cancel::POLL;
+
+/// Seconds as a `Duration`, or `ValueError` naming the argument (negative, NaN, too large).
+pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!("{name} must be a number of seconds, not {value}"))
+    })
+}
+
+/// [`seconds`] for an optional value (`None`: no limit).
+pub(crate) fn optional_seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
+    value.map(|v| seconds(v, name)).transpose()
+}
+
+/// `"host:port"` (an IP address, `[v6]:port`, or a name to resolve, with the GIL released) as
+/// a socket address; `ValueError` naming the argument `name`, with `example`, if it is not one.
+pub(crate) fn parse_addr(
+    py: Python<'_>,
+    text: &str,
+    name: &str,
+    example: &str,
+) -> PyResult<SocketAddr> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let resolved = py.detach(|| text.to_socket_addrs().map(|mut a| a.next()));
+    match resolved {
+        Ok(Some(addr)) => Ok(addr),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must be 'host:port' (e.g. '{example}'), not {text:?}"
+        ))),
+    }
+}
+
+/// Runs a blocking core call with the GIL released. The call's [`Cancel`] looks for signals
+/// on this thread every [`WAKE`], so Ctrl-C stops it and raises `KeyboardInterrupt`.
+pub(crate) fn interruptibly<T: Send, E: Into<Failure> + Send>(
+    py: Python<'_>,
+    work: impl FnOnce(Cancel<'_>) -> Result<T, E> + Send,
+) -> PyResult<T> {
+    let interrupt: Mutex<Option<PyErr>> = Mutex::new(None);
+    let go_on = || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => true,
+            Err(e) => {
+                *interrupt.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                false
+            }
+        })
+    };
+    let result = py.detach(|| guard(|| work(Cancel::when(&go_on))));
+    if let Some(e) = interrupt.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    Ok(result?)
+}

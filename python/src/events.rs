@@ -1,0 +1,164 @@
+//! `Event`: what a session's torrents report, read through an `EventIterator` that waits with
+//! the GIL released and wakes for Ctrl-C.
+
+use crate::args::WAKE;
+use crate::session::Session;
+use bittern_core::metainfo::InfoHash;
+use bittern_core::session::{self as core, EventKind};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use std::time::{Duration, Instant};
+
+/// Something that happened to a torrent of a session.
+#[pyclass(frozen, eq, module = "bittern", name = "Event")]
+#[derive(PartialEq)]
+pub(crate) struct Event {
+    info_hash: InfoHash,
+    /// What happened: `"piece_verified"`, `"hash_failed"`, `"finished"`, `"tracker_reply"`,
+    /// `"tracker_error"`, `"peer_banned"` or `"storage_error"`.
+    #[pyo3(get)]
+    kind: &'static str,
+    /// The piece, for `piece_verified` and `hash_failed`.
+    #[pyo3(get)]
+    piece: Option<u32>,
+    /// The tracker, for `tracker_reply`.
+    #[pyo3(get)]
+    url: Option<String>,
+    /// How many peers the tracker named, for `tracker_reply`.
+    #[pyo3(get)]
+    peers: Option<u32>,
+    /// The address banned, for `peer_banned`.
+    #[pyo3(get)]
+    ip: Option<String>,
+    /// What went wrong, for `tracker_error` and `storage_error`.
+    #[pyo3(get)]
+    message: Option<String>,
+}
+
+impl From<core::Event> for Event {
+    fn from(e: core::Event) -> Self {
+        let mut event = Event {
+            info_hash: e.info_hash,
+            kind: "",
+            piece: None,
+            url: None,
+            peers: None,
+            ip: None,
+            message: None,
+        };
+        match e.kind {
+            EventKind::PieceVerified(piece) => {
+                event.kind = "piece_verified";
+                event.piece = Some(piece);
+            }
+            EventKind::HashFailed(piece) => {
+                event.kind = "hash_failed";
+                event.piece = Some(piece);
+            }
+            EventKind::Finished => event.kind = "finished",
+            EventKind::TrackerReply { url, peers } => {
+                event.kind = "tracker_reply";
+                event.url = Some(url);
+                event.peers = Some(peers);
+            }
+            EventKind::TrackerError(message) => {
+                event.kind = "tracker_error";
+                event.message = Some(message);
+            }
+            EventKind::PeerBanned(ip) => {
+                event.kind = "peer_banned";
+                event.ip = Some(ip.to_string());
+            }
+            EventKind::StorageError(message) => {
+                event.kind = "storage_error";
+                event.message = Some(message);
+            }
+            other => {
+                event.kind = "other";
+                event.message = Some(format!("{other:?}"));
+            }
+        }
+        event
+    }
+}
+
+#[pymethods]
+impl Event {
+    /// The torrent's info-hash (20 bytes).
+    #[getter]
+    fn info_hash<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.info_hash.as_bytes())
+    }
+
+    #[getter]
+    fn info_hash_hex(&self) -> String {
+        self.info_hash.to_hex()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut text = format!("Event(kind='{}', info_hash='{}'", self.kind, self.info_hash);
+        if let Some(piece) = self.piece {
+            text += &format!(", piece={piece}");
+        }
+        if let Some(url) = &self.url {
+            text += &format!(", url={}", PyString::new(py, url).repr()?);
+        }
+        if let Some(peers) = self.peers {
+            text += &format!(", peers={peers}");
+        }
+        if let Some(ip) = &self.ip {
+            text += &format!(", ip='{ip}'");
+        }
+        if let Some(message) = &self.message {
+            text += &format!(", message={}", PyString::new(py, message).repr()?);
+        }
+        Ok(text + ")")
+    }
+}
+
+/// The events of a session, from `Session.events()`.
+#[pyclass(frozen, module = "bittern", name = "EventIterator")]
+pub(crate) struct EventIterator {
+    pub(crate) session: Py<Session>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+#[pymethods]
+impl EventIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next event; ends when `timeout` passes without one, or when the session closes.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        let session = self.session.get();
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        loop {
+            let Some(live) = session.slot().clone() else {
+                return Ok(None);
+            };
+            let slice = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(WAKE),
+                None => WAKE,
+            };
+            // The clone keeps the runtime up while receiving; it is dropped here too, with
+            // the GIL released, in case it is the last one (then its drop stops the session).
+            let received = py.detach(move || {
+                let event = session
+                    .events
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .recv_timeout(slice);
+                drop(live);
+                event
+            });
+            if let Some(event) = received {
+                return Ok(Some(event.into()));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            py.check_signals()?;
+        }
+    }
+}
