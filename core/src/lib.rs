@@ -18,6 +18,8 @@ pub mod bencode;
 pub mod buffers;
 pub mod cancel;
 pub mod error;
+/// The parallel pool hashing pieces, for torrent creation and for checking data on disk.
+pub(crate) mod hashing;
 pub mod metainfo;
 pub mod peer;
 pub mod piece;

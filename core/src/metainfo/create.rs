@@ -10,20 +10,18 @@
 //! - Anything that is neither a regular file nor a folder (sockets, FIFOs, devices) is left out.
 //! - Empty folders cannot be expressed in BEP 3 and leave no trace.
 //!
-//! Hashing runs on every core, each thread reading its own batches of pieces with positioned
-//! reads into a small buffer, so memory stays bounded whatever the input's size. Progress is
-//! reported on the caller's thread, which may cancel.
+//! Hashing runs on every core ([`crate::hashing`]), each thread reading its own batches of
+//! pieces with positioned reads into a small buffer, so memory stays bounded whatever the
+//! input's size. Progress is reported on the caller's thread, which may cancel.
 
 use super::{write_tiers, write_url_list, Metainfo, MetainfoError};
 use crate::bencode::Encoder;
+use crate::hashing;
 use sha1::{Digest, Sha1};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 /// Smallest piece length bittern creates: one 16 KiB block.
 pub const MIN_PIECE_LENGTH: u64 = 16 << 10;
@@ -31,13 +29,6 @@ pub const MIN_PIECE_LENGTH: u64 = 16 << 10;
 pub const MAX_AUTO_PIECE_LENGTH: u64 = 16 << 20;
 /// Largest piece length bittern creates.
 pub const MAX_PIECE_LENGTH: u64 = 256 << 20;
-
-/// Bytes of consecutive pieces a hashing thread takes at a time.
-const BATCH_BYTES: u64 = 4 << 20;
-/// Bytes read per call: small enough that what was read is still in cache when hashed.
-const READ_BYTES: usize = 1 << 20;
-/// How often, at most, progress is reported.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What to put in a new torrent besides its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,11 +112,7 @@ pub fn create(
         )))
         }
     };
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    let pieces = hash_pieces(&source, piece_length, threads, &mut progress)?;
+    let pieces = hash_pieces(&source, piece_length, options.threads, &mut progress)?;
     let name = options
         .name
         .as_ref()
@@ -298,18 +285,12 @@ fn open_for_hashing(f: &SourceFile) -> Result<File, MetainfoError> {
     Ok(file)
 }
 
-/// Work shared by the hashing threads.
-struct Hashing<'s> {
-    source: &'s Source,
-    piece_length: u64,
-    pieces_per_batch: u64,
-    batches: u64,
-    next_batch: AtomicUsize,
-    bytes_done: AtomicU64,
-    stop: AtomicBool,
+/// Each hashing thread's own: its read buffer and the source file it has open.
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    open: Option<(usize, File)>,
 }
-
-type BatchResult = Result<(u64, Vec<u8>), MetainfoError>;
 
 fn hash_pieces(
     source: &Source,
@@ -317,118 +298,76 @@ fn hash_pieces(
     threads: usize,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Vec<u8>, MetainfoError> {
-    let piece_count = source.total.div_ceil(piece_length);
-    let pieces_per_batch = (BATCH_BYTES / piece_length).max(1);
-    let work = Hashing {
-        source,
+    let plan = hashing::Plan {
+        pieces: source.total.div_ceil(piece_length),
         piece_length,
-        pieces_per_batch,
-        batches: piece_count.div_ceil(pieces_per_batch),
-        next_batch: AtomicUsize::new(0),
-        bytes_done: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
+        threads,
     };
-    let mut pieces = vec![0u8; piece_count as usize * 20];
-    let mut failure = None;
+    let mut pieces = vec![0u8; plan.pieces as usize * 20];
     let report = |done| Progress {
         bytes_done: done,
         bytes_total: source.total,
     };
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<BatchResult>();
-        for _ in 0..threads.clamp(1, work.batches as usize) {
-            let tx = tx.clone();
-            let work = &work;
-            scope.spawn(move || work.run(tx));
-        }
-        drop(tx);
-        let mut last_report = Instant::now();
-        loop {
-            match rx.recv_timeout(PROGRESS_INTERVAL) {
-                Ok(Ok((batch, hashes))) => {
-                    let at = (batch * pieces_per_batch * 20) as usize;
-                    pieces[at..at + hashes.len()].copy_from_slice(&hashes);
-                }
-                Ok(Err(e)) => {
-                    work.stop.store(true, Ordering::Relaxed);
-                    failure.get_or_insert(e);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if failure.is_none() && last_report.elapsed() >= PROGRESS_INTERVAL {
-                last_report = Instant::now();
-                if !progress(report(work.bytes_done.load(Ordering::Relaxed))) {
-                    work.stop.store(true, Ordering::Relaxed);
-                    failure = Some(MetainfoError::Cancelled);
-                }
-            }
-        }
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    hashing::run(
+        plan,
+        |pool, scratch: &mut Scratch, first, count| {
+            hash_batch(source, piece_length, pool, scratch, first, count)
+        },
+        |first, hashes| {
+            let at = first as usize * 20;
+            pieces[at..at + hashes.len() * 20].copy_from_slice(hashes.as_flattened());
+        },
+        |done| progress(report(done)),
+        || MetainfoError::Cancelled,
+    )?;
     if !progress(report(source.total)) {
         return Err(MetainfoError::Cancelled);
     }
     Ok(pieces)
 }
 
-impl Hashing<'_> {
-    fn run(&self, tx: mpsc::Sender<BatchResult>) {
-        let mut buf = vec![0u8; READ_BYTES.min(self.source.total as usize)];
-        let mut open = None;
-        while !self.stop.load(Ordering::Relaxed) {
-            let batch = self.next_batch.fetch_add(1, Ordering::Relaxed) as u64;
-            if batch >= self.batches {
-                return;
-            }
-            let result = self
-                .hash_batch(batch, &mut buf, &mut open)
-                .map(|hashes| (batch, hashes));
-            let failed = result.is_err();
-            if tx.send(result).is_err() || failed {
-                return;
+/// Hashes `count` pieces from `first`, streaming through the thread's buffer: a read may span
+/// several small pieces, and files' borders.
+fn hash_batch(
+    source: &Source,
+    piece_length: u64,
+    pool: &hashing::Pool,
+    scratch: &mut Scratch,
+    first: u64,
+    count: u64,
+) -> Result<Vec<[u8; 20]>, MetainfoError> {
+    let total = source.total;
+    if scratch.buf.is_empty() {
+        scratch
+            .buf
+            .resize(hashing::READ_BYTES.min(total as usize), 0);
+    }
+    let start = first * piece_length;
+    let end = (start + count * piece_length).min(total);
+    let mut hashes = Vec::with_capacity(count as usize);
+    let mut hasher = Sha1::new();
+    let mut piece_end = (start + piece_length).min(total);
+    let mut at = start;
+    while at < end {
+        if pool.stopped() {
+            return Err(MetainfoError::Cancelled);
+        }
+        let n = (scratch.buf.len() as u64).min(end - at) as usize;
+        source.read_at(at, &mut scratch.buf[..n], &mut scratch.open)?;
+        let mut chunk = &scratch.buf[..n];
+        while !chunk.is_empty() {
+            let take = ((piece_end - at) as usize).min(chunk.len());
+            hasher.update(&chunk[..take]);
+            chunk = &chunk[take..];
+            at += take as u64;
+            if at == piece_end {
+                hashes.push(hasher.finalize_reset().into());
+                piece_end = (at + piece_length).min(total);
             }
         }
+        pool.advance(n as u64);
     }
-
-    /// Hashes the pieces of one batch, streaming through `buf`.
-    fn hash_batch(
-        &self,
-        batch: u64,
-        buf: &mut [u8],
-        open: &mut Option<(usize, File)>,
-    ) -> Result<Vec<u8>, MetainfoError> {
-        let total = self.source.total;
-        let start = batch * self.pieces_per_batch * self.piece_length;
-        let end = (start + self.pieces_per_batch * self.piece_length).min(total);
-        let mut hashes =
-            Vec::with_capacity(((end - start).div_ceil(self.piece_length) * 20) as usize);
-        let mut hasher = Sha1::new();
-        let mut piece_end = (start + self.piece_length).min(total);
-        let mut at = start;
-        while at < end {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(MetainfoError::Cancelled);
-            }
-            let n = (buf.len() as u64).min(end - at) as usize;
-            self.source.read_at(at, &mut buf[..n], open)?;
-            let mut chunk = &buf[..n];
-            while !chunk.is_empty() {
-                let take = ((piece_end - at) as usize).min(chunk.len());
-                hasher.update(&chunk[..take]);
-                chunk = &chunk[take..];
-                at += take as u64;
-                if at == piece_end {
-                    hashes.extend_from_slice(&hasher.finalize_reset());
-                    piece_end = (at + self.piece_length).min(total);
-                }
-            }
-            self.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        Ok(hashes)
-    }
+    Ok(hashes)
 }
 
 /// The torrent's bytes, keys in order.

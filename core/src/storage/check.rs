@@ -1,37 +1,16 @@
 //! Checking every piece on disk against the torrent's hashes, on several threads.
 //!
-//! As in torrent creation: threads take batches of consecutive pieces (about 4 MiB) and stream
-//! each piece through SHA-1 with a buffer of at most 1 MiB, so memory stays bounded whatever the
-//! torrent's size. Pieces whose bytes cannot be on disk (a missing file, a file shorter than
-//! the piece needs, or bytes storage itself created as a sparse hole and never wrote) are
-//! marked absent without reading. Progress is reported on the caller's thread, which may cancel.
+//! As in torrent creation, on the same pool ([`crate::hashing`]): threads take batches of
+//! consecutive pieces (about 4 MiB) and stream each piece through SHA-1 with a buffer of at most
+//! 1 MiB, so memory stays bounded whatever the torrent's size. Pieces whose bytes cannot be on
+//! disk (a missing file, a file shorter than the piece needs, or bytes storage itself created as
+//! a sparse hole and never wrote) are marked absent without reading. Progress is reported on
+//! the caller's thread, which may cancel.
 
 use super::{segments, PieceHasher, Storage, StorageError};
+use crate::hashing;
 use crate::piece::{Bitfield, PieceIndex};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-/// Bytes of consecutive pieces a thread takes at a time.
-const BATCH_BYTES: u64 = 4 << 20;
-/// Largest read while checking.
-const READ_BYTES: u64 = 1 << 20;
-/// How often, at most, progress is reported.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-
-type BatchResult = Result<(u32, Vec<bool>), StorageError>;
-
-struct Work<'s> {
-    storage: &'s Storage,
-    select: &'s (dyn Fn(PieceIndex) -> bool + Sync),
-    /// Per file: bytes from the start that may hold data now.
-    available: Vec<u64>,
-    pieces_per_batch: u32,
-    batches: u32,
-    next_batch: AtomicU32,
-    done: AtomicU32,
-    stop: AtomicBool,
-}
+use std::sync::atomic::Ordering;
 
 impl Storage {
     /// Hashes every piece whose bytes can be on disk and returns the pieces that match.
@@ -62,65 +41,29 @@ impl Storage {
         if !progress(0, total) {
             return Err(StorageError::Cancelled);
         }
-        let pieces_per_batch = (BATCH_BYTES / self.layout.piece_length()).clamp(1, 1 << 20) as u32;
-        let work = Work {
-            storage: self,
-            select,
-            available,
-            pieces_per_batch,
-            batches: total.div_ceil(pieces_per_batch),
-            next_batch: AtomicU32::new(0),
-            done: AtomicU32::new(0),
-            stop: AtomicBool::new(false),
+        let plan = hashing::Plan {
+            pieces: total.into(),
+            piece_length: self.layout.piece_length(),
+            threads: self.options.check_threads,
         };
-        let threads = match self.options.check_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-        .clamp(1, work.batches as usize);
-
         let mut have = Bitfield::empty(&self.layout);
-        let mut failure = None;
-        std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<BatchResult>();
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let work = &work;
-                scope.spawn(move || work.run(tx));
-            }
-            drop(tx);
-            let mut last_report = Instant::now();
-            loop {
-                match rx.recv_timeout(PROGRESS_INTERVAL) {
-                    Ok(Ok((batch, results))) => {
-                        let first = batch * pieces_per_batch;
-                        for (k, ok) in results.into_iter().enumerate() {
-                            if ok {
-                                if let Some(p) = self.layout.piece(first + k as u32) {
-                                    have.set(p);
-                                }
-                            }
+        hashing::run(
+            plan,
+            |pool, buf: &mut Vec<u8>, first, count| {
+                self.check_batch(select, &available, pool, buf, first as u32, count as u32)
+            },
+            |first, results| {
+                for (k, ok) in results.into_iter().enumerate() {
+                    if ok {
+                        if let Some(p) = self.layout.piece(first as u32 + k as u32) {
+                            have.set(p);
                         }
                     }
-                    Ok(Err(e)) => {
-                        work.stop.store(true, Ordering::Relaxed);
-                        failure.get_or_insert(e);
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
-                if failure.is_none() && last_report.elapsed() >= PROGRESS_INTERVAL {
-                    last_report = Instant::now();
-                    if !progress(work.done.load(Ordering::Relaxed), total) {
-                        work.stop.store(true, Ordering::Relaxed);
-                        failure = Some(StorageError::Cancelled);
-                    }
-                }
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
+            },
+            |done| progress(done as u32, total),
+            || StorageError::Cancelled,
+        )?;
         progress(total, total);
         Ok(have)
     }
@@ -143,47 +86,29 @@ impl Storage {
         let size = u64::from(self.layout.piece_size(piece));
         segments(&self.files, offset, size).all(|s| s.at + s.len as u64 <= available[s.file])
     }
-}
 
-impl Work<'_> {
-    fn run(&self, tx: mpsc::Sender<BatchResult>) {
-        let buf_len = self.storage.layout.piece_length().min(READ_BYTES) as usize;
-        let mut buf = Vec::new();
-        while !self.stop.load(Ordering::Relaxed) {
-            let batch = self.next_batch.fetch_add(1, Ordering::Relaxed);
-            if batch >= self.batches {
-                return;
-            }
-            let result = self
-                .check_batch(batch, &mut buf, buf_len)
-                .map(|r| (batch, r));
-            let failed = result.is_err();
-            if tx.send(result).is_err() || failed {
-                return;
-            }
-        }
-    }
-
+    /// Which of `count` pieces from `first` are on disk and match; `buf` is the thread's.
     fn check_batch(
         &self,
-        batch: u32,
+        select: &(dyn Fn(PieceIndex) -> bool + Sync),
+        available: &[u64],
+        pool: &hashing::Pool,
         buf: &mut Vec<u8>,
-        buf_len: usize,
+        first: u32,
+        count: u32,
     ) -> Result<Vec<bool>, StorageError> {
-        let s = self.storage;
-        let first = batch * self.pieces_per_batch;
-        let last = (first + self.pieces_per_batch).min(s.layout.piece_count());
-        let mut results = Vec::with_capacity((last - first) as usize);
-        for p in (first..last).filter_map(|i| s.layout.piece(i)) {
-            if self.stop.load(Ordering::Relaxed) {
+        let mut results = Vec::with_capacity(count as usize);
+        for p in (first..first + count).filter_map(|i| self.layout.piece(i)) {
+            if pool.stopped() {
                 return Err(StorageError::Cancelled);
             }
-            let ok = if (self.select)(p) && s.piece_possible(p, &self.available) {
+            let ok = if select(p) && self.piece_possible(p, available) {
                 if buf.is_empty() {
-                    buf.resize(buf_len, 0);
+                    let len = self.layout.piece_length().min(hashing::READ_BYTES as u64);
+                    buf.resize(len as usize, 0);
                 }
-                match s.hash_with(p, PieceHasher::default(), buf) {
-                    Ok(hash) => hash[..] == s.expected(p)[..],
+                match self.hash_with(p, PieceHasher::default(), buf) {
+                    Ok(hash) => hash[..] == self.expected(p)[..],
                     Err(e) if e.is_missing_data() => false,
                     Err(e) => return Err(e),
                 }
@@ -191,7 +116,7 @@ impl Work<'_> {
                 false
             };
             results.push(ok);
-            self.done.fetch_add(1, Ordering::Relaxed);
+            pool.advance(1);
         }
         Ok(results)
     }
