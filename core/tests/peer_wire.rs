@@ -3,10 +3,9 @@
 //! that breaks the wire format after a good handshake.
 
 use bittern_core::peer::{
-    accept_handshake, connect_handshake, BlockRef, Connection, Handshake, Message, PeerError,
-    HANDSHAKE_LEN,
+    accept_handshake, connect_handshake, Connection, Handshake, Message, PeerError, HANDSHAKE_LEN,
 };
-use bittern_core::piece::{Bitfield, Layout, BLOCK_SIZE};
+use bittern_core::piece::{Bitfield, BlockRef, Layout, BLOCK_SIZE};
 use bittern_core::tracker::PeerId;
 use bittern_core::InfoHash;
 use bytes::Bytes;

@@ -3,8 +3,8 @@
 //! happens, the download completes, no peer is asked for a piece it lacks or for more than it
 //! has room for, and no block is lost (a lost block would stall the swarm).
 
-use bittern_core::piece::picker::{BlockRef, PeerKey, Picker, MAX_PEERS_PER_BLOCK};
-use bittern_core::piece::{Bitfield, Layout, PieceIndex, BLOCK_SIZE};
+use bittern_core::piece::picker::{PeerKey, Picker, MAX_PEERS_PER_BLOCK};
+use bittern_core::piece::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
 use std::collections::{HashMap, HashSet};
 
 struct Peer {

@@ -1,10 +1,10 @@
 //! [`MessageCodec`]: length-prefixed peer messages to and from bytes, checked against one
 //! torrent's [`Layout`].
 
-use super::message::{name_of, BlockRef, Message};
+use super::message::{name_of, Message};
 use super::PeerError;
 use crate::buffers::BufferPool;
-use crate::piece::{Bitfield, Layout, PieceIndex, BLOCK_SIZE};
+use crate::piece::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
 use bytes::{Buf, BufMut, BytesMut};
 use std::sync::Arc;
 use tokio_util::codec::{Decoder, Encoder};

@@ -1,10 +1,8 @@
 //! The messages peers exchange after the handshake (BEP 3).
 
-use crate::piece::{Bitfield, PieceIndex};
+use crate::piece::{Bitfield, BlockRef, PieceIndex};
 use bytes::Bytes;
 use std::fmt;
-
-pub use crate::piece::BlockRef;
 
 /// One message of the peer wire protocol, as decoded by [`MessageCodec`](super::MessageCodec)
 /// (and so already checked against the torrent's layout).

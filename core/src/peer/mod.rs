@@ -18,7 +18,7 @@ mod message;
 
 pub use codec::MessageCodec;
 pub use handshake::{accept_handshake, connect_handshake, Handshake, HANDSHAKE_LEN, PROTOCOL};
-pub use message::{BlockRef, Message};
+pub use message::Message;
 
 use crate::metainfo::InfoHash;
 

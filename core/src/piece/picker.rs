@@ -20,8 +20,7 @@
 //! bitfield, a block received, a hash checked, a peer gone, a request timed out) and asks it
 //! what to request.
 
-pub use super::BlockRef;
-use super::{Bitfield, Layout, PieceIndex, BLOCK_SIZE};
+use super::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
 use std::fmt;
 
 /// While we have fewer complete pieces than this, new pieces are picked at random instead of
