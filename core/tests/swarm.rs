@@ -223,9 +223,10 @@ fn a_liar_is_banned_and_the_download_still_completes_byte_exact() {
     let banned = wait_event(events, Duration::from_secs(30), |k| {
         matches!(k, EventKind::PeerBanned(_))
     });
-    assert_eq!(
-        banned,
-        Some(EventKind::PeerBanned("127.0.0.2".parse().unwrap()))
+    let liar_ip: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    assert!(
+        matches!(banned, Some(EventKind::PeerBanned(ip)) if ip == liar_ip),
+        "{banned:?}"
     );
     assert!(download.status().pieces_done < download.status().piece_count);
 
@@ -302,7 +303,9 @@ fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
         matches!(k, EventKind::StorageError(_))
     });
     assert!(
-        matches!(&error, Some(EventKind::StorageError(m)) if m.contains("z.bin")),
+        matches!(&error, Some(EventKind::StorageError(e))
+            if e.kind() == bittern_core::ErrorKind::Io
+                && e.path().is_some_and(|p| p.ends_with("content/z.bin"))),
         "{error:?}"
     );
     assert!(download.wait_for(Duration::from_secs(5), |s| s.state == State::Error));
@@ -547,7 +550,7 @@ fn a_torrent_fetched_by_url_downloads_and_events_and_removal_work() {
     let download = add_download(&leecher, &torrent, &dir.path().join("out"));
     let mut finished = false;
     while let Some(event) = events.recv_timeout(Duration::from_secs(30)) {
-        if event.kind == EventKind::Finished {
+        if matches!(event.kind, EventKind::Finished) {
             finished = true;
             break;
         }

@@ -56,12 +56,18 @@ impl bittern_event {
             EventKind::TrackerReply { url, .. } => {
                 (bittern_event_kind::TrackerReply, Some(c_string(url)))
             }
-            EventKind::TrackerError(why) => (bittern_event_kind::TrackerError, Some(c_string(why))),
+            EventKind::TrackerError(e) => (
+                bittern_event_kind::TrackerError,
+                Some(c_string(&e.to_string())),
+            ),
             EventKind::PeerBanned(ip) => (
                 bittern_event_kind::PeerBanned,
                 Some(c_string(&ip.to_string())),
             ),
-            EventKind::StorageError(why) => (bittern_event_kind::StorageError, Some(c_string(why))),
+            EventKind::StorageError(e) => (
+                bittern_event_kind::StorageError,
+                Some(c_string(&e.to_string())),
+            ),
             // A kind added to the core and not yet mapped here: still handed over, described.
             other => (
                 bittern_event_kind::Other,

@@ -481,6 +481,21 @@ class Tracker:
 _State = Literal["checking", "downloading", "seeding", "paused", "error"]
 """What a torrent is doing."""
 
+_DisconnectReason = Literal[
+    "closed_by_peer",
+    "idle",
+    "io",
+    "malformed",
+    "rule_broken",
+    "banned",
+    "limit",
+    "slow_reader",
+    "both_seeding",
+    "paused",
+    "stopped",
+]
+"""Why a peer connection ended."""
+
 _EventKind = Literal[
     "piece_verified",
     "hash_failed",
@@ -678,6 +693,14 @@ class TorrentStatus:
     def peers(self) -> int:
         """Peers connected now."""
     @property
+    def disconnects(self) -> dict[_DisconnectReason, int]:
+        """Peer connections ended so far, by reason (every reason, zeros included): the peer
+        closed it (`closed_by_peer`), it went quiet (`idle`), the socket failed (`io`), it sent
+        what is not the protocol (`malformed`) or broke a rule (`rule_broken`), it was banned
+        for bad data (`banned`), a connection limit (`limit`), it stopped reading
+        (`slow_reader`), both sides are seeds (`both_seeding`), the torrent was paused
+        (`paused`) or stopped (`stopped`)."""
+    @property
     def eta(self) -> int | None:
         """Seconds to completion at the current rate; 0 when finished, `None` when it cannot
         be told (nothing is coming in)."""
@@ -714,6 +737,10 @@ class Event:
     @property
     def message(self) -> str | None:
         """What went wrong, for `tracker_error` and `storage_error`."""
+    @property
+    def error(self) -> Error | None:
+        """For `tracker_error` and `storage_error`: the failure as the exception it is, not
+        raised (a `StorageError` with `errno` and `filename`, a `TrackerError`, ...)."""
     def __eq__(self, other: object, /) -> bool: ...
 
 @final

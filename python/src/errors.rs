@@ -201,6 +201,13 @@ fn to_pyerr(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
         }
         Failure::Core(e) => e,
     };
+    Ok(PyErr::from_value(exception_of(py, &e)?))
+}
+
+/// The Python exception for a core error, not raised: what `to_pyerr` raises, and what an
+/// event's `error` holds.
+pub(crate) fn exception_of<'py>(py: Python<'py>, e: &CoreError) -> PyResult<Bound<'py, PyAny>> {
+    let classes = exceptions(py)?;
     let message = e.to_string();
     let exception = match e.kind() {
         ErrorKind::Bencode => {
@@ -236,5 +243,5 @@ fn to_pyerr(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
         ErrorKind::Network => classes.network.bind(py).call1((message,))?,
         _ => classes.error.bind(py).call1((message,))?,
     };
-    Ok(PyErr::from_value(exception))
+    Ok(exception)
 }

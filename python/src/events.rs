@@ -2,16 +2,17 @@
 //! the GIL released and wakes for Ctrl-C.
 
 use crate::args::WAKE;
+use crate::errors::exception_of;
 use crate::session::Session;
 use bittern_core::metainfo::InfoHash;
 use bittern_core::session::{self as core, EventKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Something that happened to a torrent of a session.
 #[pyclass(frozen, eq, module = "bittern", name = "Event")]
-#[derive(PartialEq)]
 pub(crate) struct Event {
     info_hash: InfoHash,
     /// What happened: `"piece_verified"`, `"hash_failed"`, `"finished"`, `"tracker_reply"`,
@@ -33,6 +34,31 @@ pub(crate) struct Event {
     /// What went wrong, for `tracker_error` and `storage_error`.
     #[pyo3(get)]
     message: Option<String>,
+    /// The failure itself, for `tracker_error` and `storage_error` (see `Event.error`).
+    error: Option<Arc<bittern_core::Error>>,
+}
+
+/// Events are equal when they say the same (an error by its text).
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.info_hash,
+            self.kind,
+            self.piece,
+            &self.url,
+            self.peers,
+            &self.ip,
+            &self.message,
+        ) == (
+            other.info_hash,
+            other.kind,
+            other.piece,
+            &other.url,
+            other.peers,
+            &other.ip,
+            &other.message,
+        )
+    }
 }
 
 impl From<core::Event> for Event {
@@ -45,6 +71,7 @@ impl From<core::Event> for Event {
             peers: None,
             ip: None,
             message: None,
+            error: None,
         };
         match e.kind {
             EventKind::PieceVerified(piece) => {
@@ -61,17 +88,19 @@ impl From<core::Event> for Event {
                 event.url = Some(url);
                 event.peers = Some(peers);
             }
-            EventKind::TrackerError(message) => {
+            EventKind::TrackerError(error) => {
                 event.kind = "tracker_error";
-                event.message = Some(message);
+                event.message = Some(error.to_string());
+                event.error = Some(error);
             }
             EventKind::PeerBanned(ip) => {
                 event.kind = "peer_banned";
                 event.ip = Some(ip.to_string());
             }
-            EventKind::StorageError(message) => {
+            EventKind::StorageError(error) => {
                 event.kind = "storage_error";
-                event.message = Some(message);
+                event.message = Some(error.to_string());
+                event.error = Some(error);
             }
             other => {
                 event.kind = "other";
@@ -93,6 +122,13 @@ impl Event {
     #[getter]
     fn info_hash_hex(&self) -> String {
         self.info_hash.to_hex()
+    }
+
+    /// For `tracker_error` and `storage_error`: the exception the failure is, not raised
+    /// (a `StorageError` with `errno` and `filename`, a `TrackerError`, ...); else None.
+    #[getter]
+    fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.error.as_ref().map(|e| exception_of(py, e)).transpose()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -407,10 +407,7 @@ impl TorrentStatus {
     /// Verified bytes over the total, from 0.0 to 1.0.
     #[getter]
     fn progress(&self) -> f64 {
-        match self.0.total_length {
-            0 => 1.0,
-            total => self.0.bytes_done as f64 / total as f64,
-        }
+        self.0.progress()
     }
 
     /// Whether every piece is verified.
@@ -462,6 +459,16 @@ impl TorrentStatus {
     #[getter]
     fn peers(&self) -> u32 {
         self.0.peers
+    }
+
+    /// Peer connections ended so far, by reason (every reason, zeros included).
+    #[getter]
+    fn disconnects(&self) -> std::collections::BTreeMap<&'static str, u32> {
+        self.0
+            .disconnects
+            .iter()
+            .map(|(r, n)| (r.name(), n))
+            .collect()
     }
 
     /// Seconds to completion at the current rate; 0 when finished, `None` when it cannot be

@@ -2,17 +2,18 @@
 
 use crate::metainfo::InfoHash;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Something that happened to a torrent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub info_hash: InfoHash,
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum EventKind {
     PieceVerified(u32),
@@ -23,9 +24,12 @@ pub enum EventKind {
         url: String,
         peers: u32,
     },
-    TrackerError(String),
+    /// No tracker of the torrent answered its announce (the error is the last one's).
+    TrackerError(Arc<crate::Error>),
     PeerBanned(IpAddr),
-    StorageError(String),
+    /// A read, write or check failed; the torrent stops ([`State::Error`](super::State)) until
+    /// it is resumed.
+    StorageError(Arc<crate::Error>),
 }
 
 /// Events for callers that are not async (do not use it inside a tokio runtime).

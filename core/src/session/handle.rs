@@ -1,7 +1,7 @@
 //! [`TorrentHandle`]: a running torrent as the caller holds it, with its [`Status`].
 
-use super::torrent::{Command, Input};
-use super::SessionError;
+use super::channel::{Command, Input};
+use super::{Disconnects, SessionError};
 use crate::metainfo::InfoHash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,12 +35,22 @@ pub struct Status {
     pub uploaded: u64,
     pub downloaded: u64,
     pub peers: u32,
+    /// Peer connections ended so far, by reason.
+    pub disconnects: Disconnects,
 }
 
 impl Status {
     /// Whether every piece is verified.
     pub fn is_finished(&self) -> bool {
         self.piece_count > 0 && self.pieces_done == self.piece_count
+    }
+
+    /// Verified bytes over the total, from 0.0 to 1.0 (1.0 for an empty torrent).
+    pub fn progress(&self) -> f64 {
+        match self.total_length {
+            0 => 1.0,
+            total => self.bytes_done as f64 / total as f64,
+        }
     }
 
     /// Seconds to completion at the current rate, if it can be told.

@@ -1,9 +1,20 @@
 //! The session: a runtime of its own, the listen socket, torrents, and the events they report.
 //!
-//! Each torrent is an actor task (`torrent.rs`) owning its picker and peers; each peer
-//! connection is a task (`peer.rs`) owning its socket; disk work runs on blocking threads. A
-//! [`Session`] is for callers that are not async (C, Python, the CLI, plain Rust programs):
-//! its methods block, and [`TorrentHandle`]s can be used from any thread.
+//! A [`Session`] is for callers that are not async (C, Python, the CLI, plain Rust programs):
+//! its methods block, and [`TorrentHandle`]s can be used from any thread. Inside, a running
+//! torrent is made of parts a newcomer finds by name:
+//! - `machine.rs`: the torrent's rules as a state machine with no I/O (inputs in, actions out),
+//!   unit-tested like the picker;
+//! - `torrent.rs`: the actor task that feeds the machine and carries out its actions;
+//! - `pipeline.rs`: the block pipeline (received block -> disk -> hash -> verdict, and blocks
+//!   read for peers) on the torrent's disk and hash threads (`worker.rs`), drawn in its doc;
+//! - `peer.rs`: a task per connection, owning its socket;
+//! - `announcer.rs`: a task per torrent talking to its trackers;
+//! - `channel.rs`: what these tasks and threads send the actor, and the actor a peer;
+//! - `choker.rs`: who gets an upload slot.
+//!
+//! Names: the metainfo (a `.torrent` file) is [`Metainfo`]; a running torrent is held as a
+//! [`TorrentHandle`]; inside, it is the actor ([`torrent::TorrentActor`]) and its machine.
 //!
 //! This is the contract every face uses, so its rules are decided here once: what a setting
 //! may be ([`SessionConfig::validate`], [`AddOptions::validate`]), whether a handle is live
@@ -12,16 +23,23 @@
 //! ([`TorrentSource`]), and that seeding never touches the original data
 //! ([`AddOptions::seed_only`]). Blocking calls take a [`Cancel`](crate::cancel::Cancel).
 
+mod announcer;
+mod channel;
 pub mod choker;
 mod config;
+mod disconnect;
 mod error;
 mod event;
 mod handle;
+mod machine;
 mod peer;
+mod pipeline;
 mod source;
 mod torrent;
+mod worker;
 
 pub use config::{AddOptions, SessionConfig};
+pub use disconnect::{DisconnectReason, Disconnects};
 pub use error::SessionError;
 pub use event::{Event, EventKind, EventReceiver};
 pub use handle::{State, Status, TorrentHandle, WaitOutcome};
@@ -35,6 +53,7 @@ use crate::piece::picker::PeerKey;
 use crate::piece::Layout;
 use crate::storage::{Storage, StorageOptions};
 use crate::tracker::PeerId;
+use channel::Input;
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -42,13 +61,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
-use torrent::{Input, Torrent};
+use torrent::TorrentActor;
 
-/// What every task of a session shares.
 /// Buffers of the session's [`BufferPool`], at most: 16 MiB of 64 KiB ones, more than the
 /// reads and writes a torrent keeps in flight.
 const BUFFERS_KEPT: usize = 256;
 
+/// What every task of a session shares.
 pub(crate) struct SessionShared {
     config: SessionConfig,
     peer_id: PeerId,
@@ -193,7 +212,7 @@ impl Session {
         if torrents.contains_key(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
-        let started = Torrent::start(
+        let started = TorrentActor::start(
             Arc::new(meta),
             Arc::new(storage),
             have,

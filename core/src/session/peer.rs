@@ -1,11 +1,10 @@
 //! One task per peer connection: it owns the socket, hands validated messages to its torrent
 //! and writes what the torrent sends, with keep-alives and an idle timeout.
 
-use super::torrent::Input;
-use super::SessionShared;
+use super::channel::{Input, PeerLink, ToPeer};
+use super::{DisconnectReason, SessionShared};
 use crate::metainfo::Metainfo;
-use crate::peer::{connect_handshake, Connection, Handshake, Message};
-use crate::piece::picker::PeerKey;
+use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError};
 use crate::piece::Layout;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -23,17 +22,13 @@ const READ_BATCH: usize = 64;
 /// Messages written between flushes, at most (the sink also flushes on its own past 128 KiB).
 const BATCH: usize = 256;
 
-/// What the torrent sends to a peer's task.
-pub(super) enum ToPeer {
-    Message(Message),
-    Close,
-}
-
-/// A connected peer, as the torrent first hears of it.
-pub(super) struct PeerLink {
-    pub key: PeerKey,
-    pub addr: SocketAddr,
-    pub to_peer: mpsc::Sender<ToPeer>,
+/// Why an outgoing connection did not get as far as its handshake.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ConnectError {
+    #[error("the session's connection limit is reached")]
+    Limit,
+    #[error(transparent)]
+    Peer(#[from] PeerError),
 }
 
 /// Connects to `addr`, handshakes for `meta`'s torrent, and serves the connection until it ends.
@@ -42,22 +37,20 @@ pub(super) async fn connect(
     meta: Arc<Metainfo>,
     addr: SocketAddr,
     inbox: mpsc::Sender<Input>,
-) -> Result<(), String> {
+) -> Result<(), ConnectError> {
     let _slot = shared
         .connections
         .clone()
         .try_acquire_owned()
-        .map_err(|_| "too many connections".to_string())?;
+        .map_err(|_| ConnectError::Limit)?;
     let timeout = shared.config.handshake_timeout;
     let stream = tokio::time::timeout(timeout, open(shared.listen_ip, addr))
         .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| PeerError::Io(std::io::ErrorKind::TimedOut.into()))?
+        .map_err(PeerError::Io)?;
     let ours = Handshake::new(meta.info_hash(), shared.peer_id);
     let layout = Layout::of(meta.info());
-    let (_, connection) = connect_handshake(stream, &ours, layout, timeout)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (_, connection) = connect_handshake(stream, &ours, layout, timeout).await?;
     serve(shared, connection, addr, inbox).await;
     Ok(())
 }
@@ -99,12 +92,13 @@ pub(super) async fn serve(
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
     let idle = shared.config.idle_timeout;
-    let reason = loop {
+    // Why it ended: `None` when we closed it (the torrent knows why), else what failed.
+    let ended: Option<(DisconnectReason, Option<PeerError>)> = loop {
         tokio::select! {
             received = tokio::time::timeout(idle, stream.next()) => match received {
-                Err(_) => break "idle".to_string(),
-                Ok(None) => break "closed by the peer".to_string(),
-                Ok(Some(Err(e))) => break e.to_string(),
+                Err(_) => break Some((DisconnectReason::Idle, None)),
+                Ok(None) => break Some((DisconnectReason::ClosedByPeer, None)),
+                Ok(Some(Err(e))) => break Some(read_failed(e)),
                 Ok(Some(Ok(message))) => {
                     // What has arrived already goes along in the same hand-off.
                     let mut messages = vec![message];
@@ -113,21 +107,21 @@ pub(super) async fn serve(
                         match stream.next().now_or_never() {
                             Some(Some(Ok(m))) => messages.push(m),
                             Some(Some(Err(e))) => {
-                                ended = Some(e.to_string());
+                                ended = Some(read_failed(e));
                                 break;
                             }
                             Some(None) => {
-                                ended = Some("closed by the peer".to_string());
+                                ended = Some((DisconnectReason::ClosedByPeer, None));
                                 break;
                             }
                             None => break,
                         }
                     }
                     if inbox.send(Input::Messages(key, messages)).await.is_err() {
-                        break "torrent stopped".to_string();
+                        return; // the torrent stopped
                     }
-                    if let Some(reason) = ended {
-                        break reason;
+                    if ended.is_some() {
+                        break ended;
                     }
                 }
             },
@@ -140,12 +134,12 @@ pub(super) async fn serve(
                     match next {
                         Some(ToPeer::Message(m)) => {
                             if let Err(e) = sink.feed(m).await {
-                                failed = Some(e.to_string());
+                                failed = Some(Some((DisconnectReason::Io, Some(e))));
                                 break;
                             }
                         }
                         Some(ToPeer::Close) | None => {
-                            failed = Some("closed by us".to_string());
+                            failed = Some(None);
                             break;
                         }
                     }
@@ -158,19 +152,43 @@ pub(super) async fn serve(
                     };
                 }
                 if let Err(e) = sink.flush().await {
-                    failed.get_or_insert(e.to_string());
+                    failed.get_or_insert(Some((DisconnectReason::Io, Some(e))));
                 }
-                if let Some(reason) = failed {
-                    break reason;
+                if let Some(ended) = failed {
+                    break ended;
                 }
             }
             _ = keep_alive.tick() => {
-                if sink.send(Message::KeepAlive).await.is_err() {
-                    break "write failed".to_string();
+                if let Err(e) = sink.send(Message::KeepAlive).await {
+                    break Some((DisconnectReason::Io, Some(e)));
                 }
             }
         }
     };
-    let _ = reason; // why it ended; kept for a future debug log
-    let _ = inbox.send(Input::Closed(key)).await;
+    let reason = ended.map(|(reason, error)| {
+        if let Some(error) = error {
+            tracing::debug!(peer = %addr, %error, "connection failed");
+        }
+        reason
+    });
+    let _ = inbox.send(Input::Closed(key, reason)).await;
+}
+
+/// What a failed read says about the peer: bytes that are not the protocol, or a broken
+/// socket.
+fn read_failed(e: PeerError) -> (DisconnectReason, Option<PeerError>) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, UnexpectedEof};
+    let reason = match &e {
+        PeerError::Io(io)
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | UnexpectedEof
+            ) =>
+        {
+            DisconnectReason::ClosedByPeer
+        }
+        PeerError::Io(_) => DisconnectReason::Io,
+        _ => DisconnectReason::Malformed,
+    };
+    (reason, Some(e))
 }

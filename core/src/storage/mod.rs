@@ -173,6 +173,53 @@ pub enum StorageError {
     Cancelled,
 }
 
+/// A copy keeps the operation, the path and the OS error number (an error without one keeps
+/// its kind and text): a failed read of a run of blocks is reported for each of them.
+impl Clone for StorageError {
+    fn clone(&self) -> Self {
+        use StorageError::*;
+        match self {
+            Io { op, path, source } => Io {
+                op: *op,
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            Symlink { path } => Symlink { path: path.clone() },
+            NotAFile { path } => NotAFile { path: path.clone() },
+            NotAFolder { path } => NotAFolder { path: path.clone() },
+            MissingFile { path } => MissingFile { path: path.clone() },
+            WrongSize {
+                path,
+                expected,
+                found,
+            } => WrongSize {
+                path: path.clone(),
+                expected: *expected,
+                found: *found,
+            },
+            LongerFile {
+                path,
+                expected,
+                found,
+            } => LongerFile {
+                path: path.clone(),
+                expected: *expected,
+                found: *found,
+            },
+            OutOfRange { piece, begin, end } => OutOfRange {
+                piece: *piece,
+                begin: *begin,
+                end: *end,
+            },
+            LayoutMismatch => LayoutMismatch,
+            Cancelled => Cancelled,
+        }
+    }
+}
+
 impl StorageError {
     fn io(op: Op, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StorageError::Io {

@@ -1,0 +1,644 @@
+//! The torrent's rules, driven directly: inputs in, actions checked, no sockets or disk.
+
+use super::*;
+use std::sync::Arc;
+
+const LIMITS: Limits = Limits {
+    max_peers: 4,
+    max_peers_per_ip: 2,
+    unchoke_slots: 2,
+};
+
+/// Two pieces of two blocks each.
+fn layout() -> Layout {
+    Layout::new(2 * u64::from(BLOCK_SIZE), 4 * u64::from(BLOCK_SIZE)).unwrap()
+}
+
+fn piece(i: u32) -> PieceIndex {
+    layout().piece(i).unwrap()
+}
+
+fn block(p: u32, b: u32) -> BlockRef {
+    BlockRef {
+        piece: piece(p),
+        begin: b * BLOCK_SIZE,
+        length: BLOCK_SIZE,
+    }
+}
+
+fn addr(last: u8, port: u16) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, last], port))
+}
+
+fn downloader(now: Instant) -> TorrentMachine {
+    TorrentMachine::new(layout(), &Bitfield::empty(&layout()), LIMITS, false, now)
+}
+
+fn seeder(now: Instant) -> TorrentMachine {
+    TorrentMachine::new(layout(), &Bitfield::full(&layout()), LIMITS, false, now)
+}
+
+fn io_error() -> SharedError {
+    let e = crate::storage::StorageError::OutOfRange {
+        piece: 0,
+        begin: 0,
+        end: 1,
+    };
+    Arc::new(e.into())
+}
+
+/// The messages sent to `key`, in order.
+fn sent(actions: &[Action], key: PeerKey) -> Vec<Message> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(k, m) if *k == key => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(actions: &[Action], key: PeerKey) -> Vec<BlockRef> {
+    sent(actions, key)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Request(b) => Some(b),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closed(actions: &[Action], key: PeerKey) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Close(k) if *k == key))
+}
+
+fn data(b: BlockRef) -> bytes::Bytes {
+    bytes::Bytes::from(vec![7u8; b.length as usize])
+}
+
+/// A downloader with one peer that has everything and unchoked us; returns what it asked.
+fn unchoked_by_seed(m: &mut TorrentMachine, key: PeerKey, now: Instant) -> Vec<BlockRef> {
+    m.on_connected(key, addr(1, 1000 + key.0 as u16), now);
+    m.on_messages(
+        key,
+        vec![
+            Message::Bitfield(Bitfield::full(&layout())),
+            Message::Unchoke,
+        ],
+        now,
+    );
+    let actions = m.take_actions();
+    assert!(sent(&actions, key).contains(&Message::Interested));
+    requests(&actions, key)
+}
+
+/// Every block requested arrives, is written and hashed; returns the pieces to verify.
+fn receive_all(
+    m: &mut TorrentMachine,
+    key: PeerKey,
+    blocks: &[BlockRef],
+    now: Instant,
+) -> Vec<PieceIndex> {
+    let messages = blocks
+        .iter()
+        .map(|b| Message::Piece {
+            piece: b.piece,
+            begin: b.begin,
+            data: data(*b),
+        })
+        .collect();
+    m.on_messages(key, messages, now);
+    let writes: Vec<BlockRef> = m
+        .take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Write(b, _) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(writes.len(), blocks.len());
+    for b in &writes {
+        m.on_written(b.piece, b.length, Ok(()));
+    }
+    m.take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Verify(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_seed_sends_its_bitfield_and_serves_requests_once_unchoked() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_start();
+    assert!(m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::Finished))));
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    assert!(matches!(&sent(&m.take_actions(), key)[..], [Message::Bitfield(b)] if b.is_complete()));
+
+    // A request while choked is dropped, not an offence.
+    m.on_messages(key, vec![Message::Request(block(0, 0))], now);
+    assert!(m.take_actions().is_empty());
+
+    // Interested: a free slot unchokes at once; then requests are read.
+    m.on_messages(key, vec![Message::Interested], now);
+    assert_eq!(sent(&m.take_actions(), key), vec![Message::Unchoke]);
+    m.on_messages(key, vec![Message::Request(block(1, 1))], now);
+    let actions = m.take_actions();
+    assert!(matches!(&actions[..], [Action::Read(k, b)] if *k == key && *b == block(1, 1)));
+    m.on_read(key, block(1, 1), Ok(data(block(1, 1))));
+    assert!(matches!(
+        &sent(&m.take_actions(), key)[..],
+        [Message::Piece { piece: p, begin, .. }] if *p == piece(1) && *begin == BLOCK_SIZE
+    ));
+    assert_eq!(m.status().uploaded, u64::from(BLOCK_SIZE));
+    assert_eq!(m.status().state, State::Seeding);
+}
+
+#[test]
+fn a_cancelled_request_is_not_sent_after_its_read() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.on_messages(
+        key,
+        vec![Message::Interested, Message::Request(block(0, 0))],
+        now,
+    );
+    m.take_actions();
+    m.on_messages(key, vec![Message::Cancel(block(0, 0))], now);
+    m.on_read(key, block(0, 0), Ok(data(block(0, 0))));
+    assert!(sent(&m.take_actions(), key).is_empty());
+}
+
+#[test]
+fn breaking_a_rule_closes_the_connection_and_is_counted() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.on_messages(key, vec![Message::Interested], now);
+    m.take_actions();
+    // We have nothing: a request is for a piece we do not have.
+    m.on_messages(
+        key,
+        vec![Message::Request(block(0, 0)), Message::KeepAlive],
+        now,
+    );
+    assert!(closed(&m.take_actions(), key));
+    assert_eq!(m.status().peers, 0);
+    assert_eq!(m.status().disconnects.get(DisconnectReason::RuleBroken), 1);
+}
+
+#[test]
+fn a_flood_of_requests_closes_the_connection() {
+    let now = Instant::now();
+    let layout = Layout::new(u64::from(BLOCK_SIZE), 600 * u64::from(BLOCK_SIZE)).unwrap();
+    let mut m = TorrentMachine::new(layout, &Bitfield::full(&layout), LIMITS, false, now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.on_messages(key, vec![Message::Interested], now);
+    let requests: Vec<Message> = (0..=MAX_QUEUED_REQUESTS as u32)
+        .map(|i| {
+            Message::Request(BlockRef {
+                piece: layout.piece(i).unwrap(),
+                begin: 0,
+                length: BLOCK_SIZE,
+            })
+        })
+        .collect();
+    m.on_messages(key, requests, now);
+    let actions = m.take_actions();
+    assert!(closed(&actions, key));
+    let reads = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Read(..)))
+        .count();
+    assert_eq!(reads, MAX_QUEUED_REQUESTS);
+}
+
+#[test]
+fn a_download_requests_writes_verifies_and_finishes() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    let asked = unchoked_by_seed(&mut m, key, now);
+    assert_eq!(asked.len(), 4, "every block of a small torrent at once");
+    let to_verify = receive_all(&mut m, key, &asked, now);
+    assert_eq!(to_verify.len(), 2);
+    assert_eq!(m.status().downloaded, 4 * u64::from(BLOCK_SIZE));
+    m.on_checked(to_verify[0], Ok(true));
+    let actions = m.take_actions();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Writeback(p) if *p == to_verify[0])));
+    assert!(sent(&actions, key).contains(&Message::Have(to_verify[0])));
+    assert_eq!(m.status().state, State::Downloading);
+
+    m.on_checked(to_verify[1], Ok(true));
+    let actions = m.take_actions();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::Finished))));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::SaveResume(have) if have.is_complete())));
+    // The peer is a seed too: dropped.
+    assert!(closed(&actions, key));
+    let status = m.status();
+    assert_eq!(status.state, State::Seeding);
+    assert!(status.is_finished());
+    assert_eq!(status.disconnects.get(DisconnectReason::BothSeeding), 1);
+    assert!(m.announce().completed);
+}
+
+#[test]
+fn a_block_never_asked_for_is_not_written() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.take_actions();
+    let b = block(0, 0);
+    m.on_messages(
+        key,
+        vec![Message::Piece {
+            piece: b.piece,
+            begin: b.begin,
+            data: data(b),
+        }],
+        now,
+    );
+    assert!(m.take_actions().is_empty());
+    assert_eq!(m.status().downloaded, 0);
+}
+
+#[test]
+fn a_piece_failed_by_its_only_sender_bans_it() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    let asked = unchoked_by_seed(&mut m, key, now);
+    let to_verify = receive_all(&mut m, key, &asked, now);
+    m.on_checked(to_verify[0], Ok(false));
+    let actions = m.take_actions();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::HashFailed(p)) if *p == to_verify[0].get())));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::PeerBanned(_)))));
+    assert!(closed(&actions, key));
+    assert_eq!(m.status().disconnects.get(DisconnectReason::Banned), 1);
+
+    // It is refused when it comes back, and never tried again.
+    m.on_connected(PeerKey(2), addr(1, 9), now);
+    assert!(closed(&m.take_actions(), PeerKey(2)));
+    m.on_peers([addr(1, 10)]);
+    assert!(!m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Connect(_))));
+}
+
+/// One block as a `piece` message.
+fn block_message(b: BlockRef) -> Message {
+    Message::Piece {
+        piece: b.piece,
+        begin: b.begin,
+        data: data(b),
+    }
+}
+
+fn writes(actions: Vec<Action>) -> Vec<BlockRef> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Write(b, _) => Some(b),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn smart_ban_bans_only_the_sender_whose_block_differed() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let (honest, liar) = (PeerKey(1), PeerKey(2));
+    // The honest peer is asked for every block, sends the first one, then chokes us.
+    unchoked_by_seed(&mut m, honest, now);
+    m.on_messages(
+        honest,
+        vec![block_message(block(0, 0)), Message::Choke],
+        now,
+    );
+    let first = writes(m.take_actions());
+    // The liar gets the rest of the piece.
+    m.on_connected(liar, addr(2, 1), now);
+    m.on_messages(
+        liar,
+        vec![
+            Message::Bitfield(Bitfield::full(&layout())),
+            Message::Unchoke,
+        ],
+        now,
+    );
+    assert!(requests(&m.take_actions(), liar).contains(&block(0, 1)));
+    m.on_messages(liar, vec![block_message(block(0, 1))], now);
+    let second = writes(m.take_actions());
+    for b in first.iter().chain(&second) {
+        m.on_written(b.piece, b.length, Ok(()));
+    }
+    m.take_actions();
+
+    // Two senders: nobody is banned yet; each block is hashed as it is on disk.
+    m.on_checked(piece(0), Ok(false));
+    let actions = m.take_actions();
+    assert!(!closed(&actions, honest) && !closed(&actions, liar));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::HashBlocks { piece: p, passed: false } if *p == piece(0))));
+    m.on_block_hashes(piece(0), false, vec![(0, [1; 20]), (BLOCK_SIZE, [2; 20])]);
+
+    // The piece is asked again (of the liar, the only peer unchoking us) and passes.
+    let again = requests(&actions, liar);
+    assert!(again.contains(&block(0, 0)) && again.contains(&block(0, 1)));
+    let messages = [block(0, 0), block(0, 1)].map(block_message).to_vec();
+    m.on_messages(liar, messages, now);
+    for b in writes(m.take_actions()) {
+        m.on_written(b.piece, b.length, Ok(()));
+    }
+    m.take_actions();
+    m.on_checked(piece(0), Ok(true));
+    assert!(m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::HashBlocks { piece: p, passed: true } if *p == piece(0))));
+    // The good copy differs in the liar's block only.
+    m.on_block_hashes(piece(0), true, vec![(0, [1; 20]), (BLOCK_SIZE, [9; 20])]);
+    let actions = m.take_actions();
+    assert!(closed(&actions, liar));
+    assert!(!closed(&actions, honest));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::PeerBanned(ip)) if *ip == addr(2, 1).ip())));
+}
+
+#[test]
+fn a_write_error_stops_the_torrent_until_resumed() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    let asked = unchoked_by_seed(&mut m, key, now);
+    let b = asked[0];
+    m.on_messages(
+        key,
+        vec![Message::Piece {
+            piece: b.piece,
+            begin: b.begin,
+            data: data(b),
+        }],
+        now,
+    );
+    m.take_actions();
+    m.on_written(b.piece, b.length, Err(io_error()));
+    let actions = m.take_actions();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(EventKind::StorageError(_)))));
+    assert!(closed(&actions, key));
+    assert_eq!(m.status().state, State::Error);
+    assert!(m.announce().paused);
+    assert_eq!(m.status().disconnects.get(DisconnectReason::Paused), 1);
+
+    // Resumed: the peer we had is tried again.
+    m.resume();
+    assert_eq!(m.status().state, State::Downloading);
+    assert!(m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Connect(x) if *x == addr(1, 1001))));
+}
+
+#[test]
+fn pause_drops_peers_and_refuses_new_ones() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_connected(PeerKey(1), addr(1, 1), now);
+    m.take_actions();
+    m.pause();
+    assert!(closed(&m.take_actions(), PeerKey(1)));
+    assert_eq!(m.status().state, State::Paused);
+    m.on_connected(PeerKey(2), addr(2, 1), now);
+    assert!(closed(&m.take_actions(), PeerKey(2)));
+    m.on_peers([addr(3, 1)]);
+    assert!(m.take_actions().is_empty(), "no connection while paused");
+    assert_eq!(m.status().disconnects.get(DisconnectReason::Paused), 2);
+}
+
+#[test]
+fn connection_limits_per_torrent_and_per_address() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    // Two from one address, a third is refused.
+    for (i, port) in [1, 2, 3].into_iter().enumerate() {
+        m.on_connected(PeerKey(i as u32), addr(1, port), now);
+    }
+    assert!(closed(&m.take_actions(), PeerKey(2)));
+    // The same address twice is refused.
+    m.on_connected(PeerKey(10), addr(1, 1), now);
+    assert!(closed(&m.take_actions(), PeerKey(10)));
+    // Up to four peers in all.
+    for (i, last) in [2, 3, 4].into_iter().enumerate() {
+        m.on_connected(PeerKey(20 + i as u32), addr(last, 1), now);
+    }
+    assert!(closed(&m.take_actions(), PeerKey(22)));
+    assert_eq!(m.status().peers, 4);
+    assert_eq!(m.status().disconnects.get(DisconnectReason::Limit), 3);
+    // Candidates beyond the limit wait.
+    m.on_peers([addr(9, 1)]);
+    assert!(m.take_actions().is_empty());
+    m.on_closed(PeerKey(0), Some(DisconnectReason::ClosedByPeer));
+    assert_eq!(m.status().peers, 3);
+    m.on_tick(now, Duration::from_millis(500));
+    assert!(m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Connect(x) if *x == addr(9, 1))));
+    assert_eq!(
+        m.status().disconnects.get(DisconnectReason::ClosedByPeer),
+        1
+    );
+}
+
+#[test]
+fn candidates_are_connected_to_once_each() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    m.on_peers([addr(1, 1), addr(1, 1), addr(2, 1)]);
+    let connects: Vec<SocketAddr> = m
+        .take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Connect(x) => Some(x),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(connects, vec![addr(1, 1), addr(2, 1)]);
+    m.on_peers([addr(1, 1)]);
+    assert!(m.take_actions().is_empty(), "already connecting");
+    m.on_connect_failed(addr(1, 1));
+    m.on_peers([addr(1, 1)]);
+    assert_eq!(m.take_actions().len(), 1);
+}
+
+#[test]
+fn unanswered_requests_time_out_and_are_asked_again() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    let asked = unchoked_by_seed(&mut m, key, now);
+    assert!(!asked.is_empty());
+    m.on_tick(now + REQUEST_TIMEOUT / 2, Duration::from_millis(500));
+    assert!(requests(&m.take_actions(), key).is_empty(), "still in time");
+    m.on_tick(
+        now + REQUEST_TIMEOUT + Duration::from_secs(1),
+        Duration::from_millis(500),
+    );
+    let mut again = requests(&m.take_actions(), key);
+    again.sort_by_key(|b| (b.piece, b.begin));
+    let mut asked = asked;
+    asked.sort_by_key(|b| (b.piece, b.begin));
+    assert_eq!(again, asked, "back to the picker, and out again");
+}
+
+#[test]
+fn a_full_disk_queue_holds_requests_back() {
+    let now = Instant::now();
+    let blocks = (MAX_QUEUED_WRITES / u64::from(BLOCK_SIZE)) as u32 + 64;
+    let layout = Layout::new(
+        u64::from(BLOCK_SIZE),
+        u64::from(blocks) * u64::from(BLOCK_SIZE),
+    )
+    .unwrap();
+    let mut m = TorrentMachine::new(layout, &Bitfield::empty(&layout), LIMITS, false, now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.on_messages(
+        key,
+        vec![Message::Bitfield(Bitfield::full(&layout)), Message::Unchoke],
+        now,
+    );
+    let mut asked = requests(&m.take_actions(), key);
+    let mut written = Vec::new();
+    // Deliver everything asked, never reporting it written, until requests stop.
+    while !asked.is_empty() {
+        let messages = asked
+            .iter()
+            .map(|b| Message::Piece {
+                piece: b.piece,
+                begin: b.begin,
+                data: data(*b),
+            })
+            .collect();
+        m.on_messages(key, messages, now);
+        let actions = m.take_actions();
+        written.extend(actions.iter().filter_map(|a| match a {
+            Action::Write(b, _) => Some(*b),
+            _ => None,
+        }));
+        asked = requests(&actions, key);
+        assert!(written.len() as u32 <= blocks);
+    }
+    let queued = written.len() as u64 * u64::from(BLOCK_SIZE);
+    assert!(queued >= MAX_QUEUED_WRITES, "stopped at {queued} bytes");
+    assert!(queued < MAX_QUEUED_WRITES + 600 * u64::from(BLOCK_SIZE));
+    // The disk catches up: requests flow again.
+    for b in written {
+        m.on_written(b.piece, b.length, Ok(()));
+    }
+    assert!(!requests(&m.take_actions(), key).is_empty());
+}
+
+#[test]
+fn seeding_from_the_original_data_is_never_interested() {
+    let now = Instant::now();
+    let mut have = Bitfield::empty(&layout());
+    have.set(piece(0));
+    let mut m = TorrentMachine::new(layout(), &have, LIMITS, true, now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), now);
+    m.on_messages(
+        key,
+        vec![
+            Message::Bitfield(Bitfield::full(&layout())),
+            Message::Unchoke,
+        ],
+        now,
+    );
+    let messages = sent(&m.take_actions(), key);
+    assert!(!messages.contains(&Message::Interested));
+    assert!(requests(&m.take_actions(), key).is_empty());
+}
+
+#[test]
+fn the_resume_round_saves_only_after_progress() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    m.on_resume_round();
+    assert!(m.take_actions().is_empty());
+    let key = PeerKey(1);
+    let asked = unchoked_by_seed(&mut m, key, now);
+    let to_verify = receive_all(&mut m, key, &asked, now);
+    m.on_checked(to_verify[0], Ok(true));
+    m.take_actions();
+    m.on_resume_round();
+    assert!(matches!(&m.take_actions()[..], [Action::SaveResume(have)] if have.count() == 1));
+    m.on_resume_round();
+    assert!(m.take_actions().is_empty());
+}
+
+#[test]
+fn choking_rounds_unchoke_the_best_uploaders() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    for i in 0..4u32 {
+        m.on_connected(PeerKey(i), addr(i as u8 + 1, 1), now);
+    }
+    m.take_actions();
+    for i in 0..4u32 {
+        m.on_messages(PeerKey(i), vec![Message::Interested], now);
+    }
+    m.take_actions();
+    m.on_choke_round(now);
+    m.take_actions();
+    let unchoked = (0..4u32)
+        .filter(|i| !m.peers[&PeerKey(*i)].choking_them)
+        .count();
+    // Two regular slots and one optimistic.
+    assert_eq!(unchoked, LIMITS.unchoke_slots + 1);
+}
+
+#[test]
+fn a_slow_reader_is_dropped_and_counted() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_connected(PeerKey(1), addr(1, 1), now);
+    m.take_actions();
+    m.drop_peer(PeerKey(1), DisconnectReason::SlowReader);
+    assert!(closed(&m.take_actions(), PeerKey(1)));
+    // Its task's end, reported afterwards, is not counted twice.
+    m.on_closed(PeerKey(1), None);
+    let status = m.status();
+    assert_eq!(status.disconnects.get(DisconnectReason::SlowReader), 1);
+    assert_eq!(status.disconnects.total(), 1);
+}
