@@ -2,8 +2,10 @@
 //!
 //! A [`Storage`] maps the torrent's concatenated data onto its files (pieces cross file
 //! borders; zero-length files are created and hold no data) and does positioned, blocking I/O
-//! (`pread`/`pwrite`, no copy buffers), as rqbit argues: the session calls the blocking methods
-//! from blocking threads, or the `*_async` wrappers, which use `spawn_blocking`.
+//! (`pread`/`pwrite`, no copy buffers), as rqbit argues: every method blocks, so callers run
+//! them where blocking is allowed, never on async workers (the session opens and resumes on
+//! the caller's thread, then reads, writes, syncs and hashes on a disk thread and a hash
+//! thread per torrent).
 //!
 //! # Where files go, and what is refused
 //! - Files live in `folder` under their validated relative paths (`name` for a single-file
@@ -56,7 +58,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Default bound on open file handles per torrent.
 pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
@@ -168,7 +170,8 @@ pub enum StorageError {
     /// The layout given to [`Storage::open`] is not the torrent's.
     #[error("the layout does not match the torrent")]
     LayoutMismatch,
-    /// The caller cancelled a check, or the runtime shut down under an async call.
+    /// The caller cancelled a check: the `progress` callback of [`Storage::check_all`] or
+    /// [`Storage::resume`] returned `false`.
     #[error("cancelled")]
     Cancelled,
 }
@@ -629,45 +632,6 @@ impl Storage {
         (0..self.files.len()).try_for_each(|i| self.sync_file(i))
     }
 
-    // Async wrappers: the work runs on tokio's blocking threads.
-
-    /// [`Storage::read_block`] on a blocking thread.
-    pub async fn read_block_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-        begin: u32,
-        len: u32,
-    ) -> Result<Vec<u8>, StorageError> {
-        let s = self.clone();
-        blocking(move || s.read_block(piece, begin, len)).await
-    }
-
-    /// [`Storage::write_block`] on a blocking thread.
-    pub async fn write_block_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-        begin: u32,
-        data: impl AsRef<[u8]> + Send + 'static,
-    ) -> Result<(), StorageError> {
-        let s = self.clone();
-        blocking(move || s.write_block(piece, begin, data.as_ref())).await
-    }
-
-    /// [`Storage::verify_piece`] on a blocking thread.
-    pub async fn verify_piece_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-    ) -> Result<bool, StorageError> {
-        let s = self.clone();
-        blocking(move || s.verify_piece(piece)).await
-    }
-
-    /// [`Storage::sync_piece`] on a blocking thread.
-    pub async fn sync_piece_async(self: &Arc<Self>, piece: PieceIndex) -> Result<(), StorageError> {
-        let s = self.clone();
-        blocking(move || s.sync_piece(piece)).await
-    }
-
     // Internals.
 
     fn expected(&self, piece: PieceIndex) -> &[u8] {
@@ -954,17 +918,6 @@ fn is_permission(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
     )
-}
-
-/// Runs blocking storage work on tokio's blocking threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
-) -> Result<T, StorageError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(StorageError::Cancelled),
-    }
 }
 
 #[cfg(test)]
