@@ -1,7 +1,11 @@
+use super::layout::Segment;
 use super::*;
 use crate::bencode::Encoder;
 use crate::metainfo::Metainfo;
 use crate::piece::Bitfield;
+use sha1::{Digest, Sha1};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// A file of a test torrent: its path inside the torrent, its bytes, its BEP 47 attributes.
 struct F<'a>(&'a str, Vec<u8>, Option<&'a str>);
