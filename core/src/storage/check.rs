@@ -7,7 +7,8 @@
 //! a sparse hole and never wrote) are marked absent without reading. Progress is reported on
 //! the caller's thread, which may cancel.
 
-use super::{segments, PieceHasher, Storage, StorageError};
+use super::layout::segments;
+use super::{PieceHasher, Storage, StorageError};
 use crate::hashing;
 use crate::piece::{Bitfield, PieceIndex};
 use std::sync::atomic::Ordering;

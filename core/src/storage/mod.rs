@@ -2,8 +2,10 @@
 //!
 //! A [`Storage`] maps the torrent's concatenated data onto its files (pieces cross file
 //! borders; zero-length files are created and hold no data) and does positioned, blocking I/O
-//! (`pread`/`pwrite`, no copy buffers), as rqbit argues: the session calls the blocking methods
-//! from blocking threads, or the `*_async` wrappers, which use `spawn_blocking`.
+//! (`pread`/`pwrite`, no copy buffers), as rqbit argues: every method blocks, so callers run
+//! them where blocking is allowed, never on async workers (the session opens and resumes on
+//! the caller's thread, then reads, writes, syncs and hashes on a disk thread and a hash
+//! thread per torrent).
 //!
 //! # Where files go, and what is refused
 //! - Files live in `folder` under their validated relative paths (`name` for a single-file
@@ -35,350 +37,42 @@
 //! [`Storage::resume`] trusts a saved bitfield when the files are as they were at save time,
 //! and checks what it cannot trust. See [`ResumeData`] for the file format and the
 //! order of operations that keeps a crash from claiming a piece whose bytes were lost.
+//!
+//! # Where the code is
+//! - this file: the [`Storage`] type, reading and writing blocks, syncing;
+//! - `error.rs`: [`StorageError`] and [`Op`];
+//! - `layout.rs`: which stretches of which files hold a range of the torrent's data;
+//! - `open.rs`: [`StorageOptions`], [`Storage::open`] and opening each file on demand;
+//! - `fs.rs`: walking paths below the folder without following links;
+//! - `pool.rs`: the bounded pool of open files;
+//! - `verify.rs`: one piece against its hash, [`PieceHasher`];
+//! - `check.rs`: every piece against its hash, on several threads;
+//! - `resume.rs`: saving and loading [`ResumeData`].
 
 mod check;
+mod error;
 mod fs;
+mod layout;
+mod open;
 mod pool;
 mod resume;
+mod verify;
 
+pub use error::{Op, StorageError};
+pub use open::{LongerFiles, StorageOptions, StorageStats, DEFAULT_MAX_OPEN_FILES};
 pub use resume::{FileStamp, InvalidResumeData, ResumeData, ResumeStatus};
+pub use verify::PieceHasher;
 
 use crate::buffers::{BufferPool, BUFFER_SIZE};
-use crate::metainfo::Info;
 use crate::piece::{BlockRef, Layout, PieceIndex};
-use sha1::{Digest, Sha1};
-use std::ffi::{CString, OsStr};
+use layout::{segments, FileSlot};
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-/// Default bound on open file handles per torrent.
-pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
-
-/// Largest buffer used to stream a piece through SHA-1.
-const HASH_BUFFER: usize = 256 << 10;
-
-/// A piece's SHA-1 taken from memory as its blocks are written, for as long as they come in
-/// order (peers mostly send a piece's blocks in the order we asked for them), so that checking
-/// a downloaded piece seldom reads it back. [`Storage::verify_hashed`] reads what it missed.
-#[derive(Default)]
-pub struct PieceHasher {
-    sha: Sha1,
-    /// Bytes from the piece's start seen so far.
-    hashed: u32,
-}
-
-impl PieceHasher {
-    /// Takes in the block at `begin` if it is the next in order (an out-of-order block is read
-    /// back from disk at the end instead).
-    pub fn feed(&mut self, begin: u32, data: &[u8]) {
-        if begin == self.hashed {
-            self.sha.update(data);
-            self.hashed = self.hashed.saturating_add(data.len() as u32);
-        }
-    }
-}
-
-/// What storage was doing when an I/O error happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Op {
-    CreateFolder,
-    OpenFolder,
-    Open,
-    Stat,
-    Resize,
-    Read,
-    Write,
-    Sync,
-    SaveResume,
-    LoadResume,
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Op::CreateFolder => "create folder",
-            Op::OpenFolder => "open folder",
-            Op::Open => "open",
-            Op::Stat => "stat",
-            Op::Resize => "resize",
-            Op::Read => "read",
-            Op::Write => "write",
-            Op::Sync => "sync",
-            Op::SaveResume => "save resume data to",
-            Op::LoadResume => "load resume data from",
-        })
-    }
-}
-
-/// Why storage failed. Every variant about a file names it.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StorageError {
-    /// The system refused an operation on `path`.
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: Op,
-        path: PathBuf,
-        source: io::Error,
-    },
-    /// A symbolic link stands where a folder or file of the torrent should be.
-    #[error("{path} is a symbolic link; bittern never follows links inside the download folder")]
-    Symlink { path: PathBuf },
-    /// Something other than a regular file stands where a file of the torrent should be.
-    #[error("{path} is not a regular file")]
-    NotAFile { path: PathBuf },
-    /// Something other than a folder stands where a folder of the torrent should be.
-    #[error("{path} is not a folder")]
-    NotAFolder { path: PathBuf },
-    /// Opening only existing files ([`StorageOptions::existing_files_only`]): a file of the
-    /// torrent is not there.
-    #[error("{path}: missing (the torrent has it); the original data is never added to")]
-    MissingFile { path: PathBuf },
-    /// Opening only existing files: a file's size is not the torrent's.
-    #[error(
-        "{path}: {found} bytes, but {expected} in the torrent (it changed since the torrent \
-         was made); the original data is never resized"
-    )]
-    WrongSize {
-        path: PathBuf,
-        expected: u64,
-        found: u64,
-    },
-    /// A file on disk is longer than the torrent says; it was left untouched.
-    #[error(
-        "{path} holds {found} bytes but the torrent says {expected}; \
-         it is left untouched (open with LongerFiles::Truncate to cut it)"
-    )]
-    LongerFile {
-        path: PathBuf,
-        expected: u64,
-        found: u64,
-    },
-    /// A block that does not lie inside its piece (or a piece of another torrent).
-    #[error("piece {piece}: bytes {begin}..{end} are not inside the piece")]
-    OutOfRange { piece: u32, begin: u64, end: u64 },
-    /// The layout given to [`Storage::open`] is not the torrent's.
-    #[error("the layout does not match the torrent")]
-    LayoutMismatch,
-    /// The caller cancelled a check, or the runtime shut down under an async call.
-    #[error("cancelled")]
-    Cancelled,
-}
-
-/// A copy keeps the operation, the path and the OS error number (an error without one keeps
-/// its kind and text): a failed read of a run of blocks is reported for each of them.
-impl Clone for StorageError {
-    fn clone(&self) -> Self {
-        use StorageError::*;
-        match self {
-            Io { op, path, source } => Io {
-                op: *op,
-                path: path.clone(),
-                source: match source.raw_os_error() {
-                    Some(code) => io::Error::from_raw_os_error(code),
-                    None => io::Error::new(source.kind(), source.to_string()),
-                },
-            },
-            Symlink { path } => Symlink { path: path.clone() },
-            NotAFile { path } => NotAFile { path: path.clone() },
-            NotAFolder { path } => NotAFolder { path: path.clone() },
-            MissingFile { path } => MissingFile { path: path.clone() },
-            WrongSize {
-                path,
-                expected,
-                found,
-            } => WrongSize {
-                path: path.clone(),
-                expected: *expected,
-                found: *found,
-            },
-            LongerFile {
-                path,
-                expected,
-                found,
-            } => LongerFile {
-                path: path.clone(),
-                expected: *expected,
-                found: *found,
-            },
-            OutOfRange { piece, begin, end } => OutOfRange {
-                piece: *piece,
-                begin: *begin,
-                end: *end,
-            },
-            LayoutMismatch => LayoutMismatch,
-            Cancelled => Cancelled,
-        }
-    }
-}
-
-impl StorageError {
-    fn io(op: Op, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        StorageError::Io {
-            op,
-            path: path.into(),
-            source,
-        }
-    }
-
-    /// The path involved, if any.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            StorageError::Io { path, .. }
-            | StorageError::Symlink { path }
-            | StorageError::NotAFile { path }
-            | StorageError::NotAFolder { path }
-            | StorageError::MissingFile { path }
-            | StorageError::WrongSize { path, .. }
-            | StorageError::LongerFile { path, .. } => Some(path),
-            _ => None,
-        }
-    }
-
-    /// Whether this says the data is simply not there (a missing or short file): a piece that
-    /// cannot be read this way is a piece we do not have, not a failure of the disk.
-    pub fn is_missing_data(&self) -> bool {
-        match self {
-            StorageError::Io {
-                op: Op::Read | Op::Open,
-                source,
-                ..
-            } => matches!(
-                source.kind(),
-                io::ErrorKind::UnexpectedEof | io::ErrorKind::NotFound
-            ),
-            _ => false,
-        }
-    }
-}
-
-/// What to do with a file on disk that is longer than the torrent says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum LongerFiles {
-    /// Refuse to open the torrent ([`StorageError::LongerFile`]); touch nothing.
-    #[default]
-    Refuse,
-    /// Cut the file to the torrent's length (only once the user agreed).
-    Truncate,
-}
-
-/// How a [`Storage`] behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorageOptions {
-    /// Most file handles open at once (default [`DEFAULT_MAX_OPEN_FILES`]; 0 counts as 1).
-    pub max_open_files: usize,
-    pub longer_files: LongerFiles,
-    /// Threads hashing in [`Storage::check_all`]; 0 means one per core.
-    pub check_threads: usize,
-    /// Folder of resume files; by default `<folder>/.bittern`, reached without following links.
-    pub resume_dir: Option<PathBuf>,
-    /// Open the files as they are, for seeding from the original data: the folder and every
-    /// file must exist at the torrent's sizes ([`StorageError::MissingFile`],
-    /// [`StorageError::WrongSize`]), and nothing is created, truncated or resized.
-    pub existing_files_only: bool,
-}
-
-impl Default for StorageOptions {
-    fn default() -> Self {
-        StorageOptions {
-            max_open_files: DEFAULT_MAX_OPEN_FILES,
-            longer_files: LongerFiles::Refuse,
-            check_threads: 0,
-            resume_dir: None,
-            existing_files_only: false,
-        }
-    }
-}
-
-/// Counters about open files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StorageStats {
-    /// File handles open now.
-    pub open_files: usize,
-    /// The most file handles ever open at once.
-    pub peak_open_files: usize,
-    /// The bound ([`StorageOptions::max_open_files`]).
-    pub max_open_files: usize,
-}
-
-/// One file of the torrent, as storage sees it.
-#[derive(Debug)]
-struct FileSlot {
-    /// Path components below the folder.
-    names: Box<[CString]>,
-    /// `folder` joined with the relative path (for messages).
-    path: PathBuf,
-    offset: u64,
-    length: u64,
-    padding: bool,
-    /// Bytes from the start that may hold torrent data: what the file held when storage
-    /// opened it, or all of it once written to. [`Storage::check_all`] reads nothing past it.
-    data_len: AtomicU64,
-    /// Written since its last sync.
-    dirty: AtomicBool,
-}
-
-impl FileSlot {
-    fn stores_data(&self) -> bool {
-        !self.padding && self.length > 0
-    }
-}
-
-/// A stretch of one file inside a range of the torrent's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Segment {
-    file: usize,
-    /// Offset in the file.
-    at: u64,
-    len: usize,
-    /// Offset in the range (the caller's buffer).
-    buf: usize,
-}
-
-/// The pieces of `offset..offset + len` in each file, in order, skipping zero-length files.
-fn segments(files: &[FileSlot], offset: u64, len: u64) -> impl Iterator<Item = Segment> + '_ {
-    let mut i = files
-        .partition_point(|f| f.offset <= offset)
-        .saturating_sub(1);
-    let end = offset + len;
-    let mut at = offset;
-    std::iter::from_fn(move || {
-        while at < end {
-            let f = files.get(i)?;
-            let in_file = at - f.offset;
-            if in_file >= f.length {
-                i += 1;
-                continue;
-            }
-            let n = (f.length - in_file).min(end - at);
-            let seg = Segment {
-                file: i,
-                at: in_file,
-                len: n as usize,
-                buf: (at - offset) as usize,
-            };
-            at += n;
-            return Some(seg);
-        }
-        None
-    })
-}
-
-/// What [`Storage::open`] found on disk for a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Found {
-    Missing,
-    Size(u64),
-}
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 /// A torrent's data on disk. Shared across threads (`Arc<Storage>`); every method takes
 /// `&self`.
@@ -409,68 +103,7 @@ impl fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Prepares `info`'s files in `folder`: checks what is on disk (links, non-files, longer
-    /// files are refused before anything is touched), then creates folders and missing files
-    /// and extends short ones, sparse. See the [module documentation](self) for the rules.
-    pub fn open(
-        info: &Info,
-        layout: Layout,
-        folder: &Path,
-        options: StorageOptions,
-    ) -> Result<Storage, StorageError> {
-        if layout.piece_length() != info.piece_length()
-            || layout.total_length() != info.total_length()
-            || layout.piece_count() as usize != info.piece_count()
-        {
-            return Err(StorageError::LayoutMismatch);
-        }
-        if !options.existing_files_only {
-            std::fs::create_dir_all(folder)
-                .map_err(|e| StorageError::io(Op::CreateFolder, folder, e))?;
-        }
-        let root =
-            fs::open_folder(folder).map_err(|e| StorageError::io(Op::OpenFolder, folder, e))?;
-        let mut files = Vec::with_capacity(info.files().len());
-        for f in info.files() {
-            let path = folder.join(f.relative_path());
-            let names = f
-                .components()
-                .map(|c| CString::new(c).map_err(|_| StorageError::NotAFile { path: path.clone() }))
-                .collect::<Result<Box<[CString]>, _>>()?;
-            files.push(FileSlot {
-                names,
-                path,
-                offset: f.offset(),
-                length: f.length(),
-                padding: f.attr().is_some_and(|a| a.contains(&b'p')),
-                data_len: AtomicU64::new(0),
-                dirty: AtomicBool::new(false),
-            });
-        }
-        let storage = Storage {
-            layout,
-            folder: folder.to_path_buf(),
-            root,
-            files: files.into_boxed_slice(),
-            hashes: info.pieces().into(),
-            pool: pool::Pool::new(options.max_open_files),
-            options,
-            save_lock: Mutex::new(()),
-            walk_lock: Mutex::new(()),
-        };
-        let found = (0..storage.files.len())
-            .map(|i| {
-                storage
-                    .inspect(i)
-                    .and_then(|found| storage.accept(i, found))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        for (i, found) in found.into_iter().enumerate() {
-            storage.prepare(i, found)?;
-        }
-        Ok(storage)
-    }
-
+    /// The torrent's pieces, as given to [`Storage::open`].
     pub fn layout(&self) -> Layout {
         self.layout
     }
@@ -483,19 +116,6 @@ impl Storage {
     /// Where file `index` of the torrent lives.
     pub fn file_path(&self, index: usize) -> Option<&Path> {
         self.files.get(index).map(|f| f.path.as_path())
-    }
-
-    pub fn stats(&self) -> StorageStats {
-        StorageStats {
-            open_files: self.pool.live(),
-            peak_open_files: self.pool.peak(),
-            max_open_files: self.pool.capacity(),
-        }
-    }
-
-    /// Closes every file handle not in use (they reopen on demand).
-    pub fn close_idle_files(&self) {
-        self.pool.close_idle();
     }
 
     /// Reads `len` bytes at `begin` in `piece`, across file borders.
@@ -609,36 +229,6 @@ impl Storage {
         self.read_block(piece, 0, size)
     }
 
-    /// SHA-1 of the piece as it is on disk, streamed through a buffer of at most 256 KiB.
-    pub fn hash_piece(&self, piece: PieceIndex) -> Result<[u8; 20], StorageError> {
-        let size = self.piece_size(piece)?;
-        let mut buf = vec![0; (size as usize).min(HASH_BUFFER)];
-        self.hash_with(piece, PieceHasher::default(), &mut buf)
-    }
-
-    /// Whether the piece on disk matches the torrent's hash. A missing or short file gives
-    /// `false`; other I/O errors are errors.
-    pub fn verify_piece(&self, piece: PieceIndex) -> Result<bool, StorageError> {
-        self.verify_hashed(piece, PieceHasher::default())
-    }
-
-    /// [`Storage::verify_piece`] for a piece whose first bytes `hasher` has seen as they were
-    /// written: only the rest is read back.
-    pub fn verify_hashed(
-        &self,
-        piece: PieceIndex,
-        hasher: PieceHasher,
-    ) -> Result<bool, StorageError> {
-        let size = self.piece_size(piece)?;
-        let rest = size.saturating_sub(hasher.hashed) as usize;
-        let mut buf = vec![0; rest.min(HASH_BUFFER)];
-        match self.hash_with(piece, hasher, &mut buf) {
-            Ok(hash) => Ok(hash[..] == self.expected(piece)[..]),
-            Err(e) if e.is_missing_data() => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Starts writing the piece's bytes to disk without waiting for them, so that the sync
     /// that makes them durable (before the resume file records them) has little left to do.
     /// Errors are left to that sync.
@@ -676,50 +266,7 @@ impl Storage {
         (0..self.files.len()).try_for_each(|i| self.sync_file(i))
     }
 
-    // Async wrappers: the work runs on tokio's blocking threads.
-
-    /// [`Storage::read_block`] on a blocking thread.
-    pub async fn read_block_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-        begin: u32,
-        len: u32,
-    ) -> Result<Vec<u8>, StorageError> {
-        let s = self.clone();
-        blocking(move || s.read_block(piece, begin, len)).await
-    }
-
-    /// [`Storage::write_block`] on a blocking thread.
-    pub async fn write_block_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-        begin: u32,
-        data: impl AsRef<[u8]> + Send + 'static,
-    ) -> Result<(), StorageError> {
-        let s = self.clone();
-        blocking(move || s.write_block(piece, begin, data.as_ref())).await
-    }
-
-    /// [`Storage::verify_piece`] on a blocking thread.
-    pub async fn verify_piece_async(
-        self: &Arc<Self>,
-        piece: PieceIndex,
-    ) -> Result<bool, StorageError> {
-        let s = self.clone();
-        blocking(move || s.verify_piece(piece)).await
-    }
-
-    /// [`Storage::sync_piece`] on a blocking thread.
-    pub async fn sync_piece_async(self: &Arc<Self>, piece: PieceIndex) -> Result<(), StorageError> {
-        let s = self.clone();
-        blocking(move || s.sync_piece(piece)).await
-    }
-
     // Internals.
-
-    fn expected(&self, piece: PieceIndex) -> &[u8] {
-        &self.hashes[piece.as_usize() * 20..piece.as_usize() * 20 + 20]
-    }
 
     /// The piece's size, checking that it belongs to this torrent.
     fn piece_size(&self, piece: PieceIndex) -> Result<u32, StorageError> {
@@ -771,27 +318,7 @@ impl Storage {
         Ok(())
     }
 
-    /// Streams the piece through SHA-1 using `buf` (not empty).
-    /// Finishes `hasher`'s SHA-1 of `piece` with the bytes it has not seen, read through `buf`.
-    fn hash_with(
-        &self,
-        piece: PieceIndex,
-        hasher: PieceHasher,
-        buf: &mut [u8],
-    ) -> Result<[u8; 20], StorageError> {
-        let size = u64::from(self.piece_size(piece)?);
-        let start = self.layout.piece_offset(piece);
-        let PieceHasher { mut sha, hashed } = hasher;
-        let mut done = u64::from(hashed).min(size);
-        while done < size {
-            let n = (buf.len() as u64).min(size - done) as usize;
-            self.read_at(start + done, &mut buf[..n])?;
-            sha.update(&buf[..n]);
-            done += n as u64;
-        }
-        Ok(sha.finalize().into())
-    }
-
+    /// Makes file `i`'s written bytes durable, if it was written since its last sync.
     fn sync_file(&self, i: usize) -> Result<(), StorageError> {
         let f = &self.files[i];
         if !f.dirty.swap(false, Ordering::AcqRel) {
@@ -806,211 +333,6 @@ impl Storage {
             f.dirty.store(true, Ordering::Release);
         }
         synced
-    }
-
-    /// The pool's handle for file `i`, opened (read-write, else read-only) if needed.
-    fn handle(&self, i: usize) -> Result<pool::Lent<'_>, StorageError> {
-        self.pool.get(i, || {
-            let _walking = self.walking();
-            let f = &self.files[i];
-            let (name, dirs) = f.names.split_last().expect("paths are not empty");
-            let dir = self.walk(i, dirs, true)?;
-            let dir = self.dir_fd(&dir);
-            match fs::open_file(dir, name, fs::Mode::ReadWriteCreate) {
-                Ok(file) => Ok(pool::Handle {
-                    file,
-                    writable: true,
-                }),
-                Err(fs::Failure::Io(e, _)) if is_permission(&e) => {
-                    fs::open_file(dir, name, fs::Mode::ReadOnly)
-                        .map(|file| pool::Handle {
-                            file,
-                            writable: false,
-                        })
-                        .map_err(|failure| self.failure(i, f.names.len(), failure, Op::Open))
-                }
-                Err(failure) => Err(self.failure(i, f.names.len(), failure, Op::Open)),
-            }
-        })
-    }
-
-    fn walking(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.walk_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn dir_fd<'a>(&'a self, dir: &'a Option<OwnedFd>) -> BorrowedFd<'a> {
-        dir.as_ref().map_or(self.root.as_fd(), |d| d.as_fd())
-    }
-
-    /// Walks file `i`'s folders `dirs` from the download folder.
-    fn walk(
-        &self,
-        i: usize,
-        dirs: &[CString],
-        create: bool,
-    ) -> Result<Option<OwnedFd>, StorageError> {
-        fs::walk(self.root.as_fd(), dirs, create)
-            .map_err(|e| self.failure(i, e.depth, e.failure, Op::Open))
-    }
-
-    /// The path of file `i`'s first `depth` components.
-    fn partial_path(&self, i: usize, depth: usize) -> PathBuf {
-        let mut p = self.folder.clone();
-        for c in &self.files[i].names[..depth] {
-            p.push(OsStr::from_bytes(c.as_bytes()));
-        }
-        p
-    }
-
-    fn failure(&self, i: usize, depth: usize, failure: fs::Failure, op: Op) -> StorageError {
-        let path = self.partial_path(i, depth);
-        match failure {
-            fs::Failure::Symlink => StorageError::Symlink { path },
-            fs::Failure::NotFile => StorageError::NotAFile { path },
-            fs::Failure::NotDirectory => StorageError::NotAFolder { path },
-            fs::Failure::Missing => StorageError::io(op, path, io::ErrorKind::NotFound.into()),
-            fs::Failure::Io(e, true) => StorageError::io(Op::CreateFolder, path, e),
-            fs::Failure::Io(e, false) => StorageError::io(op, path, e),
-        }
-    }
-
-    /// The state of file `i` on disk (`None`: missing, or not a regular file) without
-    /// creating anything.
-    fn stat_file(&self, i: usize) -> Result<Option<fs::Stat>, StorageError> {
-        let f = &self.files[i];
-        let (name, dirs) = f.names.split_last().expect("paths are not empty");
-        let _walking = self.walking();
-        let dir = match fs::walk(self.root.as_fd(), dirs, false) {
-            Ok(dir) => dir,
-            Err(_) => return Ok(None),
-        };
-        match fs::stat_at(self.dir_fd(&dir), name) {
-            Ok(Some(st)) if st.kind == fs::Kind::File => Ok(Some(st)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(StorageError::io(Op::Stat, &f.path, e)),
-        }
-    }
-
-    /// What stands on disk for file `i`; refuses links, non-files and (unless allowed) longer
-    /// files. Creates nothing.
-    fn inspect(&self, i: usize) -> Result<Found, StorageError> {
-        let f = &self.files[i];
-        if f.padding {
-            return Ok(Found::Size(f.length));
-        }
-        let (name, dirs) = f.names.split_last().expect("paths are not empty");
-        let _walking = self.walking();
-        let dir = match fs::walk(self.root.as_fd(), dirs, false) {
-            Ok(dir) => dir,
-            Err(fs::WalkError {
-                failure: fs::Failure::Missing,
-                ..
-            }) => return Ok(Found::Missing),
-            Err(e) => return Err(self.failure(i, e.depth, e.failure, Op::Open)),
-        };
-        let st = fs::stat_at(self.dir_fd(&dir), name)
-            .map_err(|e| StorageError::io(Op::Stat, &f.path, e))?;
-        match st {
-            None => Ok(Found::Missing),
-            Some(st) => match st.kind {
-                fs::Kind::File => {
-                    // With existing files only, a longer one is a wrong size (see `accept`).
-                    if st.size > f.length
-                        && self.options.longer_files == LongerFiles::Refuse
-                        && !self.options.existing_files_only
-                    {
-                        return Err(StorageError::LongerFile {
-                            path: f.path.clone(),
-                            expected: f.length,
-                            found: st.size,
-                        });
-                    }
-                    Ok(Found::Size(st.size))
-                }
-                fs::Kind::Symlink => Err(StorageError::Symlink {
-                    path: f.path.clone(),
-                }),
-                fs::Kind::Dir => Err(StorageError::NotAFile {
-                    path: f.path.clone(),
-                }),
-                fs::Kind::Other => Err(StorageError::NotAFile {
-                    path: f.path.clone(),
-                }),
-            },
-        }
-    }
-
-    /// What was found of file `i`, if the options allow it to be prepared.
-    fn accept(&self, i: usize, found: Found) -> Result<Found, StorageError> {
-        let f = &self.files[i];
-        if !self.options.existing_files_only || found == Found::Size(f.length) {
-            return Ok(found);
-        }
-        let path = f.path.clone();
-        Err(match found {
-            Found::Missing => StorageError::MissingFile { path },
-            Found::Size(found) => StorageError::WrongSize {
-                path,
-                expected: f.length,
-                found,
-            },
-        })
-    }
-
-    /// Creates or resizes file `i` as [`Storage::inspect`] found it; records what may hold data.
-    fn prepare(&self, i: usize, found: Found) -> Result<(), StorageError> {
-        let f = &self.files[i];
-        if f.padding {
-            f.data_len.store(f.length, Ordering::Relaxed);
-            return Ok(());
-        }
-        if found == Found::Size(f.length) {
-            f.data_len.store(f.length, Ordering::Relaxed);
-            return Ok(());
-        }
-        let (name, dirs) = f.names.split_last().expect("paths are not empty");
-        let _walking = self.walking();
-        let dir = self.walk(i, dirs, true)?;
-        let file = fs::open_file(self.dir_fd(&dir), name, fs::Mode::ReadWriteCreate)
-            .map_err(|failure| self.failure(i, f.names.len(), failure, Op::Open))?;
-        let size = file
-            .metadata()
-            .map_err(|e| StorageError::io(Op::Stat, &f.path, e))?
-            .len();
-        if size > f.length && self.options.longer_files == LongerFiles::Refuse {
-            // It grew since it was inspected.
-            return Err(StorageError::LongerFile {
-                path: f.path.clone(),
-                expected: f.length,
-                found: size,
-            });
-        }
-        if size != f.length {
-            file.set_len(f.length)
-                .map_err(|e| StorageError::io(Op::Resize, &f.path, e))?;
-        }
-        f.data_len.store(size.min(f.length), Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-fn is_permission(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
-    )
-}
-
-/// Runs blocking storage work on tokio's blocking threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
-) -> Result<T, StorageError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(StorageError::Cancelled),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Fast resume: which pieces were verified and durable when the torrent last stopped (the
 //! format and the order of operations are documented on [`ResumeData`]).
 
-use super::{fs, segments, Op, Storage, StorageError};
+use super::layout::segments;
+use super::{fs, Op, Storage, StorageError};
 use crate::bencode::{decode, DecodeOptions, Encoder, Node};
 use crate::metainfo::InfoHash;
 use crate::piece::{Bitfield, Layout, PieceIndex};

@@ -1,7 +1,11 @@
+use super::layout::Segment;
 use super::*;
 use crate::bencode::Encoder;
 use crate::metainfo::Metainfo;
 use crate::piece::Bitfield;
+use sha1::{Digest, Sha1};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// A file of a test torrent: its path inside the torrent, its bytes, its BEP 47 attributes.
 struct F<'a>(&'a str, Vec<u8>, Option<&'a str>);
@@ -292,19 +296,23 @@ fn resume_data_that_is_off_in_any_way_is_invalid() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_wrappers_run_on_blocking_threads() {
+#[test]
+fn one_storage_serves_several_threads() {
     let dir = tempfile::tempdir().unwrap();
     let (t, data) = torrent("one.bin", &[F("", pattern(40000, 3), None)], 16384);
-    let s = Arc::new(open(&t, dir.path()).unwrap());
+    let s = open(&t, dir.path()).unwrap();
     let p = s.layout().piece(1).unwrap();
-    s.write_block_async(p, 0, data[16384..32768].to_vec())
-        .await
-        .unwrap();
-    assert!(s.verify_piece_async(p).await.unwrap());
-    s.sync_piece_async(p).await.unwrap();
-    assert_eq!(
-        s.read_block_async(p, 10, 5).await.unwrap(),
-        &data[16394..16399]
-    );
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                s.write_block(p, 0, &data[16384..32768]).unwrap();
+                assert!(s.verify_piece(p).unwrap());
+                s.sync_piece(p).unwrap();
+            })
+            .join()
+            .unwrap();
+        scope.spawn(|| {
+            assert_eq!(s.read_block(p, 10, 5).unwrap(), &data[16394..16399]);
+        });
+    });
 }
