@@ -7,11 +7,11 @@
 
 use crate::torrent::bittern_torrent;
 use crate::{
-    arg, arg_mut, arg_out, arg_str, bittern_result, c_string, field_spans, free_handle, guard,
-    guard_value, into_handle, put_sized, Failure,
+    arg, arg_mut, arg_out, arg_str, bittern_result, c_string, client_config, field_spans,
+    free_handle, guard, guard_value, into_handle, put_sized, timeout_ms, Failure,
 };
 use bittern_core::cancel::Cancel;
-use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
+use bittern_core::tracker::client::{blocking, TrackerList};
 use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId};
 use bittern_core::InfoHash;
 use std::ffi::{c_char, CString};
@@ -86,16 +86,6 @@ impl bittern_announce_options {
         req.numwant = self.numwant;
         req
     }
-}
-
-/// The client's settings for one call: the defaults, or core's `with_timeout` (None: the default).
-pub(crate) fn client_config(timeout: Option<Duration>) -> ClientConfig {
-    timeout.map_or_else(ClientConfig::default, ClientConfig::with_timeout)
-}
-
-/// A timeout in milliseconds from C: 0 means the default.
-pub(crate) fn timeout_ms(ms: u32) -> Option<Duration> {
-    (ms != 0).then(|| Duration::from_millis(ms.into()))
 }
 
 /// A `const uint8_t info_hash[20]` argument.
@@ -657,14 +647,5 @@ mod tests {
         assert!(id.0[8..].iter().all(u8::is_ascii_alphanumeric));
         assert_eq!(PeerId::of_process(), id);
         assert_eq!(bittern_announce_options::default().peer_id, id);
-    }
-
-    #[test]
-    fn a_timeout_bounds_the_connection_too() {
-        let c = client_config(Some(Duration::from_millis(300)));
-        assert_eq!(c.timeout, Duration::from_millis(300));
-        assert_eq!(c.connect_timeout, Duration::from_millis(300));
-        assert_eq!(client_config(None), ClientConfig::default());
-        assert_eq!(timeout_ms(0), None);
     }
 }

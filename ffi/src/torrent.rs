@@ -1,9 +1,9 @@
 //! `bittern_torrent`: a `.torrent` file (BEP 3 metainfo), loaded, created or edited.
 
-use crate::announce::{self, client_config};
 use crate::{
-    arg, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_path, arg_str, bittern_result, free_handle,
-    guard, guard_value, into_handle, into_owned_bytes, CStrCache, Failure,
+    arg, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_path, arg_str, bittern_result,
+    client_config, free_handle, guard, guard_value, into_handle, into_owned_bytes, timeout_ms,
+    CStrCache, Failure,
 };
 use bittern_core::cancel::Cancel;
 use bittern_core::session::TorrentSource;
@@ -49,7 +49,8 @@ impl bittern_torrent {
         }
     }
 
-    /// The torrent itself, for the other handles' functions (announce, scrape).
+    /// The torrent itself, for the functions of other files that take one (announce, scrape,
+    /// adding to a session).
     pub(crate) fn meta(&self) -> &Metainfo {
         &self.meta
     }
@@ -187,10 +188,7 @@ pub extern "C" fn bittern_torrent_fetch(
                 "{url:?} is not an http or https URL"
             )));
         }
-        let meta = source.load(
-            &client_config(announce::timeout_ms(timeout_ms)),
-            Cancel::NEVER,
-        )?;
+        let meta = source.load(&client_config(self::timeout_ms(timeout_ms)), Cancel::NEVER)?;
         out.put(into_handle(bittern_torrent::new(meta)));
         Ok(())
     })

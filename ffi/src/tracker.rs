@@ -492,7 +492,7 @@ mod tests {
         assert_eq!(parse_bind("localhost:7").unwrap().port(), 7);
         for bad in ["", "127.0.0.1", "127.0.0.1:99999", "host:port", ":80"] {
             assert_eq!(
-                parse_bind(bad).unwrap_err().code,
+                parse_bind(bad).unwrap_err().code(),
                 bittern_result::InvalidArgument,
                 "{bad}"
             );

@@ -1,0 +1,136 @@
+//! `bittern_torrent_handle`: a torrent in a session, made by `bittern_session_add`.
+
+use crate::torrent_status::bittern_torrent_status;
+use crate::{
+    arg, arg_out, bittern_result, field_spans, free_handle, guard, guard_value, put_sized, Failure,
+};
+use bittern_core::session::TorrentHandle;
+use std::time::Duration;
+
+/// A torrent in a session, made by `bittern_session_add` and ended by
+/// `bittern_torrent_handle_free`, which does not stop the torrent (`bittern_session_remove`
+/// does).
+///
+/// A handle stays valid after its torrent is removed or its session freed: the status is then
+/// the last one the torrent had, and pausing or resuming gives
+/// `BITTERN_RESULT_INVALID_ARGUMENT`.
+///
+/// Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
+/// at once.
+pub struct bittern_torrent_handle {
+    handle: TorrentHandle,
+}
+
+impl bittern_torrent_handle {
+    pub(crate) fn new(handle: TorrentHandle) -> Self {
+        bittern_torrent_handle { handle }
+    }
+
+    /// Core's handle, for the session's functions that take one (add a peer, remove).
+    pub(crate) fn handle(&self) -> &TorrentHandle {
+        &self.handle
+    }
+}
+
+/// The guard of every function on a handle.
+fn with_handle(
+    handle: *const bittern_torrent_handle,
+    body: impl FnOnce(&TorrentHandle) -> Result<(), Failure>,
+) -> bittern_result {
+    guard(|| body(&unsafe { arg(handle, "handle") }?.handle))
+}
+
+/// Frees a handle. The torrent goes on in its session (`bittern_session_remove` stops it).
+/// NULL is a no-op.
+///
+/// Ownership: takes ownership of `handle`. Thread safety: no other thread may be using it.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_free(handle: *mut bittern_torrent_handle) {
+    guard_value((), || {
+        unsafe { free_handle(handle) };
+        Ok(())
+    })
+}
+
+/// Writes the torrent's info-hash to `hash_out[0..20]`.
+///
+/// Ownership: `hash_out` is the caller's (at least 20 bytes). Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_info_hash(
+    handle: *const bittern_torrent_handle,
+    hash_out: *mut u8,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(hash_out.cast::<[u8; 20]>(), "hash_out") }?;
+        out.put(h.info_hash().0);
+        Ok(())
+    })
+}
+
+/// Writes the torrent's status now to `*status_out`, whose `struct_size` the caller sets to
+/// `sizeof(bittern_torrent_status)`: only the fields within it are written, and `struct_size`
+/// is then set to the size this library wrote up to. A `struct_size` smaller than a `size_t`
+/// gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+///
+/// Ownership: `status_out` is the caller's. Thread safety: any thread; the torrent updates its
+/// status about twice a second while anything happens.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_status(
+    handle: *const bittern_torrent_handle,
+    status_out: *mut bittern_torrent_status,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let status = bittern_torrent_status::of(&h.status());
+        let fields = field_spans!(bittern_torrent_status, status;
+            state, pieces_done, piece_count, bytes_done, total_length, download_rate,
+            upload_rate, uploaded, downloaded, peers, eta);
+        unsafe { put_sized(status_out, "status_out", &status, &fields) }
+    })
+}
+
+/// Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
+/// writes to `*finished_out` whether they are (true at once for a torrent already complete;
+/// false when the time ran out, or at once when a storage error stopped the torrent:
+/// `BITTERN_TORRENT_STATE_ERROR`, which `bittern_torrent_handle_resume` clears; false at once
+/// too for a torrent removed, or whose session was freed, before it finished).
+///
+/// Thread safety: blocks only the calling thread; several threads may wait at once.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_wait(
+    handle: *const bittern_torrent_handle,
+    timeout_ms: u32,
+    finished_out: *mut bool,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(finished_out, "finished_out") }?;
+        out.put(h.wait_finished(Duration::from_millis(timeout_ms.into())));
+        Ok(())
+    })
+}
+
+/// Pauses the torrent: it drops its peers and connects to none until resumed. Returns at once;
+/// the status says `BITTERN_TORRENT_STATE_PAUSED` soon after. Pausing a paused torrent does
+/// nothing.
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_pause(
+    handle: *const bittern_torrent_handle,
+) -> bittern_result {
+    with_handle(handle, |h| Ok(h.pause()?))
+}
+
+/// Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
+/// it tries again). Returns at once. Resuming a torrent that is running does nothing.
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_resume(
+    handle: *const bittern_torrent_handle,
+) -> bittern_result {
+    with_handle(handle, |h| Ok(h.resume()?))
+}
