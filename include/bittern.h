@@ -240,6 +240,58 @@ typedef enum {
 } bittern_torrent_state;
 
 /**
+ * Why a peer connection of a torrent ended. The numbers are part of the ABI and never change;
+ * new reasons are only ever added.
+ */
+typedef enum {
+    /**
+     * The peer closed the connection, or reset it.
+     */
+    BITTERN_DISCONNECT_REASON_CLOSED_BY_PEER = 0,
+    /**
+     * Nothing arrived from the peer within the idle timeout.
+     */
+    BITTERN_DISCONNECT_REASON_IDLE = 1,
+    /**
+     * Reading from or writing to the socket failed.
+     */
+    BITTERN_DISCONNECT_REASON_IO = 2,
+    /**
+     * The peer sent bytes that are not the wire protocol.
+     */
+    BITTERN_DISCONNECT_REASON_MALFORMED = 3,
+    /**
+     * A well-formed message that breaks a rule (a request for a piece we do not have, more
+     * requests queued than allowed).
+     */
+    BITTERN_DISCONNECT_REASON_RULE_BROKEN = 4,
+    /**
+     * The peer sent data that failed the hash check, or its address was banned for it.
+     */
+    BITTERN_DISCONNECT_REASON_BANNED = 5,
+    /**
+     * A connection limit was reached, or the address is connected already.
+     */
+    BITTERN_DISCONNECT_REASON_LIMIT = 6,
+    /**
+     * The peer stopped reading what we send.
+     */
+    BITTERN_DISCONNECT_REASON_SLOW_READER = 7,
+    /**
+     * We finished and the peer is a seed too.
+     */
+    BITTERN_DISCONNECT_REASON_BOTH_SEEDING = 8,
+    /**
+     * The torrent was paused (or stopped by a storage error).
+     */
+    BITTERN_DISCONNECT_REASON_PAUSED = 9,
+    /**
+     * The torrent was removed or its session freed.
+     */
+    BITTERN_DISCONNECT_REASON_STOPPED = 10,
+} bittern_disconnect_reason;
+
+/**
  * How `bittern_session_add` adds a torrent. Made by `bittern_add_options_new`, ended by
  * `bittern_add_options_free`.
  *
@@ -1194,6 +1246,33 @@ bittern_result bittern_event_peers(const bittern_event *event, uint32_t *peers_o
 const char *bittern_event_message(const bittern_event *event);
 
 /**
+ * Writes the result code of the failure a `BITTERN_EVENT_KIND_TRACKER_ERROR` or
+ * `BITTERN_EVENT_KIND_STORAGE_ERROR` event reports (`BITTERN_RESULT_IO` for a file that could
+ * not be written, `BITTERN_RESULT_TRACKER`, `BITTERN_RESULT_TIMEOUT` ...) to `*code_out`, the
+ * code a call failing that way would return; other kinds give `BITTERN_RESULT_NOT_FOUND`.
+ *
+ * Thread safety: read-only.
+ */
+bittern_result bittern_event_error_code(const bittern_event *event, bittern_result *code_out);
+
+/**
+ * Writes the operating system's error number (`errno`, such as `ENOSPC`) of the failure a
+ * `TRACKER_ERROR` or `STORAGE_ERROR` event reports to `*errno_out`; `BITTERN_RESULT_NOT_FOUND`
+ * when the system did not report it, and for the other kinds.
+ *
+ * Thread safety: read-only.
+ */
+bittern_result bittern_event_os_error(const bittern_event *event, int32_t *errno_out);
+
+/**
+ * The file the failure of a `STORAGE_ERROR` event is about (the bytes the OS uses for its
+ * path); NULL when it names no file, for the other kinds, and when `event` is NULL.
+ *
+ * Ownership: owned by the event, valid until `bittern_event_free`. Thread safety: read-only.
+ */
+const char *bittern_event_path(const bittern_event *event);
+
+/**
  * Makes a new config with the defaults at `*config_out`.
  *
  * Ownership: free it with `bittern_session_config_free`. Thread safety: any thread.
@@ -1446,6 +1525,15 @@ bittern_result bittern_torrent_handle_status(const bittern_torrent_handle *handl
                                              bittern_torrent_status *status_out);
 
 /**
+ * Writes how many peer connections of the torrent ended for `reason` so far to `*count_out`.
+ *
+ * Thread safety: any thread; the count is part of the status, updated as `status` is.
+ */
+bittern_result bittern_torrent_handle_disconnects(const bittern_torrent_handle *handle,
+                                                  bittern_disconnect_reason reason,
+                                                  uint32_t *count_out);
+
+/**
  * Waits up to `timeout_ms` milliseconds for every piece of the torrent to be verified, and
  * writes to `*finished_out` whether they are (true at once for a torrent already complete;
  * false when the time ran out, or at once when a storage error stopped the torrent:
@@ -1478,6 +1566,15 @@ bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle
  * Thread safety: any thread.
  */
 bittern_result bittern_torrent_handle_resume(const bittern_torrent_handle *handle);
+
+/**
+ * The reason's short name as a static NUL-terminated string, the same in every face
+ * (`"closed_by_peer"`, `"idle"` ...).
+ *
+ * Ownership: static; never free it. Thread safety: any thread. `reason` must be one of the
+ * `bittern_disconnect_reason` values.
+ */
+const char *bittern_disconnect_reason_name(bittern_disconnect_reason reason);
 
 /**
  * Loads the `.torrent` file at `path` (bytes as the OS takes them; they need not be UTF-8) into a new torrent at `*torrent_out`.

@@ -60,6 +60,16 @@ impl Failure {
     }
 
     /// The code the call returns.
+    /// The OS's error number, for a failure the system reported.
+    pub(crate) fn errno(&self) -> Option<i32> {
+        self.errno
+    }
+
+    /// The file the failure is about.
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
     pub(crate) fn code(&self) -> bittern_result {
         self.code
     }
@@ -82,6 +92,12 @@ impl Failure {
 /// The one place core errors become result codes.
 impl From<bittern_core::Error> for Failure {
     fn from(e: bittern_core::Error) -> Self {
+        Failure::from(&e)
+    }
+}
+
+impl From<&bittern_core::Error> for Failure {
+    fn from(e: &bittern_core::Error) -> Self {
         let code = match e.kind() {
             ErrorKind::Bencode => bittern_result::Bencode,
             ErrorKind::Metainfo => bittern_result::Metainfo,

@@ -45,6 +45,8 @@ pub struct bittern_event {
     kind: bittern_event_kind,
     /// The text `bittern_event_message` returns, made when the event is taken.
     message: Option<CString>,
+    /// The failure a `TRACKER_ERROR` or `STORAGE_ERROR` event reports, and its file's path.
+    failure: Option<(Failure, Option<CString>)>,
 }
 
 impl bittern_event {
@@ -74,11 +76,30 @@ impl bittern_event {
                 Some(c_string(&format!("{other:?}"))),
             ),
         };
+        let failure = match &event.kind {
+            EventKind::TrackerError(e) | EventKind::StorageError(e) => {
+                let failure = Failure::from(&**e);
+                // A path holds no NUL on the systems we build for.
+                let path = failure.path().and_then(|p| {
+                    use std::os::unix::ffi::OsStrExt;
+                    CString::new(p.as_os_str().as_bytes()).ok()
+                });
+                Some((failure, path))
+            }
+            _ => None,
+        };
         bittern_event {
             event,
             kind,
             message,
+            failure,
         }
+    }
+
+    fn failure(&self) -> Result<&(Failure, Option<CString>), Failure> {
+        self.failure.as_ref().ok_or_else(|| {
+            Failure::not_found(format!("a {:?} event reports no failure", self.kind))
+        })
     }
 }
 
@@ -206,6 +227,62 @@ pub extern "C" fn bittern_event_peers(
 pub extern "C" fn bittern_event_message(event: *const bittern_event) -> *const c_char {
     read(event, ptr::null(), |e| {
         e.message.as_ref().map_or(ptr::null(), |m| m.as_ptr())
+    })
+}
+
+/// Writes the result code of the failure a `BITTERN_EVENT_KIND_TRACKER_ERROR` or
+/// `BITTERN_EVENT_KIND_STORAGE_ERROR` event reports (`BITTERN_RESULT_IO` for a file that could
+/// not be written, `BITTERN_RESULT_TRACKER`, `BITTERN_RESULT_TIMEOUT` ...) to `*code_out`, the
+/// code a call failing that way would return; other kinds give `BITTERN_RESULT_NOT_FOUND`.
+///
+/// Thread safety: read-only.
+#[no_mangle]
+pub extern "C" fn bittern_event_error_code(
+    event: *const bittern_event,
+    code_out: *mut bittern_result,
+) -> bittern_result {
+    guard(|| {
+        let e = unsafe { arg(event, "event") }?;
+        let out = unsafe { arg_out(code_out, "code_out") }?;
+        out.put(e.failure()?.0.code());
+        Ok(())
+    })
+}
+
+/// Writes the operating system's error number (`errno`, such as `ENOSPC`) of the failure a
+/// `TRACKER_ERROR` or `STORAGE_ERROR` event reports to `*errno_out`; `BITTERN_RESULT_NOT_FOUND`
+/// when the system did not report it, and for the other kinds.
+///
+/// Thread safety: read-only.
+#[no_mangle]
+pub extern "C" fn bittern_event_os_error(
+    event: *const bittern_event,
+    errno_out: *mut i32,
+) -> bittern_result {
+    guard(|| {
+        let e = unsafe { arg(event, "event") }?;
+        let out = unsafe { arg_out(errno_out, "errno_out") }?;
+        match e.failure()?.0.errno() {
+            Some(errno) => {
+                out.put(errno);
+                Ok(())
+            }
+            None => Err(Failure::not_found("the system did not report this failure")),
+        }
+    })
+}
+
+/// The file the failure of a `STORAGE_ERROR` event is about (the bytes the OS uses for its
+/// path); NULL when it names no file, for the other kinds, and when `event` is NULL.
+///
+/// Ownership: owned by the event, valid until `bittern_event_free`. Thread safety: read-only.
+#[no_mangle]
+pub extern "C" fn bittern_event_path(event: *const bittern_event) -> *const c_char {
+    read(event, ptr::null(), |e| {
+        e.failure
+            .as_ref()
+            .and_then(|(_, path)| path.as_ref())
+            .map_or(ptr::null(), |p| p.as_ptr())
     })
 }
 

@@ -48,6 +48,8 @@ pub mod session;
 pub mod torrent_handle;
 pub mod torrent_status;
 
+pub mod disconnect_reason;
+
 pub mod torrent;
 pub mod tracker;
 

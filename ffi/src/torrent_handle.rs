@@ -1,5 +1,6 @@
 //! `bittern_torrent_handle`: a torrent in a session, made by `bittern_session_add`.
 
+use crate::disconnect_reason::bittern_disconnect_reason;
 use crate::torrent_status::bittern_torrent_status;
 use crate::{
     arg, arg_out, bittern_result, field_spans, free_handle, guard, guard_value, put_sized, Failure,
@@ -85,6 +86,22 @@ pub extern "C" fn bittern_torrent_handle_status(
             state, pieces_done, piece_count, bytes_done, total_length, download_rate,
             upload_rate, uploaded, downloaded, peers, eta);
         unsafe { put_sized(status_out, "status_out", &status, &fields) }
+    })
+}
+
+/// Writes how many peer connections of the torrent ended for `reason` so far to `*count_out`.
+///
+/// Thread safety: any thread; the count is part of the status, updated as `status` is.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_disconnects(
+    handle: *const bittern_torrent_handle,
+    reason: bittern_disconnect_reason,
+    count_out: *mut u32,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(count_out, "count_out") }?;
+        out.put(h.status().disconnects.get(reason.to_core()));
+        Ok(())
     })
 }
 

@@ -132,6 +132,13 @@ static void test_null_arguments(void)
     CHECK_RESULT(bittern_event_piece(NULL, &n), BITTERN_RESULT_NULL_PARAMETER);
     CHECK_RESULT(bittern_event_peers(NULL, &n), BITTERN_RESULT_NULL_PARAMETER);
     CHECK_RESULT(bittern_event_info_hash(NULL, id), BITTERN_RESULT_NULL_PARAMETER);
+    bittern_result code = BITTERN_RESULT_OK;
+    int errno_value = 0;
+    CHECK_RESULT(bittern_event_error_code(NULL, &code), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_event_os_error(NULL, &errno_value), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(bittern_event_path(NULL) == NULL);
+    CHECK_RESULT(bittern_torrent_handle_disconnects(NULL, BITTERN_DISCONNECT_REASON_IDLE, &n),
+                 BITTERN_RESULT_NULL_PARAMETER);
     CHECK(strcmp(bittern_event_kind_name(BITTERN_EVENT_KIND_PIECE_VERIFIED),
                  "BITTERN_EVENT_KIND_PIECE_VERIFIED") == 0);
 
@@ -380,6 +387,19 @@ static void test_storage_error(const bittern_torrent *torrent, const char *seede
             const char *message = bittern_event_message(ev);
             CHECKF(message != NULL && strstr(message, "data.bin") != NULL, "%s",
                    message ? message : "(none)");
+            /* The failure itself: its code, its file, and no errno (the folder was seen for
+             * what it is before any system call failed). */
+            bittern_result code = BITTERN_RESULT_OK;
+            CHECK_OK(bittern_event_error_code(ev, &code));
+            CHECK(code == BITTERN_RESULT_IO);
+            const char *path = bittern_event_path(ev);
+            CHECKF(path != NULL && strcmp(path, file) == 0, "%s", path ? path : "(none)");
+            int os_error = 0;
+            CHECK_RESULT(bittern_event_os_error(ev, &os_error), BITTERN_RESULT_NOT_FOUND);
+        } else {
+            bittern_result code = BITTERN_RESULT_OK;
+            CHECK_RESULT(bittern_event_error_code(ev, &code), BITTERN_RESULT_NOT_FOUND);
+            CHECK(bittern_event_path(ev) == NULL);
         }
         bittern_event_free(ev);
     }
@@ -535,6 +555,16 @@ static void test_swarm(void)
     CHECK(st.eta == 0);
     CHECK(st.download_rate != UNTOUCHED && st.upload_rate != UNTOUCHED);
     CHECK(st.uploaded != UNTOUCHED && st.peers != 0xabababab);
+
+    /* Finished, it dropped the seeder: two seeds have nothing for each other. */
+    uint32_t both_seeding = 0;
+    CHECK_OK(bittern_torrent_handle_disconnects(down, BITTERN_DISCONNECT_REASON_BOTH_SEEDING,
+                                                &both_seeding));
+    CHECKF(both_seeding >= 1, "%" PRIu32, both_seeding);
+    CHECK(strcmp(bittern_disconnect_reason_name(BITTERN_DISCONNECT_REASON_BOTH_SEEDING),
+                 "both_seeding") == 0);
+    CHECK_RESULT(bittern_torrent_handle_disconnects(down, BITTERN_DISCONNECT_REASON_IDLE, NULL),
+                 BITTERN_RESULT_NULL_PARAMETER);
 
     /* A smaller (older) struct: written only up to its size. */
     memset(&st, 0xab, sizeof st);
