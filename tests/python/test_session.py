@@ -161,6 +161,9 @@ def test_seed_then_download(tmp_path: Path, tracker: bittern.Tracker, new_sessio
         assert s.bytes_done == s.total_length == torrent.total_length
         assert s.downloaded >= s.total_length and s.uploaded == 0
         assert s.download_rate >= 0 and s.upload_rate >= 0 and s.peers >= 0
+        # Finished, it dropped the seeder: two seeds have nothing for each other.
+        assert s.disconnects["both_seeding"] >= 1, s.disconnects
+        assert len(s.disconnects) == 11 and set(s.disconnects) >= {"idle", "closed_by_peer"}
         assert s == s and "state='seeding'" in repr(s)
         with pytest.raises(AttributeError):
             s.state = "paused"  # type: ignore[misc]
@@ -177,6 +180,7 @@ def test_seed_then_download(tmp_path: Path, tracker: bittern.Tracker, new_sessio
         replies = [e for e in events if e.kind == "tracker_reply"]
         assert replies and replies[0].url == tracker.url and replies[0].peers == 1
         assert replies[0].piece is None and replies[0].message is None and replies[0].ip is None
+        assert replies[0].error is None
         finished = events[-1]
         assert finished.kind == "finished" and finished.info_hash_hex == torrent.info_hash_hex
         assert repr(finished) == f"Event(kind='finished', info_hash='{torrent.info_hash_hex}')"
@@ -297,6 +301,11 @@ def test_storage_error_stops_the_torrent_until_resumed(tmp_path: Path, new_sessi
     assert handle.status().state == "error"
     errors = [e for e in leecher.events(timeout=1) if e.kind == "storage_error"]
     assert errors and "data.bin" in (errors[0].message or ""), errors
+    # The failure itself, as the exception a call failing so would raise (not raised).
+    error = errors[0].error
+    assert isinstance(error, bittern.StorageError) and isinstance(error, OSError)
+    assert error.filename == str(target) and str(error) == errors[0].message
+    assert errors[0] == errors[0]
 
     target.rmdir()
     handle.resume()
@@ -366,6 +375,7 @@ def test_events_timeout_and_ctrl_c(tmp_path: Path) -> None:
         assert iter(events) is events
         first = next(events)  # the tracker cannot be reached
         assert first.kind == "tracker_error" and first.message and "tracker_error" in repr(first)
+        assert isinstance(first.error, bittern.TrackerError) and str(first.error) == first.message
         started = time.monotonic()
         assert list(s.events(timeout=0.3)) == []
         assert 0.25 < time.monotonic() - started < 2
