@@ -218,7 +218,7 @@ typedef enum {
  */
 typedef enum {
     /**
-     * Checking the data on disk.
+     * Checking the data on disk, which follows an add (`pieces_checked` counts).
      */
     BITTERN_TORRENT_STATE_CHECKING = 0,
     /**
@@ -538,6 +538,12 @@ typedef struct {
      * (`UINT64_MAX`) when it cannot be told.
      */
     uint64_t eta;
+    /**
+     * Pieces looked at by the check of the data on disk (`BITTERN_TORRENT_STATE_CHECKING`);
+     * `piece_count` once it is done. Added after `eta`: read it only when the returned
+     * `struct_size` covers it.
+     */
+    uint32_t pieces_checked;
 } bittern_torrent_status;
 
 /**
@@ -1433,10 +1439,13 @@ bittern_result bittern_session_peer_id(const bittern_session *session, uint8_t *
  * multi-file torrent's folder too. `options` may be NULL for the defaults. A new handle to the
  * torrent goes to `*handle_out`.
  *
- * Blocks while the data already in `save_dir` is checked (skipped when the resume data saved
- * there is current, or the options trust the data), then starts the torrent: it announces to
- * its trackers and connects to peers on the session's threads. A torrent added complete is
- * seeded and reports `BITTERN_EVENT_KIND_FINISHED` at once.
+ * Returns once the files are opened: the torrent first checks the data already in `save_dir`
+ * on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with `pieces_checked` in its
+ * status; quick when the resume data saved there is current, skipped when the options trust
+ * the data), then announces to its trackers and connects to peers. A torrent found complete
+ * is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. A storage error during the check stops
+ * it in `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event;
+ * `bittern_torrent_handle_resume` checks again.
  *
  * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
  * info-hash); `BITTERN_RESULT_IO` when the folder or the files cannot be made, opened or read.
@@ -1545,6 +1554,19 @@ bittern_result bittern_torrent_handle_disconnects(const bittern_torrent_handle *
 bittern_result bittern_torrent_handle_wait(const bittern_torrent_handle *handle,
                                            uint32_t timeout_ms,
                                            bool *finished_out);
+
+/**
+ * Waits up to `timeout_ms` milliseconds for the check of the data on disk that follows
+ * `bittern_session_add` to be over (the state is no longer `BITTERN_TORRENT_STATE_CHECKING`:
+ * the torrent runs, or the check failed with `BITTERN_TORRENT_STATE_ERROR`), and writes to
+ * `*checked_out` whether it is (false when the time ran out, and at once for a torrent
+ * removed, or whose session was freed).
+ *
+ * Thread safety: blocks only the calling thread; several threads may wait at once.
+ */
+bittern_result bittern_torrent_handle_wait_checked(const bittern_torrent_handle *handle,
+                                                   uint32_t timeout_ms,
+                                                   bool *checked_out);
 
 /**
  * Pauses the torrent: it drops its peers and connects to none until resumed. Returns at once;

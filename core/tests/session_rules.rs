@@ -1,9 +1,8 @@
 //! The rules the session decides once for every face: which handles are live, which settings
 //! can work, and that seeding never touches the original data.
 
-use bittern_core::cancel::Cancel;
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
-use bittern_core::session::{AddOptions, Session, SessionConfig, SessionError, WaitOutcome};
+use bittern_core::session::{AddOptions, Session, SessionConfig, SessionError, State, WaitOutcome};
 use bittern_core::{Error, ErrorKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,11 +39,9 @@ fn a_handle_knows_its_session_and_whether_it_was_removed() {
     let torrent = torrent_of(&data);
     let (one, other) = (session(), session());
     let out = dir.path().join("out");
-    let handle = one
-        .add(torrent.clone(), options(&out, false), Cancel::NEVER)
-        .unwrap();
+    let handle = one.add(torrent.clone(), options(&out, false)).unwrap();
     assert!(matches!(
-        one.add(torrent.clone(), options(&out, false), Cancel::NEVER),
+        one.add(torrent.clone(), options(&out, false)),
         Err(Error::Session(SessionError::AlreadyAdded(_)))
     ));
     assert!(matches!(
@@ -72,9 +69,7 @@ fn a_handle_knows_its_session_and_whether_it_was_removed() {
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // Added again, the new handle is live and the old one stays stale.
-    let again = one
-        .add(torrent.clone(), options(&out, false), Cancel::NEVER)
-        .unwrap();
+    let again = one.add(torrent.clone(), options(&out, false)).unwrap();
     again.pause().unwrap();
     assert!(handle.pause().is_err());
     one.shutdown();
@@ -121,11 +116,7 @@ fn settings_that_cannot_work_are_refused_by_the_session() {
     let data = dir.path().join("data.bin");
     std::fs::write(&data, vec![1u8; 1000]).unwrap();
     let e = s
-        .add(
-            torrent_of(&data),
-            options(Path::new(""), false),
-            Cancel::NEVER,
-        )
+        .add(torrent_of(&data), options(Path::new(""), false))
         .err()
         .unwrap();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
@@ -144,7 +135,7 @@ fn seeding_never_creates_truncates_or_resizes_the_original_data() {
 
     let refused = |what: &str| {
         let e = s
-            .add(torrent.clone(), options(dir.path(), true), Cancel::NEVER)
+            .add(torrent.clone(), options(dir.path(), true))
             .err()
             .unwrap_or_else(|| panic!("{what}: added"));
         assert_eq!(e.kind(), ErrorKind::Io, "{what}: {e}");
@@ -173,37 +164,41 @@ fn seeding_never_creates_truncates_or_resizes_the_original_data() {
 
     let elsewhere = dir.path().join("nowhere");
     let e = s
-        .add(torrent.clone(), options(&elsewhere, true), Cancel::NEVER)
+        .add(torrent.clone(), options(&elsewhere, true))
         .err()
         .unwrap();
     assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     assert!(!elsewhere.exists(), "a seed-only add made {elsewhere:?}");
 
     std::fs::write(content.join("sub/b.bin"), vec![2u8; 30_000]).unwrap();
-    let seed = s
-        .add(torrent.clone(), options(dir.path(), true), Cancel::NEVER)
-        .unwrap();
-    assert!(seed.status().is_finished());
+    let seed = s.add(torrent.clone(), options(dir.path(), true)).unwrap();
+    assert!(seed.wait_finished(Duration::from_secs(30)));
 }
 
 #[test]
-fn an_add_is_cancelled_during_its_check() {
+fn an_add_returns_at_once_and_checks_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.bin");
-    std::fs::write(&data, vec![3u8; 4 << 20]).unwrap();
-    let torrent = torrent_of(&data);
+    // 256 MiB of zeros, sparse: a check that takes a while without writing as much.
+    std::fs::File::create(&data)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let create_options = CreateOptions {
+        piece_length: Some(1 << 20),
+        ..Default::default()
+    };
+    let torrent = create(&data, &create_options, |_| true).unwrap();
     let s = session();
-    let stop = || false;
-    let e = s
-        .add(
-            torrent.clone(),
-            options(dir.path(), true),
-            Cancel::when(&stop),
-        )
-        .err()
-        .unwrap();
-    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
-    // Nothing stays behind: the same torrent can be added.
-    s.add(torrent, options(dir.path(), true), Cancel::NEVER)
-        .unwrap();
+    let handle = s.add(torrent.clone(), options(dir.path(), true)).unwrap();
+    let first = handle.status();
+    assert_eq!(first.state, State::Checking, "{first:?}");
+    assert!(first.pieces_checked < first.piece_count && first.pieces_done == 0);
+    // Removed during its check, it stops; nothing stays behind, the same torrent can be added.
+    s.remove(&handle).unwrap();
+    let again = s.add(torrent, options(dir.path(), true)).unwrap();
+    assert!(again.wait_finished(Duration::from_secs(60)));
+    let done = again.status();
+    assert_eq!(done.state, State::Seeding);
+    assert_eq!(done.pieces_checked, done.piece_count);
 }

@@ -13,7 +13,6 @@ use crate::{
     arg, arg_out, arg_path, arg_str, bittern_result, free_handle, guard, guard_value, into_handle,
     parse_host_port, Failure,
 };
-use bittern_core::cancel::Cancel;
 use bittern_core::session::{Event, EventReceiver, Session, SessionConfig};
 use std::ffi::c_char;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -170,10 +169,13 @@ pub extern "C" fn bittern_session_peer_id(
 /// multi-file torrent's folder too. `options` may be NULL for the defaults. A new handle to the
 /// torrent goes to `*handle_out`.
 ///
-/// Blocks while the data already in `save_dir` is checked (skipped when the resume data saved
-/// there is current, or the options trust the data), then starts the torrent: it announces to
-/// its trackers and connects to peers on the session's threads. A torrent added complete is
-/// seeded and reports `BITTERN_EVENT_KIND_FINISHED` at once.
+/// Returns once the files are opened: the torrent first checks the data already in `save_dir`
+/// on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with `pieces_checked` in its
+/// status; quick when the resume data saved there is current, skipped when the options trust
+/// the data), then announces to its trackers and connects to peers. A torrent found complete
+/// is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. A storage error during the check stops
+/// it in `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event;
+/// `bittern_torrent_handle_resume` checks again.
 ///
 /// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
 /// info-hash); `BITTERN_RESULT_IO` when the folder or the files cannot be made, opened or read.
@@ -196,7 +198,7 @@ pub extern "C" fn bittern_session_add(
         let out = unsafe { arg_out(handle_out, "handle_out") }?;
         // SAFETY: `options` is NULL (the defaults) or points at live options.
         let options = bittern_add_options::to_core(unsafe { options.as_ref() }, save_dir);
-        let handle = s.session.add(meta.clone(), options, Cancel::NEVER)?;
+        let handle = s.session.add(meta.clone(), options)?;
         out.put(into_handle(bittern_torrent_handle::new(handle)));
         Ok(())
     })

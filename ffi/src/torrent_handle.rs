@@ -84,7 +84,7 @@ pub extern "C" fn bittern_torrent_handle_status(
         let status = bittern_torrent_status::of(&h.status());
         let fields = field_spans!(bittern_torrent_status, status;
             state, pieces_done, piece_count, bytes_done, total_length, download_rate,
-            upload_rate, uploaded, downloaded, peers, eta);
+            upload_rate, uploaded, downloaded, peers, eta, pieces_checked);
         unsafe { put_sized(status_out, "status_out", &status, &fields) }
     })
 }
@@ -121,6 +121,26 @@ pub extern "C" fn bittern_torrent_handle_wait(
     with_handle(handle, |h| {
         let out = unsafe { arg_out(finished_out, "finished_out") }?;
         out.put(h.wait_finished(Duration::from_millis(timeout_ms.into())));
+        Ok(())
+    })
+}
+
+/// Waits up to `timeout_ms` milliseconds for the check of the data on disk that follows
+/// `bittern_session_add` to be over (the state is no longer `BITTERN_TORRENT_STATE_CHECKING`:
+/// the torrent runs, or the check failed with `BITTERN_TORRENT_STATE_ERROR`), and writes to
+/// `*checked_out` whether it is (false when the time ran out, and at once for a torrent
+/// removed, or whose session was freed).
+///
+/// Thread safety: blocks only the calling thread; several threads may wait at once.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_wait_checked(
+    handle: *const bittern_torrent_handle,
+    timeout_ms: u32,
+    checked_out: *mut bool,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(checked_out, "checked_out") }?;
+        out.put(h.wait_checked(Duration::from_millis(timeout_ms.into())));
         Ok(())
     })
 }

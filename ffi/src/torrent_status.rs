@@ -11,7 +11,7 @@ pub const BITTERN_ETA_UNKNOWN: u64 = 0xFFFF_FFFF_FFFF_FFFF;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum bittern_torrent_state {
-    /// Checking the data on disk.
+    /// Checking the data on disk, which follows an add (`pieces_checked` counts).
     Checking = 0,
     /// Downloading what is missing.
     Downloading = 1,
@@ -56,6 +56,10 @@ pub struct bittern_torrent_status {
     /// Seconds until complete at the current rate: 0 when complete, `BITTERN_ETA_UNKNOWN`
     /// (`UINT64_MAX`) when it cannot be told.
     pub eta: u64,
+    /// Pieces looked at by the check of the data on disk (`BITTERN_TORRENT_STATE_CHECKING`);
+    /// `piece_count` once it is done. Added after `eta`: read it only when the returned
+    /// `struct_size` covers it.
+    pub pieces_checked: u32,
 }
 
 impl bittern_torrent_status {
@@ -79,6 +83,7 @@ impl bittern_torrent_status {
             downloaded: s.downloaded,
             peers: s.peers,
             eta: s.eta().unwrap_or(BITTERN_ETA_UNKNOWN),
+            pieces_checked: s.pieces_checked,
         }
     }
 }

@@ -579,16 +579,17 @@ class Session:
         `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
         `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB,
         15 s; a `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes
-        into `save_dir`. What is there already is checked first, or taken from the fast resume
-        data when the files are as they were when it was saved, so an interrupted download
-        resumes. `seed_only` never asks for pieces and never creates, truncates or resizes a
+        into `save_dir`. What is there already is checked first, in the background (the state
+        is `checking`, with `pieces_checked` counting), or taken from the fast resume data when
+        the files are as they were when it was saved, so an interrupted download resumes. `seed_only` never asks for pieces and never creates, truncates or resizes a
         file (an origin seeder on the original data: a file missing or of another size raises
         `StorageError`); `trust_data` skips the check and takes the data as complete (an origin
         seeder that made the torrent from these very files).
 
-        Blocks while fetching and checking, with the GIL released; Ctrl-C stops the work within
-        0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `StorageError` for a file
-        that cannot be read or written, `BencodeError` or `MetainfoError` for a bad torrent,
+        Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C
+        stops a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises
+        `StorageError` for a file that cannot be made or opened (a failure during the check
+        later is a `storage_error` event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError` for a bad torrent,
         `TrackerError` when a URL cannot be fetched, `TypeError` for another type, and
         `ValueError` for another URL scheme (magnet links among them), if the torrent is in the
         session already or the session is closed.
@@ -647,6 +648,12 @@ class TorrentHandle:
         session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
         The GIL is released; Ctrl-C raises
         `KeyboardInterrupt` within 0.1 s."""
+    def wait_checked(self, timeout: float | None = None) -> bool:
+        """Waits until the check of the data on disk that follows an add is over (state
+        `checking` no more: the torrent runs, or the check failed with state `error`), or
+        `timeout` seconds pass; returns whether it is over. `False` at once if the torrent was
+        removed or its session closed. The GIL is released; Ctrl-C raises `KeyboardInterrupt`
+        within 0.1 s."""
     def pause(self) -> None:
         """Stops exchanging data: drops every peer and makes no new connection until
         `resume()`. `ValueError` if removed or the session is closed."""
@@ -672,6 +679,10 @@ class TorrentStatus:
         """Pieces verified."""
     @property
     def piece_count(self) -> int: ...
+    @property
+    def pieces_checked(self) -> int:
+        """Pieces looked at by the check of the data on disk (state `checking`, which follows
+        an add); `piece_count` once it is done."""
     @property
     def bytes_done(self) -> int:
         """Bytes of the verified pieces."""

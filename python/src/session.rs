@@ -202,7 +202,8 @@ impl Session {
     }
 
     /// Adds a torrent and starts it; blocks (GIL released, Ctrl-C honoured) while the torrent
-    /// is fetched or read and the data in `save_dir` is checked.
+    /// is fetched or read and its files are opened. The torrent then checks the data already in
+    /// `save_dir` in the background (state `"checking"`, `pieces_checked` counting) and runs.
     #[pyo3(signature = (torrent, save_dir, *, seed_only = false, trust_data = false))]
     fn add(
         slf: &Bound<'_, Self>,
@@ -218,14 +219,14 @@ impl Session {
             seed_only,
             trust_data,
         };
-        // Ctrl-C stops the fetch or the check, and nothing is added.
+        // Ctrl-C stops the fetch, and nothing is added.
         let (inner, name) = interruptibly(slf.py(), |cancel| {
             let meta = match source {
                 Source::Torrent(meta) => *meta,
                 Source::Load(source) => source.load(&ClientConfig::default(), cancel)?,
             };
             let name = meta.info().name();
-            let handle = session.add(meta, options, cancel)?;
+            let handle = session.add(meta, options)?;
             Ok::<_, bittern_core::Error>((handle, name))
         })?;
         Ok(TorrentHandle { inner, name })
@@ -342,19 +343,23 @@ impl TorrentHandle {
     /// session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = optional_seconds(timeout, "timeout")?.map(|t| Instant::now() + t);
-        loop {
-            let slice = deadline.map_or(WAKE, |d| {
-                d.saturating_duration_since(Instant::now()).min(WAKE)
-            });
-            match py.detach(|| self.inner.wait(slice)) {
-                WaitOutcome::Finished => return Ok(true),
-                WaitOutcome::TimedOut if deadline.is_none_or(|d| Instant::now() < d) => {
-                    py.check_signals()?
-                }
-                _ => return Ok(false),
-            }
-        }
+        in_slices(py, timeout, |slice| match self.inner.wait(slice) {
+            WaitOutcome::Finished => Some(true),
+            WaitOutcome::TimedOut => None,
+            _ => Some(false),
+        })
+    }
+
+    /// Blocks (GIL released, Ctrl-C honoured) until the check of the data on disk that follows
+    /// an add is over (state `"checking"` no more: the torrent runs, or the check failed with
+    /// state `"error"`), or `timeout` seconds pass; returns whether it is over. `False` at once
+    /// if the torrent was removed or its session closed.
+    #[pyo3(signature = (timeout = None))]
+    fn wait_checked(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        in_slices(py, timeout, |slice| {
+            let over = self.inner.wait_checked(slice);
+            (over || self.inner.check().is_err()).then_some(over)
+        })
     }
 
     /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
@@ -461,6 +466,13 @@ impl TorrentStatus {
         self.0.peers
     }
 
+    /// Pieces looked at by the check of the data on disk (state `"checking"`); `piece_count`
+    /// once it is done.
+    #[getter]
+    fn pieces_checked(&self) -> u32 {
+        self.0.pieces_checked
+    }
+
     /// Peer connections ended so far, by reason (every reason, zeros included).
     #[getter]
     fn disconnects(&self) -> std::collections::BTreeMap<&'static str, u32> {
@@ -497,5 +509,27 @@ impl TorrentStatus {
             s.downloaded,
             s.peers
         )
+    }
+}
+
+/// Waits in slices of at most `WAKE` with the GIL released, checking for signals between them,
+/// until `wait(slice)` gives an answer or `timeout` seconds pass (then `false`).
+fn in_slices(
+    py: Python<'_>,
+    timeout: Option<f64>,
+    wait: impl Fn(Duration) -> Option<bool> + Sync,
+) -> PyResult<bool> {
+    let deadline = optional_seconds(timeout, "timeout")?.map(|t| Instant::now() + t);
+    loop {
+        let slice = deadline.map_or(WAKE, |d| {
+            d.saturating_duration_since(Instant::now()).min(WAKE)
+        });
+        if let Some(answer) = py.detach(|| wait(slice)) {
+            return Ok(answer);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(false);
+        }
+        py.check_signals()?;
     }
 }

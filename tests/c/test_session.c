@@ -466,6 +466,11 @@ static void test_swarm(void)
     CHECK_OK(bittern_add_options_set_trust_data(seed_only, false));
     bittern_torrent_handle *seed = NULL;
     CHECK_OK(bittern_session_add(seeder, torrent, seed_dir, seed_only, &seed));
+    /* The add returned before the check of the data; it is over soon after. */
+    bool checked = false;
+    CHECK_OK(bittern_torrent_handle_wait_checked(seed, 10000, &checked));
+    CHECK(checked);
+    CHECK_RESULT(bittern_torrent_handle_wait_checked(seed, 0, NULL), BITTERN_RESULT_NULL_PARAMETER);
     bool finished = false;
     CHECK_OK(bittern_torrent_handle_wait(seed, 10000, &finished));
     CHECKF(finished, "the seeder's data checks complete");
@@ -555,6 +560,7 @@ static void test_swarm(void)
     CHECK(st.eta == 0);
     CHECK(st.download_rate != UNTOUCHED && st.upload_rate != UNTOUCHED);
     CHECK(st.uploaded != UNTOUCHED && st.peers != 0xabababab);
+    CHECK(st.pieces_checked == pieces);
 
     /* Finished, it dropped the seeder: two seeds have nothing for each other. */
     uint32_t both_seeding = 0;
@@ -575,6 +581,7 @@ static void test_swarm(void)
     CHECK(st.state == BITTERN_TORRENT_STATE_SEEDING && st.pieces_done == pieces);
     CHECK(st.piece_count == pieces);
     CHECK(st.bytes_done == UNTOUCHED && st.total_length == UNTOUCHED && st.eta == UNTOUCHED);
+    CHECK(st.pieces_checked == 0xabababab);
     st.struct_size = 1;
     CHECK_RESULT(bittern_torrent_handle_status(down, &st), BITTERN_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(bittern_torrent_handle_status(down, NULL), BITTERN_RESULT_NULL_PARAMETER);

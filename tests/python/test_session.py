@@ -121,6 +121,7 @@ def same_tree(a: Path, b: Path) -> None:
 
 def seeded(session: bittern.Session, torrent: bittern.Torrent, folder: Path) -> bittern.TorrentHandle:
     handle = session.add(torrent, folder, seed_only=True)
+    assert handle.wait_checked(timeout=30)
     status = handle.status()
     assert status.finished and status.state == "seeding", status
     return handle
@@ -148,9 +149,13 @@ def test_seed_then_download(tmp_path: Path, tracker: bittern.Tracker, new_sessio
         assert leecher.peer_id != seeder.peer_id
         out = tmp_path / "out"
         handle = leecher.add(torrent, out)
+        # The add returns at once; the check of what is on disk (nothing) follows.
         first = handle.status()
-        assert first.state == "downloading" and first.pieces_done == 0 and first.progress == 0.0
+        assert first.state in ("checking", "downloading"), first
+        assert first.pieces_done == 0 and first.progress == 0.0
         assert first.eta is None and not first.finished
+        assert handle.wait_checked(timeout=30)
+        assert handle.status().pieces_checked == torrent.piece_count
         assert handle.wait(timeout=30), handle.status()
         same_tree(content, out / "content")
 
@@ -208,6 +213,7 @@ def test_resume_from_partial_data(tmp_path: Path, new_session: Callable[[], bitt
     seeded(seeder, torrent, source.parent)
     leecher = new_session()
     handle = leecher.add(torrent, out)
+    assert handle.wait_checked(timeout=30)
     s = handle.status()
     assert (s.pieces_done, s.piece_count, s.bytes_done) == (32, 65, 32 * piece)
     assert s.state == "downloading" and 0.49 < s.progress < 0.5
@@ -290,6 +296,7 @@ def test_storage_error_stops_the_torrent_until_resumed(tmp_path: Path, new_sessi
     seeded(seeder, torrent, source.parent)
     leecher = new_session()
     handle = leecher.add(torrent, tmp_path / "out")
+    assert handle.wait_checked(timeout=30)
     # A folder where the file goes (the torrent created it when added): nothing can be written.
     target = tmp_path / "out" / "data.bin"
     target.unlink()
@@ -626,7 +633,8 @@ def test_cli_download_killed_then_resumed(bittern_script: str, tmp_path: Path, t
 
     source.remove(half)
     shutil.copyfile(data, origin / "big.bin")
-    assert source.add(torrent, origin, seed_only=True).status().finished
+    whole = source.add(torrent, origin, seed_only=True)
+    assert whole.wait_checked(timeout=30) and whole.status().finished
 
     again = run(bittern_script, "download", tmp_path / "big.torrent", "-o", out, "--port", "0", "--exit-when-done")
     assert again.returncode == 0, (again.stdout, again.stderr)

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// What a torrent is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum State {
+    /// Checking the data on disk (see [`Status::pieces_checked`]).
     #[default]
     Checking,
     Downloading,
@@ -35,6 +36,9 @@ pub struct Status {
     pub uploaded: u64,
     pub downloaded: u64,
     pub peers: u32,
+    /// Pieces looked at by the check of the data on disk ([`State::Checking`]); the piece
+    /// count once it is done.
+    pub pieces_checked: u32,
     /// Peer connections ended so far, by reason.
     pub disconnects: Disconnects,
 }
@@ -147,6 +151,14 @@ impl TorrentHandle {
         };
         self.wait_for(timeout, |s| outcome(s).is_some());
         outcome(&self.status()).unwrap_or(WaitOutcome::TimedOut)
+    }
+
+    /// Blocks until the check of the data on disk that follows an add is over (the state is
+    /// no longer [`State::Checking`]: the torrent runs, or the check failed with
+    /// [`State::Error`]); false when `timeout` passed first or the torrent stopped running.
+    pub fn wait_checked(&self, timeout: Duration) -> bool {
+        let over = |s: &Status| s.state != State::Checking || self.check().is_err();
+        self.wait_for(timeout, over) && self.check().is_ok()
     }
 
     /// [`wait`](Self::wait), true when it ended [`WaitOutcome::Finished`].

@@ -213,6 +213,7 @@ impl TorrentMachine {
             uploaded: self.uploaded,
             downloaded: self.downloaded,
             peers: self.peers.len() as u32,
+            pieces_checked: self.layout.piece_count(),
             disconnects: self.disconnects,
         }
     }

@@ -21,7 +21,7 @@
 //! ([`Session::check_handle`], [`SessionError`]), when a torrent is finished
 //! ([`Status::is_finished`], [`TorrentHandle::wait`]), where a torrent is loaded from
 //! ([`TorrentSource`]), and that seeding never touches the original data
-//! ([`AddOptions::seed_only`]). Blocking calls take a [`Cancel`](crate::cancel::Cancel).
+//! ([`AddOptions::seed_only`]).
 
 mod announcer;
 mod channel;
@@ -46,7 +46,6 @@ pub use handle::{State, Status, TorrentHandle, WaitOutcome};
 pub use source::{TorrentSource, MAX_FETCHED_TORRENT};
 
 use crate::buffers::BufferPool;
-use crate::cancel::Cancel;
 use crate::metainfo::{InfoHash, Metainfo};
 use crate::peer::{accept_handshake, Handshake};
 use crate::piece::picker::PeerKey;
@@ -61,7 +60,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
-use torrent::TorrentActor;
 
 /// Buffers of the session's [`BufferPool`], at most: 16 MiB of 64 KiB ones, more than the
 /// reads and writes a torrent keeps in flight.
@@ -177,14 +175,10 @@ impl Session {
     }
 
     /// Adds a torrent: checks `options` ([`AddOptions::validate`]), opens its files in
-    /// `options.save_dir`, checks what is there (unless trusted), and starts it. Blocks during
-    /// the check, asking `cancel` on this thread about every 100 ms.
-    pub fn add(
-        &self,
-        meta: Metainfo,
-        options: AddOptions,
-        cancel: Cancel<'_>,
-    ) -> Result<TorrentHandle, crate::Error> {
+    /// `options.save_dir` (failing at once when they cannot be), and starts it. Returns at once:
+    /// the torrent checks what is on disk first ([`State::Checking`], with
+    /// [`Status::pieces_checked`] counting), unless the data is trusted, then runs.
+    pub fn add(&self, meta: Metainfo, options: AddOptions) -> Result<TorrentHandle, crate::Error> {
         options.validate()?;
         let info_hash = meta.info_hash();
         if self.registered(&info_hash) {
@@ -196,26 +190,20 @@ impl Session {
             ..self.shared.config.storage.clone()
         };
         let storage = Storage::open(meta.info(), layout, &options.save_dir, storage_options)?;
-        // The fast resume file when it is current, else a check of what is on disk.
-        let have = if options.trust_data {
-            crate::piece::Bitfield::full(&layout)
-        } else {
-            storage.resume(&info_hash, |_, _| cancel.check().is_ok())?.0
-        };
         let _entered = self.runtime().enter();
         let mut torrents = self
             .shared
             .torrents
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        // Another thread may have added it during the check.
+        // Another thread may have added it meanwhile.
         if torrents.contains_key(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
-        let started = TorrentActor::start(
+        let started = torrent::start(
             Arc::new(meta),
             Arc::new(storage),
-            have,
+            options.trust_data,
             options.seed_only,
             self.shared.clone(),
         );

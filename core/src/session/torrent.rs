@@ -1,5 +1,6 @@
-//! The torrent's actor: a task that feeds its [`TorrentMachine`] the inputs that reach it
-//! (from peer tasks, the block pipeline, the announcer, handles and timers) and carries out the
+//! The torrent's actor: a task that first checks the data on disk ([`State::Checking`], with
+//! progress in the status), then feeds its [`TorrentMachine`] the inputs that reach it (from
+//! peer tasks, the block pipeline, the announcer, handles and timers) and carries out the
 //! [`Action`]s the machine returns. The machine decides; the actor only does the I/O: it keeps
 //! each peer's outgoing queue, spawns connections, hands blocks to the [`Pipeline`] in
 //! batches, publishes the status and the announce state, and sends events. Nothing else
@@ -9,12 +10,14 @@ use super::announcer::{self, Announce};
 use super::channel::{Command, Input, ToPeer};
 use super::machine::{Action, Limits, TorrentMachine};
 use super::pipeline::Pipeline;
-use super::{peer, DisconnectReason, Event, EventKind, SessionShared, Status};
+use super::{peer, DisconnectReason, Event, EventKind, SessionShared, State, Status};
 use crate::metainfo::Metainfo;
 use crate::piece::picker::PeerKey;
 use crate::piece::{Bitfield, BlockRef, Layout};
 use crate::storage::Storage;
 use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -48,22 +51,154 @@ pub(super) struct TorrentActor {
     inbox: mpsc::Sender<Input>,
 }
 
-/// What [`TorrentActor::start`] gives the session and the handle.
+/// What [`start`] gives the session and the handle.
 pub(super) struct Started {
     pub inbox: mpsc::Sender<Input>,
     pub status: Arc<watch::Sender<Status>>,
 }
 
+/// Starts a torrent: its data is checked (unless `trusted`: then it is taken as complete),
+/// then it runs. The status says [`State::Checking`] until then.
+pub(super) fn start(
+    meta: Arc<Metainfo>,
+    storage: Arc<Storage>,
+    trusted: bool,
+    seed_only: bool,
+    shared: Arc<SessionShared>,
+) -> Started {
+    let layout = Layout::of(meta.info());
+    let (inbox, mut rx) = mpsc::channel(INBOX);
+    let status = Arc::new(watch::Sender::new(Status {
+        state: State::Checking,
+        piece_count: layout.piece_count(),
+        total_length: layout.total_length(),
+        ..Status::default()
+    }));
+    let started = Started {
+        inbox: inbox.clone(),
+        status: status.clone(),
+    };
+    if trusted {
+        let have = Bitfield::full(&layout);
+        let actor = TorrentActor::new(meta, storage, have, seed_only, shared, inbox, status);
+        tokio::spawn(actor.run(rx));
+        return started;
+    }
+    tokio::spawn(async move {
+        let Some((have, asked)) = check(&storage, &meta, &shared, &status, &mut rx).await else {
+            return;
+        };
+        let mut actor = TorrentActor::new(meta, storage, have, seed_only, shared, inbox, status);
+        actor.on_input(Input::Peers(asked.peers));
+        if asked.paused {
+            actor.on_input(Input::Command(Command::Pause));
+        }
+        actor.run(rx).await;
+    });
+    started
+}
+
+/// What handles asked of a torrent while its data was checked, done once it runs.
+#[derive(Default)]
+struct Asked {
+    peers: Vec<SocketAddr>,
+    paused: bool,
+}
+
+/// Checks the torrent's data on disk (the fast resume file when it is current) on a blocking
+/// thread, reporting progress in the status, while answering what reaches the actor: peers
+/// are kept for later, connections closed, a pause remembered. A storage error is reported and
+/// leaves the torrent in [`State::Error`] until resumed (the check runs again) or stopped.
+/// `None` when the torrent was stopped meanwhile.
+async fn check(
+    storage: &Arc<Storage>,
+    meta: &Metainfo,
+    shared: &SessionShared,
+    status: &Arc<watch::Sender<Status>>,
+    rx: &mut mpsc::Receiver<Input>,
+) -> Option<(Bitfield, Asked)> {
+    let info_hash = meta.info_hash();
+    let mut asked = Asked::default();
+    loop {
+        status.send_modify(|s| (s.state, s.pieces_checked) = (State::Checking, 0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut task = {
+            let (storage, status, stop) = (storage.clone(), status.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || {
+                storage.resume(&info_hash, |checked, _| {
+                    status.send_modify(|s| s.pieces_checked = checked);
+                    !stop.load(Ordering::Relaxed)
+                })
+            })
+        };
+        let failure = loop {
+            tokio::select! {
+                done = &mut task => match done {
+                    Ok(Ok((have, _))) => return Some((have, asked)),
+                    Ok(Err(e)) => break e,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                },
+                input = rx.recv() => {
+                    if let Some(stopped) = asked.on_input(input, false) {
+                        stop.store(true, Ordering::Relaxed);
+                        let _ = task.await;
+                        stopped.map(|done| done.send(()));
+                        return None;
+                    }
+                }
+            }
+        };
+        tracing::warn!(%info_hash, error = %failure, "checking the data failed");
+        let _ = shared.events.send(Event {
+            info_hash,
+            kind: EventKind::StorageError(Arc::new(failure.into())),
+        });
+        status.send_modify(|s| s.state = State::Error);
+        loop {
+            let input = rx.recv().await;
+            let resumed = matches!(input, Some(Input::Command(Command::Resume)));
+            if let Some(stopped) = asked.on_input(input, true) {
+                stopped.map(|done| done.send(()));
+                return None;
+            }
+            if resumed {
+                break;
+            }
+        }
+    }
+}
+
+impl Asked {
+    /// Takes an input that reached a torrent not yet running; `Some` when it is to stop (with
+    /// whom to tell, if anyone waits). A resume clears a pause asked before (`failed`: it is
+    /// the retry of a failed check, and clears nothing).
+    fn on_input(
+        &mut self,
+        input: Option<Input>,
+        failed: bool,
+    ) -> Option<Option<tokio::sync::oneshot::Sender<()>>> {
+        match input? {
+            Input::Command(Command::Stop(done)) => return Some(Some(done)),
+            Input::Command(Command::Pause) => self.paused = true,
+            Input::Command(Command::Resume) if !failed => self.paused = false,
+            Input::Peers(addrs) => self.peers.extend(addrs),
+            // A peer that connected: its link is dropped, which closes it.
+            _ => {}
+        }
+        None
+    }
+}
+
 impl TorrentActor {
-    /// Starts the actor (and its announcer) for a torrent whose data was checked: `have` is
-    /// what is on disk already.
-    pub fn start(
+    fn new(
         meta: Arc<Metainfo>,
         storage: Arc<Storage>,
         have: Bitfield,
         seed_only: bool,
         shared: Arc<SessionShared>,
-    ) -> Started {
+        inbox: mpsc::Sender<Input>,
+        status: Arc<watch::Sender<Status>>,
+    ) -> TorrentActor {
         let layout = Layout::of(meta.info());
         let config = &shared.config;
         let limits = Limits {
@@ -72,8 +207,7 @@ impl TorrentActor {
             unchoke_slots: config.unchoke_slots,
         };
         let machine = TorrentMachine::new(layout, &have, limits, seed_only, Instant::now());
-        let (inbox, rx) = mpsc::channel(INBOX);
-        let status = Arc::new(watch::Sender::new(machine.status()));
+        status.send_replace(machine.status());
         let (announce, announce_rx) = watch::channel(machine.announce());
         let pipeline = Pipeline::start(
             storage,
@@ -87,7 +221,7 @@ impl TorrentActor {
             announce_rx,
             inbox.clone(),
         ));
-        let actor = TorrentActor {
+        TorrentActor {
             meta,
             machine,
             pipeline,
@@ -95,13 +229,11 @@ impl TorrentActor {
             links: FxHashMap::default(),
             writes: Vec::new(),
             reads: Vec::new(),
-            status: status.clone(),
+            status,
             announce,
             announcer: Some(announcer),
-            inbox: inbox.clone(),
-        };
-        tokio::spawn(actor.run(rx));
-        Started { inbox, status }
+            inbox,
+        }
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
