@@ -1,0 +1,254 @@
+"""`bittern download` and `seed`: a session that downloads or seeds one torrent until done or
+stopped, and stops cleanly on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import bittern
+
+from .errors import CommandError
+from .progress import STATUS_LINE, Display, percent, say
+from .show import load_torrent
+from .units import human_size, listen_port, rate
+
+
+def listen_on(port: int | None, host: str = "0.0.0.0") -> str | None:
+    """The `listen` of a Session: `None` lets the core pick the first free of 6881-6889."""
+    return None if port is None else f"{host}:{port}"
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Makes SIGTERM stop the command as Ctrl-C does (a `KeyboardInterrupt`)."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous: Any = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: only Ctrl-C (or the caller) stops it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """From here on, Ctrl-C and SIGTERM ask to stop (the event yielded is set) instead of
+    raising: a clean stop cannot then be cut short at a bad moment."""
+    stopping = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for which in (signal.SIGINT, signal.SIGTERM):
+            previous[which] = signal.signal(which, lambda signum, frame: stopping.set())
+    except ValueError:  # not the main thread: signals go elsewhere
+        pass
+    try:
+        yield stopping
+    finally:
+        for which, handler in previous.items():
+            signal.signal(which, handler if handler is not None else signal.SIG_DFL)
+
+
+def drain_events(session: bittern.Session) -> None:
+    """Reports what needs telling from the events waiting; a storage error ends the command."""
+    for event in session.events(timeout=0):
+        if event.kind == "tracker_error":
+            say(f"tracker: {event.message}")
+        elif event.kind == "peer_banned":
+            say(f"banned {event.ip}: it sent data that failed the hash check")
+        elif event.kind == "storage_error":
+            raise CommandError(f"storage: {event.message}")
+
+
+def seed_until_stopped(
+    session: bittern.Session, handle: bittern.TorrentHandle, tty: bool, stopping: threading.Event
+) -> None:
+    """Seeds, with a status line (peers, upload rate, uploaded), until `stopping` is set: in
+    place on a terminal, else a line every 10 seconds when something changed."""
+    last, logged = 0.0, ""
+    try:
+        while not stopping.wait(0.5):
+            drain_events(session)
+            s = handle.status()
+            line = (
+                f"seeding: {s.peers} peer{'' if s.peers == 1 else 's'}, "
+                f"{rate(s.upload_rate)} up, {human_size(s.uploaded)} uploaded"
+            )
+            if tty:
+                STATUS_LINE.show(line)
+            elif time.monotonic() - last >= 10 and line != logged:
+                say(line)
+                last, logged = time.monotonic(), line
+    finally:
+        STATUS_LINE.clear()
+
+
+def stop_session(session: bittern.Session) -> None:
+    say("stopping (telling the trackers)...")
+    session.close()
+    say("stopped")
+
+
+def add_torrent(
+    session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, **options: bool
+) -> bittern.TorrentHandle:
+    """`session.add` (which loads a path or an http(s) URL), with a failure to load the torrent
+    told with where it came from."""
+    try:
+        return session.add(source, save_dir, **options)
+    except (bittern.BencodeError, bittern.MetainfoError) as e:
+        raise CommandError(f"{source}: {e}") from e
+    except bittern.TrackerError as e:  # fetching the .torrent by URL
+        raise CommandError(f"cannot fetch {source}: {e}") from e
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    tty = sys.stderr.isatty()
+    with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
+        handle = add_torrent(session, args.torrent, out)
+        s = handle.status()
+        say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
+        say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
+        say(f"saving to: {out / handle.name}")
+        say(f"peers:     listening on port {session.port}")
+        if s.finished:
+            say(f"complete:  all {s.piece_count} pieces are already here")
+        elif s.pieces_done:
+            say(f"resuming:  {s.pieces_done} of {s.piece_count} pieces already here ({percent(s)})")
+        start, start_bytes = time.monotonic(), s.bytes_done
+        display = Display(s.total_length, tty)
+        try:
+            display.update(s, force=True)
+            while not handle.wait(timeout=0.25):
+                drain_events(session)
+                display.update(handle.status())
+            display.update(handle.status(), force=True)
+        except KeyboardInterrupt:
+            display.close()
+            with stop_signals():
+                say(f"interrupted at {percent(handle.status())}; run the same command to resume")
+                stop_session(session)
+            return 130
+        finally:
+            display.close()
+        with stop_signals() as stopping:
+            elapsed = time.monotonic() - start
+            got = handle.status().total_length - start_bytes
+            if got:
+                say(f"finished:  {human_size(got)} in {elapsed:.1f} s ({rate(int(got / max(elapsed, 1e-3)))})")
+            else:
+                say("finished")
+            if not args.exit_when_done:
+                say(f"seeding on port {session.port}; press Ctrl-C to stop")
+                seed_until_stopped(session, handle, tty, stopping)
+            stop_session(session)
+    return 0
+
+
+def seed_location(torrent: bittern.Torrent, path: Path) -> Path:
+    """The folder to seed `torrent` from, given the file or folder it was made from."""
+    if not path.exists():
+        raise CommandError(f"{path}: No such file or directory")
+    full = path.absolute()
+    if full.name in ("", ".", ".."):
+        full = path.resolve()
+    if full.name != torrent.name:
+        raise CommandError(
+            f"{path}: the torrent is of {torrent.name!r}, not {full.name!r} "
+            "(give the file or folder the torrent was made from)"
+        )
+    if torrent.is_multi_file and not path.is_dir():
+        raise CommandError(f"{path}: the torrent is of a folder, not a file")
+    if not torrent.is_multi_file and not path.is_file():
+        raise CommandError(f"{path}: the torrent is of a file, not a folder")
+    # A file missing or of another size is refused by the session (seed_only never touches it).
+    return full.parent
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    torrent = load_torrent(args.file)
+    path = Path(args.path)
+    save_dir = seed_location(torrent, path)
+    tty = sys.stderr.isatty()
+    with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
+        if not args.trust:
+            say(f"checking {path} ({human_size(torrent.total_length)})...")
+        handle = add_torrent(session, torrent, save_dir, seed_only=True, trust_data=args.trust)
+        s = handle.status()
+        if not s.finished:
+            raise CommandError(
+                f"{path}: the data does not match the torrent "
+                f"({s.pieces_done} of {s.piece_count} pieces check)"
+            )
+        with stop_signals() as stopping:
+            say(f"seeding {torrent.name} ({torrent.info_hash_hex}) on port {session.port}; press Ctrl-C to stop")
+            seed_until_stopped(session, handle, tty, stopping)
+            stop_session(session)
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `seed` and `download` to the command line."""
+    seed = commands.add_parser(
+        "seed",
+        help="seed a torrent from the file or folder it was made from",
+        description="Seed a torrent (as its origin) from PATH, the file or folder it was made "
+        "from, until Ctrl-C or SIGTERM; then tell the trackers and stop. The data is checked "
+        "first, unless --trust.",
+    )
+    seed.add_argument("file", metavar="FILE.torrent", help="the .torrent file")
+    seed.add_argument("path", metavar="PATH", help="the file or folder the torrent was made from")
+    seed.add_argument(
+        "--port",
+        metavar="N",
+        type=listen_port,
+        help="the port to take peers on (default: the first free of 6881-6889; 0: any)",
+    )
+    seed.add_argument(
+        "--trust",
+        action="store_true",
+        help="skip the check: take the data as complete (it is what the torrent was made from)",
+    )
+    seed.set_defaults(func=cmd_seed)
+
+    download = commands.add_parser(
+        "download",
+        help="download a torrent (a .torrent file or its http(s) URL), then seed it",
+        description="Download a torrent, given as a .torrent file or its http(s) URL, into DIR, "
+        "with a progress bar. Then it keeps seeding until Ctrl-C or SIGTERM (unless "
+        "--exit-when-done), tells the trackers it stopped, and exits. Interrupted, it resumes "
+        "where it was when run again. To open .torrent links from a browser with it, see "
+        "`bittern desktop-entry`.",
+    )
+    download.add_argument("torrent", metavar="TORRENT", help="a .torrent file, or its http(s) URL")
+    download.add_argument(
+        "-o", "--output", metavar="DIR", default=".", help="the download folder (default: here)"
+    )
+    download.add_argument(
+        "--port",
+        metavar="N",
+        type=listen_port,
+        help="the port to take peers on (default: the first free of 6881-6889; 0: any)",
+    )
+    download.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="stop when the download is complete instead of seeding",
+    )
+    download.set_defaults(func=cmd_download)

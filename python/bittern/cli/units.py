@@ -1,0 +1,90 @@
+"""Sizes, rates and durations: parsing them from arguments (argparse `type=` helpers) and
+printing them."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `262144`, `256K`, `256KiB`, `1M`, `4MB` (K, M and G are powers of 1024)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:([kmg])(?:i?b)?|b)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 262144, 256K, 1M)")
+    unit = (match.group(2) or "").lower()
+    return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, not {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = non_negative_int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {text!r}")
+    return value
+
+
+def listen_port(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}")
+    return value
+
+
+def positive_size(text: str) -> int:
+    value = parse_size(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a size of 1 byte or more, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
+def human_size(n: int) -> str:
+    """`n` bytes in binary units, e.g. `1.5 MiB`."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            if unit == "B":
+                return f"{n} B"
+            return f"{size:.0f} {unit}" if size.is_integer() else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def rate(n: int) -> str:
+    return f"{human_size(n)}/s"
+
+
+def duration(seconds: float | None) -> str:
+    """`1:02:03`, `2:03`, or `?` when unknown."""
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
