@@ -544,6 +544,11 @@ typedef struct {
      * `struct_size` covers it.
      */
     uint32_t pieces_checked;
+    /**
+     * Pieces the check found on disk when the torrent started (the download resumed from
+     * them); 0 while checking. Added after `eta`, as `pieces_checked`.
+     */
+    uint32_t pieces_found;
 } bittern_torrent_status;
 
 /**

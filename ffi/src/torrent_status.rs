@@ -60,6 +60,9 @@ pub struct bittern_torrent_status {
     /// `piece_count` once it is done. Added after `eta`: read it only when the returned
     /// `struct_size` covers it.
     pub pieces_checked: u32,
+    /// Pieces the check found on disk when the torrent started (the download resumed from
+    /// them); 0 while checking. Added after `eta`, as `pieces_checked`.
+    pub pieces_found: u32,
 }
 
 impl bittern_torrent_status {
@@ -84,6 +87,7 @@ impl bittern_torrent_status {
             peers: s.peers,
             eta: s.eta().unwrap_or(BITTERN_ETA_UNKNOWN),
             pieces_checked: s.pieces_checked,
+            pieces_found: s.pieces_found,
         }
     }
 }

@@ -684,6 +684,10 @@ class TorrentStatus:
         """Pieces looked at by the check of the data on disk (state `checking`, which follows
         an add); `piece_count` once it is done."""
     @property
+    def pieces_found(self) -> int:
+        """Pieces the check found on disk when the torrent started (the download resumed from
+        them); 0 while checking."""
+    @property
     def bytes_done(self) -> int:
         """Bytes of the verified pieces."""
     @property

@@ -473,6 +473,13 @@ impl TorrentStatus {
         self.0.pieces_checked
     }
 
+    /// Pieces the check found on disk when the torrent started (the download resumed from
+    /// them); 0 while checking.
+    #[getter]
+    fn pieces_found(&self) -> u32 {
+        self.0.pieces_found
+    }
+
     /// Peer connections ended so far, by reason (every reason, zeros included).
     #[getter]
     fn disconnects(&self) -> std::collections::BTreeMap<&'static str, u32> {

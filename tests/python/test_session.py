@@ -620,7 +620,8 @@ def test_cli_download_killed_then_resumed(bittern_script: str, tmp_path: Path, t
     (origin / "big.bin").write_bytes(data.read_bytes()[: 16 << 20] + bytes(16 << 20))
     source = new_session()
     half = source.add(torrent, origin, seed_only=True)
-    assert half.status().pieces_done == 64
+    assert half.wait_checked(timeout=30)
+    assert half.status().pieces_done == half.status().pieces_found == 64
 
     out = tmp_path / "out"
     first = Command(bittern_script, "download", tmp_path / "big.torrent", "-o", out, "--port", "0")

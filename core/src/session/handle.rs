@@ -39,6 +39,9 @@ pub struct Status {
     /// Pieces looked at by the check of the data on disk ([`State::Checking`]); the piece
     /// count once it is done.
     pub pieces_checked: u32,
+    /// Pieces the check found on disk when the torrent started (the download resumed from
+    /// them); 0 while checking.
+    pub pieces_found: u32,
     /// Peer connections ended so far, by reason.
     pub disconnects: Disconnects,
 }

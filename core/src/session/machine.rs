@@ -134,6 +134,8 @@ pub(super) struct TorrentMachine {
     announce: Announce,
     /// Pieces done when the resume file was last saved.
     saved: u32,
+    /// Pieces on disk when the torrent started.
+    found: u32,
     /// The latest time an input brought (requests are stamped with it).
     now: Instant,
     actions: Vec<Action>,
@@ -162,6 +164,7 @@ impl TorrentMachine {
             limits,
             seed_only,
             saved: picker.pieces_done(),
+            found: picker.pieces_done(),
             choker: Choker::new(limits.unchoke_slots),
             picker,
             peers: FxHashMap::default(),
@@ -214,6 +217,7 @@ impl TorrentMachine {
             downloaded: self.downloaded,
             peers: self.peers.len() as u32,
             pieces_checked: self.layout.piece_count(),
+            pieces_found: self.found,
             disconnects: self.disconnects,
         }
     }

@@ -120,7 +120,7 @@ def run_demo(work: Path, peers: int, size: int) -> int:
                     sessions.append(bittern.Session(listen="127.0.0.1:0", max_peers_per_ip=limit))
                 start = time.monotonic()
                 handles = [
-                    add_torrent(s, link, work / f"peer{i + 1}") for i, s in enumerate(sessions)
+                    add_torrent(s, link, work / f"peer{i + 1}", tty=False) for i, s in enumerate(sessions)
                 ]
                 times = demo_wait(handles, start, tty)
             finally:

@@ -102,16 +102,34 @@ def stop_session(session: bittern.Session) -> None:
 
 
 def add_torrent(
-    session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, **options: bool
+    session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, tty: bool, **options: bool
 ) -> bittern.TorrentHandle:
     """`session.add` (which loads a path or an http(s) URL), with a failure to load the torrent
-    told with where it came from."""
+    told with where it came from; returns once the data on disk is checked, showing how far the
+    check is meanwhile."""
     try:
-        return session.add(source, save_dir, **options)
+        handle = session.add(source, save_dir, **options)
     except (bittern.BencodeError, bittern.MetainfoError) as e:
         raise CommandError(f"{source}: {e}") from e
     except bittern.TrackerError as e:  # fetching the .torrent by URL
         raise CommandError(f"cannot fetch {source}: {e}") from e
+    last = time.monotonic()
+    try:
+        while not handle.wait_checked(timeout=0.25):
+            drain_events(session)
+            s = handle.status()
+            line = f"checking:  {s.pieces_checked} of {s.piece_count} pieces"
+            if tty:
+                STATUS_LINE.show(line)
+            elif time.monotonic() - last >= 10:
+                say(line)
+                last = time.monotonic()
+    finally:
+        STATUS_LINE.clear()
+    drain_events(session)
+    if handle.status().state == "error":
+        raise CommandError(f"checking {save_dir / handle.name} failed")
+    return handle
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -121,17 +139,19 @@ def cmd_download(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tty = sys.stderr.isatty()
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
-        handle = add_torrent(session, args.torrent, out)
+        handle = add_torrent(session, args.torrent, out, tty)
         s = handle.status()
         say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
         say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
         say(f"saving to: {out / handle.name}")
         say(f"peers:     listening on port {session.port}")
-        if s.finished:
+        # What the check found: the download may have gone on since.
+        if s.pieces_found == s.piece_count:
             say(f"complete:  all {s.piece_count} pieces are already here")
-        elif s.pieces_done:
-            say(f"resuming:  {s.pieces_done} of {s.piece_count} pieces already here ({percent(s)})")
-        start, start_bytes = time.monotonic(), s.bytes_done
+        elif s.pieces_found:
+            found = s.pieces_found / max(s.piece_count, 1)
+            say(f"resuming:  {s.pieces_found} of {s.piece_count} pieces already here ({found:.1%})")
+        start = time.monotonic()
         display = Display(s.total_length, tty)
         try:
             display.update(s, force=True)
@@ -149,7 +169,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             display.close()
         with stop_signals() as stopping:
             elapsed = time.monotonic() - start
-            got = handle.status().total_length - start_bytes
+            got = handle.status().downloaded
             if got:
                 say(f"finished:  {human_size(got)} in {elapsed:.1f} s ({rate(int(got / max(elapsed, 1e-3)))})")
             else:
@@ -189,7 +209,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
         if not args.trust:
             say(f"checking {path} ({human_size(torrent.total_length)})...")
-        handle = add_torrent(session, torrent, save_dir, seed_only=True, trust_data=args.trust)
+        handle = add_torrent(session, torrent, save_dir, tty, seed_only=True, trust_data=args.trust)
         s = handle.status()
         if not s.finished:
             raise CommandError(
