@@ -13,7 +13,8 @@
 //! - One Rust file per C type: this file holds the result codes, the guard, the last error and
 //!   the version; `bencode.rs`, `torrent.rs`, `create.rs`, `tracker.rs` (the tracker server),
 //!   `announce.rs` (the tracker client), `session.rs` (sessions and their torrents) and
-//!   `event.rs` (what a session reports) hold their handles.
+//!   `event.rs` (what a session reports) hold their handles; `log.rs` switches the engine's
+//!   diagnostics.
 
 // Types are named as C sees them (`bittern_torrent`, `bittern_result`).
 #![allow(non_camel_case_types)]
@@ -25,6 +26,7 @@ pub mod announce;
 pub mod bencode;
 pub mod create;
 pub mod event;
+pub mod log;
 pub mod session;
 pub mod torrent;
 pub mod tracker;
@@ -230,6 +232,12 @@ impl From<bittern_core::session::SessionError> for Failure {
 
 impl From<TrackerError> for Failure {
     fn from(e: TrackerError) -> Self {
+        bittern_core::Error::from(e).into()
+    }
+}
+
+impl From<bittern_core::log::LogError> for Failure {
+    fn from(e: bittern_core::log::LogError) -> Self {
         bittern_core::Error::from(e).into()
     }
 }
