@@ -214,6 +214,37 @@ typedef enum {
 } bittern_event_kind;
 
 /**
+ * How much of the engine's diagnostics `bittern_log_set_level` shows: each level includes the
+ * ones before it. The numbers are part of the ABI and never change.
+ */
+typedef enum {
+    /**
+     * Nothing (the default).
+     */
+    BITTERN_LOG_LEVEL_OFF = 0,
+    /**
+     * Failures only.
+     */
+    BITTERN_LOG_LEVEL_ERROR = 1,
+    /**
+     * Failures, and what went wrong but was recovered from.
+     */
+    BITTERN_LOG_LEVEL_WARN = 2,
+    /**
+     * Milestones (a tracker started or stopped).
+     */
+    BITTERN_LOG_LEVEL_INFO = 3,
+    /**
+     * What each step did (announces and their answers).
+     */
+    BITTERN_LOG_LEVEL_DEBUG = 4,
+    /**
+     * Everything.
+     */
+    BITTERN_LOG_LEVEL_TRACE = 5,
+} bittern_log_level;
+
+/**
  * What a torrent is doing.
  */
 typedef enum {
@@ -1282,6 +1313,21 @@ bittern_result bittern_event_os_error(const bittern_event *event, int32_t *errno
  * Ownership: owned by the event, valid until `bittern_event_free`. Thread safety: read-only.
  */
 const char *bittern_event_path(const bittern_event *event);
+
+/**
+ * Shows the library's diagnostics of `level` and above on stderr, one line each, or none with
+ * `BITTERN_LOG_LEVEL_OFF` (the default). It can be switched on, changed and off again any
+ * number of times; setting what is already set does nothing. `level` must be one of the
+ * `bittern_log_level` values.
+ *
+ * Returns `BITTERN_RESULT_INVALID_ARGUMENT` when a level is asked for but the library's
+ * diagnostics already go to another `tracing` subscriber (one installed by Rust code linked
+ * into the same library); nothing changes then. `BITTERN_LOG_LEVEL_OFF` then succeeds and does
+ * nothing.
+ *
+ * Thread safety: may be called from any thread; the setting is process-wide.
+ */
+bittern_result bittern_log_set_level(bittern_log_level level);
 
 /**
  * Makes a new config with the defaults at `*config_out`.

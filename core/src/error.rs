@@ -1,6 +1,7 @@
 //! The crate's one error type, and the kinds the C and Python faces map from.
 
 use crate::bencode::BencodeError;
+use crate::log::LogError;
 use crate::metainfo::MetainfoError;
 use crate::peer::PeerError;
 use crate::session::SessionError;
@@ -23,6 +24,8 @@ pub enum Error {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Session(#[from] SessionError),
+    #[error(transparent)]
+    Log(#[from] LogError),
 }
 
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
@@ -70,6 +73,7 @@ impl Error {
             Error::Storage(_) => ErrorKind::Io,
             Error::Session(SessionError::Listen { .. } | SessionError::Runtime(_)) => ErrorKind::Io,
             Error::Session(_) => ErrorKind::InvalidArgument,
+            Error::Log(_) => ErrorKind::InvalidArgument,
         }
     }
 

@@ -12,7 +12,8 @@
 //!
 //! Beside them: [`error`], the crate's one error type and its kinds; [`cancel`], how blocking
 //! calls are stopped early; [`buffers`], the pool of read buffers shared by the codec and
-//! storage.
+//! storage; [`log`], the engine's diagnostics (`tracing` events, off by default, shown on
+//! stderr by [`log::set_level`]).
 
 pub mod bencode;
 pub mod buffers;
@@ -20,6 +21,7 @@ pub mod cancel;
 pub mod error;
 /// The parallel pool hashing pieces, for torrent creation and for checking data on disk.
 pub(crate) mod hashing;
+pub mod log;
 pub mod metainfo;
 pub mod peer;
 pub mod piece;

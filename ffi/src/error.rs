@@ -120,6 +120,12 @@ impl From<&bittern_core::Error> for Failure {
     }
 }
 
+impl From<bittern_core::log::LogError> for Failure {
+    fn from(e: bittern_core::log::LogError) -> Self {
+        bittern_core::Error::from(e).into()
+    }
+}
+
 impl From<MetainfoError> for Failure {
     fn from(e: MetainfoError) -> Self {
         bittern_core::Error::from(e).into()

@@ -17,7 +17,7 @@
 //! - The helpers, by topic: `result.rs` (the codes), `error.rs` ([`Failure`] and the last
 //!   error), `guard.rs`, `args.rs` (reading arguments), `owned.rs` (what C is handed and frees),
 //!   `strings.rs` (C strings), `struct_size.rs` (structs that grow at the end), `sigpipe.rs`
-//!   and `version.rs`.
+//!   and `version.rs`; `log.rs` switches the engine's diagnostics.
 
 // Types are named as C sees them (`bittern_torrent`, `bittern_result`).
 #![allow(non_camel_case_types)]
@@ -39,6 +39,7 @@ pub mod announce;
 pub mod bencode;
 pub mod create;
 pub mod event;
+pub mod log;
 
 pub mod session_config;
 

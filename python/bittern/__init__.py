@@ -19,6 +19,9 @@ Every exception bittern raises is a `bittern.Error`; most are also a builtin cla
 `TrackerError` a `ConnectionError`, `TimeoutError` the builtin `TimeoutError`; a tracker that
 does not answer in time raises `TrackerTimeoutError`, both a `TrackerError` and a
 `TimeoutError`).
+
+The engine's diagnostics are off by default; `set_log_level("debug")` shows them on stderr
+(`set_log_level(None)` switches them off again).
 """
 
 from ._bittern import (
@@ -49,6 +52,7 @@ from ._bittern import (
     bdecode,
     bencode,
     scrape,
+    set_log_level,
 )
 
 __all__ = [
@@ -79,4 +83,5 @@ __all__ = [
     "bdecode",
     "bencode",
     "scrape",
+    "set_log_level",
 ]

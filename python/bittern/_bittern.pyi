@@ -33,6 +33,7 @@ __all__ = [
     "bdecode",
     "bencode",
     "scrape",
+    "set_log_level",
 ]
 
 __version__: str
@@ -52,6 +53,15 @@ def bencode(obj: object) -> bytes:
 
     Raises `TypeError` for any other type (`bool` included), `OverflowError` for an int beyond
     64 bits, and `ValueError` for a reference cycle or nesting deeper than 100 levels.
+    """
+
+def set_log_level(level: str | None) -> None:
+    """Shows bittern's diagnostics of `level` (`"error"`, `"warn"`, `"info"`, `"debug"` or
+    `"trace"`, any case) and above on stderr, or none with `None` or `"off"` (the default).
+
+    Process-wide; it can be switched on, changed and off again any number of times. The lines
+    go to the process's stderr (file descriptor 2) directly, not through `sys.stderr`. Raises
+    `ValueError` for an unknown name.
     """
 
 class Error(Exception):

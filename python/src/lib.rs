@@ -13,6 +13,7 @@ mod bencode;
 mod convert;
 mod errors;
 mod events;
+mod log;
 mod session;
 mod torrent;
 mod tracker;
@@ -23,6 +24,7 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(bencode::bdecode, m)?)?;
     m.add_function(wrap_pyfunction!(bencode::bencode, m)?)?;
+    m.add_function(wrap_pyfunction!(log::set_log_level, m)?)?;
     m.add_class::<torrent::Torrent>()?;
     m.add_class::<torrent::File>()?;
     m.add_class::<tracker::Tracker>()?;

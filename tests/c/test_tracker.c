@@ -1,5 +1,6 @@
 /* The tracker through the C interface: a server on a loopback port, announces and scrapes from
- * the blocking client, stats, the log, refusals, dead trackers and NULL arguments.
+ * the blocking client, stats, the log, refusals, dead trackers and NULL arguments; and the
+ * library's diagnostics (bittern_log_set_level) switched on and off.
  *
  * Usage: test_tracker TEMP_DIR */
 #define _POSIX_C_SOURCE 200809L
@@ -7,6 +8,7 @@
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -107,6 +109,60 @@ static bittern_torrent *make_torrent(const char *name, const char *tracker_url,
     CHECK_OK(bittern_torrent_create(path, opts, NULL, NULL, &t));
     bittern_create_options_free(opts);
     return t;
+}
+
+/* The size of the file at `path`, or -1. */
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The diagnostics, with stderr sent to a file meanwhile: off by default, so starting and
+ * stopping a tracker writes nothing; at debug level it writes lines; off again, nothing more. */
+static void test_log(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stderr.log", temp);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(saved >= 0 && fd >= 0);
+    if (saved < 0 || fd < 0)
+        return;
+    CHECK(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+    close(fd);
+
+    bittern_tracker_free(start_tracker(NULL, false));
+    long by_default = file_size(path);
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_DEBUG));
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_DEBUG)); /* again: changes nothing */
+    bittern_tracker_free(start_tracker(NULL, false));
+    long when_on = file_size(path);
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_OFF));
+    bittern_tracker_free(start_tracker(NULL, false));
+    long when_off = file_size(path);
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_TRACE));
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_ERROR));
+    CHECK_OK(bittern_log_set_level(BITTERN_LOG_LEVEL_OFF));
+
+    fflush(stderr);
+    CHECK(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+
+    char text[4096] = "";
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+    }
+    CHECKF(by_default == 0, "the default wrote %ld bytes to stderr: %s", by_default, text);
+    CHECKF(strstr(text, "tracker listening") != NULL && strstr(text, "tracker stopped") != NULL,
+           "debug level wrote: %s", text);
+    CHECKF(when_off == when_on, "off again, it still wrote: %s",
+           when_on >= 0 && when_on < (long)sizeof text ? text + when_on : text);
 }
 
 static void test_server(void)
@@ -634,6 +690,7 @@ int main(int argc, char **argv)
         return 2;
     }
     temp = argv[1];
+    test_log(); /* first: it checks that the diagnostics are off by default */
     test_server();
     test_announces();
     test_torrent_announce();

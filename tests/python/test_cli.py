@@ -459,3 +459,24 @@ def test_tracker_usage_errors(bittern_script: str, args: list[str]) -> None:
     result = run(bittern_script, *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "error:" in result.stderr
+
+
+def test_verbose_shows_the_engine_diagnostics(bittern_script: str, tmp_path: Path) -> None:
+    with bittern.Tracker("127.0.0.1:0") as tracker:
+        torrent = make_torrent(tmp_path, tracker.url)
+        quiet = run(bittern_script, "announce", torrent)
+        debug = run(bittern_script, "-v", "announce", torrent)
+        trace = run(bittern_script, "-vv", "announce", torrent)
+    for result in (quiet, debug, trace):
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("Tracker:")
+    assert quiet.stderr == ""
+    assert "DEBUG" in debug.stderr and "announced" in debug.stderr
+    assert "TRACE" not in debug.stderr
+    assert "announced" in trace.stderr
+
+
+def test_verbose_goes_before_the_command(bittern_script: str) -> None:
+    result = run(bittern_script, "show", "-v", "x.torrent")
+    assert result.returncode == 2
+    assert "unrecognized arguments: -v" in result.stderr

@@ -138,8 +138,27 @@ impl Client {
         url: &str,
         req: &AnnounceRequest,
     ) -> Result<AnnounceResponse, TrackerError> {
-        let url = with_query(http_url(url)?, &req.to_query());
-        AnnounceResponse::decode(&self.get(url).await?)
+        let answer = async {
+            let url = with_query(http_url(url)?, &req.to_query());
+            AnnounceResponse::decode(&self.get(url).await?)
+        }
+        .await;
+        match &answer {
+            Ok(response) => tracing::debug!(
+                url,
+                info_hash = %req.info_hash,
+                event = ?req.event,
+                peers = response.peers.len(),
+                interval = response.interval,
+                seeders = ?response.complete,
+                leechers = ?response.incomplete,
+                "announced"
+            ),
+            Err(error) => {
+                tracing::debug!(url, info_hash = %req.info_hash, %error, "announce failed")
+            }
+        }
+        answer
     }
 
     /// Scrapes (BEP 48) the tracker whose announce URL is `announce_url` for `hashes`; no

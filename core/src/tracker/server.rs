@@ -320,6 +320,7 @@ impl Tracker {
 
     fn refuse(&self, ip: IpAddr, reason: &str) -> Response<Full<Bytes>> {
         self.registry.count_refused();
+        tracing::debug!(%ip, reason, "tracker refused an announce");
         self.log(format!("refused {ip}: {reason}"));
         reply(StatusCode::OK, "text/plain", failure(reason))
     }
@@ -343,6 +344,15 @@ impl Tracker {
         };
         match self.registry.announce(&req, ip) {
             Ok((mut response, change)) => {
+                tracing::debug!(
+                    info_hash = %req.info_hash,
+                    %ip,
+                    port = req.port,
+                    event = ?req.event,
+                    left = req.left,
+                    peers = response.peers.len(),
+                    "tracker answered an announce"
+                );
                 match change {
                     Change::NewTorrent => {
                         self.log(format!("new torrent {} from {ip}", req.info_hash))
@@ -558,6 +568,7 @@ impl TrackerServer {
             .local_addr()
             .map_err(|e| TrackerError::Server(e.to_string()))?;
         tracker.log(format!("listening on http://{addr}/announce"));
+        tracing::info!(%addr, threads = count, "tracker listening");
         let (shutdown, rx) = watch::channel(false);
         let mut server = TrackerServer {
             tracker,
@@ -619,9 +630,13 @@ impl TrackerServer {
 
     fn shutdown_now(&mut self) {
         let _ = self.shutdown.send(true);
+        if self.threads.is_empty() {
+            return;
+        }
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+        tracing::info!(addr = %self.addr, "tracker stopped");
     }
 }
 

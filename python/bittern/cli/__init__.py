@@ -10,6 +10,9 @@
     bittern demo [--peers N] [--size BYTES] [--keep]              a whole swarm on loopback
     bittern desktop-entry [--install]                             open .torrent links with it
 
+Before the command, `-v` shows the engine's diagnostics (debug level) on stderr, `-vv` all of
+them (trace).
+
 Exit status: 0 on success, 1 on a failure, 2 on a usage error, 130 when interrupted (Ctrl-C).
 Errors are one line on stderr: `bittern: error: ...`.
 """
@@ -36,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and download torrents. Try `bittern demo`.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {bittern.__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="show the engine's diagnostics on stderr: -v for debug, -vv for trace "
+        "(before the command: bittern -v download ...)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for topic in (create, show, tracker, transfer, demo, desktop):
         topic.add_commands(commands)
@@ -51,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.verbose:
+            bittern.set_log_level("debug" if args.verbose == 1 else "trace")
         return func(args)
     except KeyboardInterrupt:
         return 130
