@@ -78,6 +78,26 @@ fn data(b: BlockRef) -> bytes::Bytes {
     bytes::Bytes::from(vec![7u8; b.length as usize])
 }
 
+/// One block as a `piece` message.
+fn block_message(b: BlockRef) -> Message {
+    Message::Piece {
+        piece: b.piece,
+        begin: b.begin,
+        data: data(b),
+    }
+}
+
+/// The blocks to write, in order.
+fn writes(actions: &[Action]) -> Vec<BlockRef> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Write(b, _) => Some(*b),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A downloader with one peer that has everything and unchoked us; returns what it asked.
 fn unchoked_by_seed(m: &mut TorrentMachine, key: PeerKey, now: Instant) -> Vec<BlockRef> {
     m.on_connected(key, addr(1, 1000 + key.0 as u16), now);
@@ -101,25 +121,11 @@ fn receive_all(
     blocks: &[BlockRef],
     now: Instant,
 ) -> Vec<PieceIndex> {
-    let messages = blocks
-        .iter()
-        .map(|b| Message::Piece {
-            piece: b.piece,
-            begin: b.begin,
-            data: data(*b),
-        })
-        .collect();
+    let messages = blocks.iter().copied().map(block_message).collect();
     m.on_messages(key, messages, now);
-    let writes: Vec<BlockRef> = m
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Write(b, _) => Some(b),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(writes.len(), blocks.len());
-    for b in &writes {
+    let written = writes(&m.take_actions());
+    assert_eq!(written.len(), blocks.len());
+    for b in &written {
         m.on_written(b.piece, b.length, Ok(()));
     }
     m.take_actions()
@@ -269,15 +275,7 @@ fn a_block_never_asked_for_is_not_written() {
     m.on_connected(key, addr(1, 1), now);
     m.take_actions();
     let b = block(0, 0);
-    m.on_messages(
-        key,
-        vec![Message::Piece {
-            piece: b.piece,
-            begin: b.begin,
-            data: data(b),
-        }],
-        now,
-    );
+    m.on_messages(key, vec![block_message(b)], now);
     assert!(m.take_actions().is_empty());
     assert_eq!(m.status().downloaded, 0);
 }
@@ -310,25 +308,6 @@ fn a_piece_failed_by_its_only_sender_bans_it() {
         .any(|a| matches!(a, Action::Connect(_))));
 }
 
-/// One block as a `piece` message.
-fn block_message(b: BlockRef) -> Message {
-    Message::Piece {
-        piece: b.piece,
-        begin: b.begin,
-        data: data(b),
-    }
-}
-
-fn writes(actions: Vec<Action>) -> Vec<BlockRef> {
-    actions
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Write(b, _) => Some(b),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn smart_ban_bans_only_the_sender_whose_block_differed() {
     let now = Instant::now();
@@ -341,7 +320,7 @@ fn smart_ban_bans_only_the_sender_whose_block_differed() {
         vec![block_message(block(0, 0)), Message::Choke],
         now,
     );
-    let first = writes(m.take_actions());
+    let first = writes(&m.take_actions());
     // The liar gets the rest of the piece.
     m.on_connected(liar, addr(2, 1), now);
     m.on_messages(
@@ -354,7 +333,7 @@ fn smart_ban_bans_only_the_sender_whose_block_differed() {
     );
     assert!(requests(&m.take_actions(), liar).contains(&block(0, 1)));
     m.on_messages(liar, vec![block_message(block(0, 1))], now);
-    let second = writes(m.take_actions());
+    let second = writes(&m.take_actions());
     for b in first.iter().chain(&second) {
         m.on_written(b.piece, b.length, Ok(()));
     }
@@ -374,7 +353,7 @@ fn smart_ban_bans_only_the_sender_whose_block_differed() {
     assert!(again.contains(&block(0, 0)) && again.contains(&block(0, 1)));
     let messages = [block(0, 0), block(0, 1)].map(block_message).to_vec();
     m.on_messages(liar, messages, now);
-    for b in writes(m.take_actions()) {
+    for b in writes(&m.take_actions()) {
         m.on_written(b.piece, b.length, Ok(()));
     }
     m.take_actions();
@@ -400,15 +379,7 @@ fn a_write_error_stops_the_torrent_until_resumed() {
     let key = PeerKey(1);
     let asked = unchoked_by_seed(&mut m, key, now);
     let b = asked[0];
-    m.on_messages(
-        key,
-        vec![Message::Piece {
-            piece: b.piece,
-            begin: b.begin,
-            data: data(b),
-        }],
-        now,
-    );
+    m.on_messages(key, vec![block_message(b)], now);
     m.take_actions();
     m.on_written(b.piece, b.length, Err(io_error()));
     let actions = m.take_actions();
@@ -542,20 +513,10 @@ fn a_full_disk_queue_holds_requests_back() {
     let mut written = Vec::new();
     // Deliver everything asked, never reporting it written, until requests stop.
     while !asked.is_empty() {
-        let messages = asked
-            .iter()
-            .map(|b| Message::Piece {
-                piece: b.piece,
-                begin: b.begin,
-                data: data(*b),
-            })
-            .collect();
+        let messages = asked.iter().copied().map(block_message).collect();
         m.on_messages(key, messages, now);
         let actions = m.take_actions();
-        written.extend(actions.iter().filter_map(|a| match a {
-            Action::Write(b, _) => Some(*b),
-            _ => None,
-        }));
+        written.extend(writes(&actions));
         asked = requests(&actions, key);
         assert!(written.len() as u32 <= blocks);
     }
