@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Benchmark: a 1 GiB download over loopback, bittern against libtorrent, side by side.
 
-    python3 tests/bench/transfer.py [--rounds 3] [--size 1G]
+    python3 tests/bench/transfer.py [--rounds 3] [--size 1G] [--baseline DIR]
 
 Seeder and downloader are separate processes; a `bittern tracker` introduces them. Cases:
 - libtorrent seeder -> libtorrent downloader (python3-libtorrent in /usr/bin/python3, TCP only,
   DHT, LSD, UPnP and NAT-PMP off);
 - bittern seeder (`bittern seed --trust`) -> bittern downloader (`bittern download
   --exit-when-done`);
-- libtorrent seeder -> bittern downloader.
+- libtorrent seeder -> bittern downloader;
+- with `--baseline DIR`: another build's `bittern` (DIR/bittern, say an older commit's
+  venv/bin) seeding to itself, to compare a change with what came before on the same host.
 Measured for the downloader, with GNU time: wall time from its start to verified completion
 (it exits then; ours after syncing the data and writing its resume file, libtorrent's without
 either), peak RSS and CPU seconds. Rounds alternate the cases; each round's wall time and the
@@ -70,6 +72,10 @@ def timed(argv):
     return wall, int(rss) / 1024, float(user) + float(system)
 
 
+# The `bittern` executable of each kind that is ours; "baseline" is set by --baseline.
+BITTERN = {"bittern": "bittern"}
+
+
 def start_seeder(kind, torrent, data_dir, port):
     if kind == "libtorrent":
         proc = subprocess.Popen([SYSTEM_PYTHON, "-c", LIBTORRENT, torrent, data_dir, "seed"],
@@ -78,7 +84,7 @@ def start_seeder(kind, torrent, data_dir, port):
             pass
         return proc
     path = os.path.join(data_dir, "payload.bin")
-    return subprocess.Popen(["bittern", "seed", torrent, path, "--trust", "--port", str(port)],
+    return subprocess.Popen([BITTERN[kind], "seed", torrent, path, "--trust", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -86,7 +92,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", default="1G")
+    parser.add_argument("--baseline", metavar="DIR", help="a folder holding another build's bittern")
     args = parser.parse_args()
+    if args.baseline:
+        BITTERN["baseline"] = os.path.join(args.baseline, "bittern")
+        if not os.access(BITTERN["baseline"], os.X_OK):
+            sys.exit("no bittern in %s" % args.baseline)
     for tool in ("bittern",):
         if shutil.which(tool) is None:
             sys.exit("bittern CLI not on PATH: pip install ./python")
@@ -108,6 +119,8 @@ def main():
         subprocess.run(["bittern", "create", payload, "-t", "http://127.0.0.1:%d/announce" % tracker_port,
                         "--piece-length", str(1 << 20), "-o", torrent], check=True, capture_output=True)
         cases = [("libtorrent", "libtorrent"), ("bittern", "bittern"), ("libtorrent", "bittern")]
+        if args.baseline:
+            cases.append(("baseline", "baseline"))
         results = {case: [] for case in cases}
         for _ in range(args.rounds):
             for seeder_kind, downloader_kind in cases:
@@ -120,7 +133,8 @@ def main():
                     if downloader_kind == "libtorrent":
                         argv = [SYSTEM_PYTHON, "-c", LIBTORRENT, torrent, out, "leech"]
                     else:
-                        argv = ["bittern", "download", torrent, "-o", out, "--exit-when-done", "--port", "0"]
+                        argv = [BITTERN[downloader_kind], "download", torrent, "-o", out, "--exit-when-done",
+                                "--port", "0"]
                     results[(seeder_kind, downloader_kind)].append(timed(argv))
                 finally:
                     seeder.terminate()

@@ -328,7 +328,7 @@ impl Tracker {
     fn announce(&self, query: &[u8], seen: IpAddr) -> Response<Full<Bytes>> {
         let req = match AnnounceRequest::from_query(query) {
             Ok(r) => r,
-            Err(reason) => return self.refuse(seen, &reason),
+            Err(reason) => return self.refuse(seen, &reason.to_string()),
         };
         if self.config.allow_only && !self.allowed.contains(&req.info_hash) {
             return self.refuse(seen, &format!("unregistered torrent {}", req.info_hash));
@@ -368,7 +368,7 @@ impl Tracker {
                     response.encode(req.compact, req.no_peer_id),
                 )
             }
-            Err(reason) => self.refuse(ip, &reason),
+            Err(reason) => self.refuse(ip, &reason.to_string()),
         }
     }
 
@@ -392,7 +392,7 @@ impl Tracker {
             }
             Err(reason) => {
                 self.registry.count_refused();
-                reply(StatusCode::OK, "text/plain", failure(&reason))
+                reply(StatusCode::OK, "text/plain", failure(&reason.to_string()))
             }
         }
     }

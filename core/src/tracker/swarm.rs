@@ -167,6 +167,15 @@ struct Counters {
 }
 
 /// A snapshot of the tracker's state and counters.
+/// Why the registry refused an announce; its text is the `failure reason` the client gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// A new torrent, and the registry holds as many as it may.
+    #[error("tracker is full ({0} torrents)")]
+    Full(usize),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
     pub torrents: u64,
@@ -236,7 +245,7 @@ impl Registry {
         &self,
         req: &AnnounceRequest,
         ip: IpAddr,
-    ) -> Result<(AnnounceResponse, Change), String> {
+    ) -> Result<(AnnounceResponse, Change), Refused> {
         self.counters.announces.fetch_add(1, Ordering::Relaxed);
         let key = Key::new(ip, req.port);
         let now = self.now();
@@ -247,10 +256,7 @@ impl Registry {
                 return Ok((AnnounceResponse::default(), change));
             }
             if self.torrents.load(Ordering::Relaxed) as usize >= self.limits.max_torrents {
-                return Err(format!(
-                    "tracker is full ({} torrents)",
-                    self.limits.max_torrents
-                ));
+                return Err(Refused::Full(self.limits.max_torrents));
             }
             self.torrents.fetch_add(1, Ordering::Relaxed);
             change = Change::NewTorrent;
@@ -459,10 +465,9 @@ mod tests {
         }
         assert_eq!(r.stats().peers, 3, "peers per torrent capped");
         r.announce(&req(2, 1, 5, None), IP).unwrap();
-        assert!(r
-            .announce(&req(3, 1, 5, None), IP)
-            .unwrap_err()
-            .contains("full"));
+        let refused = r.announce(&req(3, 1, 5, None), IP).unwrap_err();
+        assert_eq!(refused, Refused::Full(2));
+        assert_eq!(refused.to_string(), "tracker is full (2 torrents)");
     }
 
     #[test]

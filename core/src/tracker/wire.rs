@@ -2,7 +2,8 @@
 //! BEP 23 compact peers and BEP 7 `peers6`.
 //!
 //! Parsing is for hostile input on either side: a server reads queries from anyone, a client
-//! reads answers from any tracker. Every problem is a message naming it, never a panic.
+//! reads answers from any tracker. Every problem is a typed error naming it ([`QueryError`] for
+//! a query, [`TrackerError`] for an answer), never a panic.
 
 use super::{
     AnnounceRequest, AnnounceResponse, Event, Peer, PeerId, ScrapeResponse, ScrapeStats,
@@ -25,6 +26,31 @@ fn escape(bytes: &[u8]) -> percent_encoding::PercentEncode<'_> {
     percent_encode(bytes, QUERY)
 }
 
+/// Why a tracker request's query string was refused; its text is the `failure reason` the
+/// client gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// A `%` not followed by two hex digits.
+    #[error("bad percent-encoding in {0:?}")]
+    BadEscape(String),
+    /// A key that may appear once appears again (which of the two would count?).
+    #[error("'{0}' given more than once")]
+    Repeated(&'static str),
+    #[error("missing '{0}'")]
+    Missing(&'static str),
+    #[error("'{key}' is not a valid number: {value:?}")]
+    NotANumber { key: &'static str, value: String },
+    #[error("'{key}' must be 20 bytes, got {len}")]
+    NotTwentyBytes { key: &'static str, len: usize },
+    #[error("'port' must be from 1 to 65535")]
+    PortZero,
+    #[error("unknown 'event' {0:?}")]
+    UnknownEvent(String),
+    #[error("more than {0} info_hash in one scrape")]
+    TooManyHashes(usize),
+}
+
 /// Decoded `(key, value)` pairs of a query string, in order; borrowed where nothing was escaped.
 pub type QueryPairs<'q> = Vec<(Cow<'q, [u8]>, Cow<'q, [u8]>)>;
 
@@ -32,7 +58,7 @@ pub type QueryPairs<'q> = Vec<(Cow<'q, [u8]>, Cow<'q, [u8]>)>;
 ///
 /// Unlike a lenient decoder, a `%` not followed by two hex digits is an error: a binary
 /// `info_hash` must arrive exactly, or not at all.
-pub fn parse_query(raw: &[u8]) -> Result<QueryPairs<'_>, String> {
+pub fn parse_query(raw: &[u8]) -> Result<QueryPairs<'_>, QueryError> {
     let mut pairs = Vec::with_capacity(16);
     for part in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match part.iter().position(|&b| b == b'=') {
@@ -44,15 +70,14 @@ pub fn parse_query(raw: &[u8]) -> Result<QueryPairs<'_>, String> {
     Ok(pairs)
 }
 
-fn unescape(s: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+fn unescape(s: &[u8]) -> Result<Cow<'_, [u8]>, QueryError> {
     for (i, _) in s.iter().enumerate().filter(|(_, &b)| b == b'%') {
         if !s
             .get(i + 1..i + 3)
             .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
         {
-            return Err(format!(
-                "bad percent-encoding in {:?}",
-                String::from_utf8_lossy(s)
+            return Err(QueryError::BadEscape(
+                String::from_utf8_lossy(s).into_owned(),
             ));
         }
     }
@@ -68,46 +93,48 @@ fn unescape(s: &[u8]) -> Result<Cow<'_, [u8]>, String> {
 }
 
 /// The one value of `key`: repeating it is an error (which of the two would count?).
-fn single<'q>(pairs: &'q QueryPairs<'_>, key: &str) -> Result<Option<&'q [u8]>, String> {
+fn single<'q>(
+    pairs: &'q QueryPairs<'_>,
+    key: &'static str,
+) -> Result<Option<&'q [u8]>, QueryError> {
     let mut found = pairs
         .iter()
         .filter(|(k, _)| k.as_ref() == key.as_bytes())
         .map(|(_, v)| v.as_ref());
     let first = found.next();
     if found.next().is_some() {
-        return Err(format!("'{key}' given more than once"));
+        return Err(QueryError::Repeated(key));
     }
     Ok(first)
 }
 
-fn required<'q>(pairs: &'q QueryPairs<'_>, key: &str) -> Result<&'q [u8], String> {
-    single(pairs, key)?.ok_or_else(|| format!("missing '{key}'"))
+fn required<'q>(pairs: &'q QueryPairs<'_>, key: &'static str) -> Result<&'q [u8], QueryError> {
+    single(pairs, key)?.ok_or(QueryError::Missing(key))
 }
 
-fn number<T: std::str::FromStr>(value: &[u8], key: &str) -> Result<T, String> {
+fn number<T: std::str::FromStr>(value: &[u8], key: &'static str) -> Result<T, QueryError> {
     std::str::from_utf8(value)
         .ok()
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            format!(
-                "'{key}' is not a valid number: {:?}",
-                String::from_utf8_lossy(value)
-            )
+        .ok_or_else(|| QueryError::NotANumber {
+            key,
+            value: String::from_utf8_lossy(value).into_owned(),
         })
 }
 
-fn twenty(value: &[u8], key: &str) -> Result<[u8; 20], String> {
-    value
-        .try_into()
-        .map_err(|_| format!("'{key}' must be 20 bytes, got {}", value.len()))
+fn twenty(value: &[u8], key: &'static str) -> Result<[u8; 20], QueryError> {
+    value.try_into().map_err(|_| QueryError::NotTwentyBytes {
+        key,
+        len: value.len(),
+    })
 }
 
 impl AnnounceRequest {
     /// Reads an announce from a request's raw query string (server side).
-    pub fn from_query(raw: &[u8]) -> Result<Self, String> {
+    pub fn from_query(raw: &[u8]) -> Result<Self, QueryError> {
         let pairs = parse_query(raw)?;
-        let flag = |key| -> Result<bool, String> {
+        let flag = |key| -> Result<bool, QueryError> {
             Ok(match single(&pairs, key)? {
                 None => false,
                 Some(v) => number::<u8>(v, key)? != 0,
@@ -115,7 +142,7 @@ impl AnnounceRequest {
         };
         let port: u16 = number(required(&pairs, "port")?, "port")?;
         if port == 0 {
-            return Err("'port' must be from 1 to 65535".into());
+            return Err(QueryError::PortZero);
         }
         let event = match single(&pairs, "event")? {
             None | Some(b"") | Some(b"empty") => None,
@@ -123,9 +150,8 @@ impl AnnounceRequest {
             Some(b"completed") => Some(Event::Completed),
             Some(b"stopped") => Some(Event::Stopped),
             Some(other) => {
-                return Err(format!(
-                    "unknown 'event' {:?}",
-                    String::from_utf8_lossy(other)
+                return Err(QueryError::UnknownEvent(
+                    String::from_utf8_lossy(other).into_owned(),
                 ))
             }
         };
@@ -183,7 +209,7 @@ impl AnnounceRequest {
 }
 
 /// The info-hashes of a scrape query (server side): one or more `info_hash`, at most `limit`.
-pub fn scrape_hashes_from_query(raw: &[u8], limit: usize) -> Result<Vec<InfoHash>, String> {
+pub fn scrape_hashes_from_query(raw: &[u8], limit: usize) -> Result<Vec<InfoHash>, QueryError> {
     let pairs = parse_query(raw)?;
     let hashes = pairs
         .iter()
@@ -191,7 +217,7 @@ pub fn scrape_hashes_from_query(raw: &[u8], limit: usize) -> Result<Vec<InfoHash
         .map(|(_, v)| twenty(v, "info_hash").map(InfoHash))
         .collect::<Result<Vec<_>, _>>()?;
     if hashes.len() > limit {
-        return Err(format!("more than {limit} info_hash in one scrape"));
+        return Err(QueryError::TooManyHashes(limit));
     }
     Ok(hashes)
 }
@@ -497,7 +523,7 @@ mod tests {
         ];
         for (query, needle) in cases {
             let err = AnnounceRequest::from_query(query.as_bytes()).unwrap_err();
-            assert!(err.contains(needle), "{query}: {err}");
+            assert!(err.to_string().contains(needle), "{query}: {err}");
         }
     }
 
