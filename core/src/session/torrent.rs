@@ -251,7 +251,7 @@ impl TorrentActor {
                     for handled in 1.. {
                         match input {
                             Some(Input::Command(Command::Stop(done))) => {
-                                self.stop().await;
+                                self.stop(&mut rx).await;
                                 let _ = done.send(());
                                 return;
                             }
@@ -409,15 +409,23 @@ impl TorrentActor {
         });
     }
 
-    /// Drops every peer, saves the resume file and tells the trackers `stopped`.
-    async fn stop(&mut self) {
+    /// Drops every peer, saves the resume file and tells the trackers `stopped`. What still
+    /// reaches the inbox meanwhile is dropped, so that no thread waits on a full inbox while
+    /// the save waits on the disk thread.
+    async fn stop(&mut self, rx: &mut mpsc::Receiver<Input>) {
         self.machine.stop();
         self.apply();
-        if let Err(e) = self
+        let saved = self
             .pipeline
-            .save_resume_and_wait(self.machine.have().clone())
-            .await
-        {
+            .save_resume_and_wait(self.machine.have().clone());
+        tokio::pin!(saved);
+        let saved = loop {
+            tokio::select! {
+                saved = &mut saved => break saved,
+                Some(_) = rx.recv() => {}
+            }
+        };
+        if let Err(e) = saved {
             self.event(EventKind::StorageError(e));
         }
         self.announce.send_modify(|a| a.stopped = true);
