@@ -749,7 +749,8 @@ bittern_result bittern_announce_options_peer_id(const bittern_announce_options *
                                                 uint8_t *peer_id_out);
 
 /**
- * Sets the port peers are told to connect to (default 6881).
+ * Sets the port peers are told to connect to (default 6881; an announce with port 0 fails
+ * with `BITTERN_RESULT_INVALID_ARGUMENT`).
  *
  * Thread safety: needs exclusive access to the options.
  */

@@ -63,7 +63,9 @@ impl Error {
             Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
             Error::Tracker(TrackerError::Timeout) => ErrorKind::Timeout,
             Error::Tracker(TrackerError::Cancelled) => ErrorKind::Cancelled,
-            Error::Tracker(TrackerError::InvalidConfig(_)) => ErrorKind::InvalidArgument,
+            Error::Tracker(TrackerError::InvalidConfig(_) | TrackerError::InvalidRequest(_)) => {
+                ErrorKind::InvalidArgument
+            }
             Error::Tracker(_) => ErrorKind::Tracker,
             Error::Peer(_) => ErrorKind::Network,
             Error::Storage(StorageError::Cancelled) => ErrorKind::Cancelled,

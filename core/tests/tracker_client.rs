@@ -784,3 +784,30 @@ fn settings_that_cannot_work_are_refused() {
         ClientConfig::default().connect_timeout
     );
 }
+
+#[test]
+fn an_announce_that_cannot_work_is_refused_before_anything_is_sent() {
+    let mut zero_port = request();
+    zero_port.port = 0;
+    // Nothing listens at port 1: had the announce been sent, this would be a transport error.
+    let tiers = vec![vec!["http://127.0.0.1:1/announce".to_string()]];
+    for result in [
+        blocking::announce(&config(), &tiers[0][0], &zero_port, Cancel::NEVER),
+        blocking::announce_tiers(&config(), &tiers, &zero_port, Cancel::NEVER).map(|(_, r)| r),
+    ] {
+        let e = result.unwrap_err();
+        assert!(
+            matches!(e, TrackerError::InvalidRequest(m) if m.contains("port")),
+            "{e}"
+        );
+        assert_eq!(
+            bittern_core::Error::from(e).kind(),
+            bittern_core::ErrorKind::InvalidArgument
+        );
+    }
+    assert_eq!("stopped".parse::<Event>().unwrap(), Event::Stopped);
+    assert!(matches!(
+        "paused".parse::<Event>(),
+        Err(TrackerError::InvalidRequest(_))
+    ));
+}

@@ -168,7 +168,8 @@ pub extern "C" fn bittern_announce_options_peer_id(
     })
 }
 
-/// Sets the port peers are told to connect to (default 6881).
+/// Sets the port peers are told to connect to (default 6881; an announce with port 0 fails
+/// with `BITTERN_RESULT_INVALID_ARGUMENT`).
 ///
 /// Thread safety: needs exclusive access to the options.
 #[no_mangle]

@@ -6,7 +6,7 @@
 
 use crate::args::{interruptibly, seconds};
 use crate::convert::Tiers;
-use crate::errors::guard;
+use crate::errors::{guard, Failure};
 use bittern_core::metainfo::{InfoHash, Metainfo};
 use bittern_core::tracker::client::{blocking, ClientConfig, TrackerList};
 use bittern_core::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, ScrapeStats};
@@ -44,20 +44,11 @@ impl AnnounceArgs<'_> {
             Some(id) => PeerId(twenty(id, "peer_id")?),
             None => PeerId::of_process(),
         };
-        if self.port == 0 {
-            return Err(PyValueError::new_err("port must be from 1 to 65535"));
-        }
-        let event = match self.event {
-            None => None,
-            Some("started") => Some(Event::Started),
-            Some("completed") => Some(Event::Completed),
-            Some("stopped") => Some(Event::Stopped),
-            Some(other) => {
-                return Err(PyValueError::new_err(format!(
-                    "event must be 'started', 'completed', 'stopped' or None, not {other:?}"
-                )))
-            }
-        };
+        let event = self
+            .event
+            .map(str::parse::<Event>)
+            .transpose()
+            .map_err(Failure::from)?;
         let mut req = AnnounceRequest::new(info_hash, peer_id, self.port, self.left);
         req.uploaded = self.uploaded;
         req.downloaded = self.downloaded;

@@ -403,6 +403,14 @@ static void test_torrent_announce(void)
     CHECKF(s.complete == 1 && s.incomplete == 0 && s.downloaded == 1,
            "scrape %" PRIu64 " %" PRIu64 " %" PRIu64, s.complete, s.incomplete, s.downloaded);
 
+    /* Port 0 cannot be connected to: refused by the rule every face shares, nothing sent. */
+    bittern_announce_options *zero = options(0, 0);
+    r = NULL;
+    CHECK_RESULT(bittern_announce_torrent(torrent, zero, &r), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_LAST_ERROR_HAS("port");
+    CHECK(r == NULL);
+    bittern_announce_options_free(zero);
+
     /* A torrent nobody announced: the tracker answers, but does not know it. */
     bittern_torrent *other = make_torrent("two.bin", url, NULL);
     CHECK_RESULT(bittern_scrape_torrent(other, TIMEOUT_MS, &s), BITTERN_RESULT_NOT_FOUND);

@@ -138,6 +138,7 @@ impl Client {
         url: &str,
         req: &AnnounceRequest,
     ) -> Result<AnnounceResponse, TrackerError> {
+        req.validate()?;
         let answer = async {
             let url = with_query(http_url(url)?, &req.to_query());
             AnnounceResponse::decode(&self.get(url).await?)
@@ -372,6 +373,7 @@ impl TrackerList {
         client: &Client,
         req: &AnnounceRequest,
     ) -> Result<(String, AnnounceResponse), TrackerError> {
+        req.validate()?;
         self.first_answer(|url| async move { client.announce(&url, req).await })
             .await
     }

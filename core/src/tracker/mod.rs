@@ -68,6 +68,20 @@ impl Event {
     }
 }
 
+/// `"started"`, `"completed"` or `"stopped"`, as on the wire.
+impl std::str::FromStr for Event {
+    type Err = TrackerError;
+
+    fn from_str(s: &str) -> Result<Event, TrackerError> {
+        [Event::Started, Event::Completed, Event::Stopped]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or(TrackerError::InvalidRequest(
+                "the event is 'started', 'completed' or 'stopped'",
+            ))
+    }
+}
+
 /// One announce: what a peer tells the tracker about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceRequest {
@@ -89,6 +103,14 @@ pub struct AnnounceRequest {
 }
 
 impl AnnounceRequest {
+    /// `Ok` when the announce can be sent: a port of 0 cannot be connected to.
+    pub fn validate(&self) -> Result<(), TrackerError> {
+        if self.port == 0 {
+            return Err(TrackerError::InvalidRequest("port must be from 1 to 65535"));
+        }
+        Ok(())
+    }
+
     /// A `started`-less announce with compact peers asked for and nothing transferred.
     pub fn new(info_hash: InfoHash, peer_id: PeerId, port: u16, left: u64) -> Self {
         AnnounceRequest {
@@ -182,4 +204,7 @@ pub enum TrackerError {
     /// A setting that cannot work (no connections allowed, a zero interval ...).
     #[error("invalid tracker setting: {0}")]
     InvalidConfig(String),
+    /// An announce that cannot be sent as asked (port 0, an unknown event).
+    #[error("invalid announce: {0}")]
+    InvalidRequest(&'static str),
 }
