@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Callable
 
 
 def parse_size(text: str) -> int:
@@ -16,35 +17,25 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, not {text!r}")
-    return value
+def whole_number(low: int, high: int | None, expected: str) -> Callable[[str], int]:
+    """An argparse `type=` for a whole number from `low` to `high` (no bound: None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
-    return value
-
-
-def port_number(text: str) -> int:
-    value = non_negative_int(text)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {text!r}")
-    return value
-
-
-def listen_port(text: str) -> int:
-    value = non_negative_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}")
-    return value
+non_negative_int = whole_number(0, None, "a whole number of 0 or more")
+positive_int = whole_number(1, None, "a whole number of 1 or more")
+port_number = whole_number(1, 65535, "a port from 1 to 65535")
+listen_port = whole_number(0, 65535, "a port from 0 to 65535")
 
 
 def positive_size(text: str) -> int:

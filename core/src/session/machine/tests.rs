@@ -98,9 +98,9 @@ fn writes(actions: &[Action]) -> Vec<BlockRef> {
         .collect()
 }
 
-/// A downloader with one peer that has everything and unchoked us; returns what it asked.
-fn unchoked_by_seed(m: &mut TorrentMachine, key: PeerKey, now: Instant) -> Vec<BlockRef> {
-    m.on_connected(key, addr(1, 1000 + key.0 as u16), now);
+/// A peer that has everything connects and unchokes us; returns what the machine asks.
+fn meet_seed(m: &mut TorrentMachine, key: PeerKey, at: SocketAddr, now: Instant) -> Vec<Action> {
+    m.on_connected(key, at, now);
     m.on_messages(
         key,
         vec![
@@ -109,7 +109,12 @@ fn unchoked_by_seed(m: &mut TorrentMachine, key: PeerKey, now: Instant) -> Vec<B
         ],
         now,
     );
-    let actions = m.take_actions();
+    m.take_actions()
+}
+
+/// A downloader with one peer that has everything and unchoked us; returns what it asked.
+fn unchoked_by_seed(m: &mut TorrentMachine, key: PeerKey, now: Instant) -> Vec<BlockRef> {
+    let actions = meet_seed(m, key, addr(1, 1000 + key.0 as u16), now);
     assert!(sent(&actions, key).contains(&Message::Interested));
     requests(&actions, key)
 }
@@ -322,16 +327,8 @@ fn smart_ban_bans_only_the_sender_whose_block_differed() {
     );
     let first = writes(&m.take_actions());
     // The liar gets the rest of the piece.
-    m.on_connected(liar, addr(2, 1), now);
-    m.on_messages(
-        liar,
-        vec![
-            Message::Bitfield(Bitfield::full(&layout())),
-            Message::Unchoke,
-        ],
-        now,
-    );
-    assert!(requests(&m.take_actions(), liar).contains(&block(0, 1)));
+    let actions = meet_seed(&mut m, liar, addr(2, 1), now);
+    assert!(requests(&actions, liar).contains(&block(0, 1)));
     m.on_messages(liar, vec![block_message(block(0, 1))], now);
     let second = writes(&m.take_actions());
     for b in first.iter().chain(&second) {
@@ -537,16 +534,7 @@ fn seeding_from_the_original_data_is_never_interested() {
     have.set(piece(0));
     let mut m = TorrentMachine::new(layout(), &have, LIMITS, true, now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
-    m.on_messages(
-        key,
-        vec![
-            Message::Bitfield(Bitfield::full(&layout())),
-            Message::Unchoke,
-        ],
-        now,
-    );
-    let messages = sent(&m.take_actions(), key);
+    let messages = sent(&meet_seed(&mut m, key, addr(1, 1), now), key);
     assert!(!messages.contains(&Message::Interested));
     assert!(requests(&m.take_actions(), key).is_empty());
 }
