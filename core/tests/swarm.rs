@@ -4,7 +4,8 @@
 use bittern_core::cancel::Cancel;
 use bittern_core::metainfo::{create, CreateOptions, Metainfo};
 use bittern_core::session::{
-    AddOptions, EventKind, Session, SessionConfig, State, TorrentHandle, TorrentSource,
+    AddOptions, DisconnectReason, EventKind, Session, SessionConfig, State, TorrentHandle,
+    TorrentSource,
 };
 use bittern_core::tracker::server::{ServerConfig, TrackerServer};
 use std::path::Path;
@@ -160,6 +161,17 @@ fn one_seeder_to_one_downloader() {
         download.status()
     );
     same_tree(&content, &out.join("content"));
+    // Finished, the downloader dropped the seeder: both seed. Nothing else ended a connection.
+    let disconnects = download.status().disconnects;
+    assert!(
+        disconnects.get(DisconnectReason::BothSeeding) >= 1,
+        "{disconnects:?}"
+    );
+    assert_eq!(
+        disconnects.total(),
+        u64::from(disconnects.get(DisconnectReason::BothSeeding)),
+        "{disconnects:?}"
+    );
     leecher.shutdown();
     seeder.shutdown();
 }

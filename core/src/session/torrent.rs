@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
 /// How often choking is reconsidered (BEP 3's rhythm).
@@ -332,12 +333,12 @@ impl TorrentActor {
                 match action {
                     Action::Send(key, message) => {
                         // The queue holds more than a full pipeline both ways: full means the
-                        // peer stopped reading.
+                        // peer stopped reading. Closed means its task ended, and says why next.
                         let sent = self
                             .links
                             .get(&key)
-                            .map(|to_peer| to_peer.try_send(ToPeer::Message(message)).is_ok());
-                        if sent == Some(false) {
+                            .map(|to_peer| to_peer.try_send(ToPeer::Message(message)));
+                        if let Some(Err(TrySendError::Full(_))) = sent {
                             slow.push(key);
                         }
                     }
