@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a blocking wait in Python wakes to check for Ctrl-C.
 pub(crate) const WAKE: Duration = bittern_core::cancel::POLL;
@@ -67,4 +67,27 @@ pub(crate) fn interruptibly<T: Send, E: Into<Failure> + Send>(
         return Err(e);
     }
     Ok(result?)
+}
+
+/// Waits in slices of at most [`WAKE`] with the GIL released, checking for signals between
+/// them (Ctrl-C raises `KeyboardInterrupt`), until `wait(slice)` gives an answer, or `timeout`
+/// passes (`None`: no limit), which gives `None`.
+pub(crate) fn in_slices<T: Send>(
+    py: Python<'_>,
+    timeout: Option<Duration>,
+    wait: impl Fn(Duration) -> Option<T> + Sync,
+) -> PyResult<Option<T>> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let slice = deadline.map_or(WAKE, |d| {
+            d.saturating_duration_since(Instant::now()).min(WAKE)
+        });
+        if let Some(answer) = py.detach(|| wait(slice)) {
+            return Ok(Some(answer));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+        py.check_signals()?;
+    }
 }

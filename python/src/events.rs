@@ -1,7 +1,7 @@
 //! `Event`: what a session's torrents report, read through an `EventIterator` that waits with
 //! the GIL released and wakes for Ctrl-C.
 
-use crate::args::WAKE;
+use crate::args::in_slices;
 use crate::errors::exception_of;
 use crate::session::Session;
 use bittern_core::metainfo::InfoHash;
@@ -9,7 +9,7 @@ use bittern_core::session::{self as core, EventKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Something that happened to a torrent of a session.
 #[pyclass(frozen, eq, module = "bittern", name = "Event")]
@@ -168,33 +168,20 @@ impl EventIterator {
     /// The next event; ends when `timeout` passes without one, or when the session closes.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
         let session = self.session.get();
-        let deadline = self.timeout.map(|t| Instant::now() + t);
-        loop {
+        let event = in_slices(py, self.timeout, |slice| {
+            // The clone keeps the runtime up while receiving; it is dropped here too, with the
+            // GIL released, in case it is the last one (then its drop stops the session).
             let Some(live) = session.slot().clone() else {
-                return Ok(None);
+                return Some(None); // closed: the iteration ends
             };
-            let slice = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(WAKE),
-                None => WAKE,
-            };
-            // The clone keeps the runtime up while receiving; it is dropped here too, with
-            // the GIL released, in case it is the last one (then its drop stops the session).
-            let received = py.detach(move || {
-                let event = session
-                    .events
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .recv_timeout(slice);
-                drop(live);
-                event
-            });
-            if let Some(event) = received {
-                return Ok(Some(event.into()));
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            py.check_signals()?;
-        }
+            let event = session
+                .events
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .recv_timeout(slice);
+            drop(live);
+            event.map(Some)
+        })?;
+        Ok(event.flatten().map(Event::from))
     }
 }

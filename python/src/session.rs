@@ -12,7 +12,7 @@
 //! from one thread never pulls the runtime from under a call in another: it waits (briefly)
 //! for those calls, or leaves the shutdown to the last of them.
 
-use crate::args::{interruptibly, optional_seconds, parse_addr, seconds, WAKE};
+use crate::args::{in_slices, interruptibly, optional_seconds, parse_addr, seconds};
 use crate::errors::guard;
 use crate::events::EventIterator;
 use crate::torrent::Torrent;
@@ -343,11 +343,13 @@ impl TorrentHandle {
     /// session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        in_slices(py, timeout, |slice| match self.inner.wait(slice) {
+        let timeout = optional_seconds(timeout, "timeout")?;
+        let finished = in_slices(py, timeout, |slice| match self.inner.wait(slice) {
             WaitOutcome::Finished => Some(true),
             WaitOutcome::TimedOut => None,
             _ => Some(false),
-        })
+        })?;
+        Ok(finished.unwrap_or(false))
     }
 
     /// Blocks (GIL released, Ctrl-C honoured) until the check of the data on disk that follows
@@ -356,10 +358,12 @@ impl TorrentHandle {
     /// if the torrent was removed or its session closed.
     #[pyo3(signature = (timeout = None))]
     fn wait_checked(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        in_slices(py, timeout, |slice| {
+        let timeout = optional_seconds(timeout, "timeout")?;
+        let checked = in_slices(py, timeout, |slice| {
             let over = self.inner.wait_checked(slice);
             (over || self.inner.check().is_err()).then_some(over)
-        })
+        })?;
+        Ok(checked.unwrap_or(false))
     }
 
     /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
@@ -516,27 +520,5 @@ impl TorrentStatus {
             s.downloaded,
             s.peers
         )
-    }
-}
-
-/// Waits in slices of at most `WAKE` with the GIL released, checking for signals between them,
-/// until `wait(slice)` gives an answer or `timeout` seconds pass (then `false`).
-fn in_slices(
-    py: Python<'_>,
-    timeout: Option<f64>,
-    wait: impl Fn(Duration) -> Option<bool> + Sync,
-) -> PyResult<bool> {
-    let deadline = optional_seconds(timeout, "timeout")?.map(|t| Instant::now() + t);
-    loop {
-        let slice = deadline.map_or(WAKE, |d| {
-            d.saturating_duration_since(Instant::now()).min(WAKE)
-        });
-        if let Some(answer) = py.detach(|| wait(slice)) {
-            return Ok(answer);
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(false);
-        }
-        py.check_signals()?;
     }
 }
