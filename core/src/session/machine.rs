@@ -187,8 +187,16 @@ impl TorrentMachine {
     }
 
     /// What the machine asks for since the last call, in order.
+    #[cfg(test)]
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.actions)
+    }
+
+    /// [`take_actions`](Self::take_actions) into `into` (empty), whose room the machine keeps
+    /// for next time: no allocation per input.
+    pub fn swap_actions(&mut self, into: &mut Vec<Action>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.actions, into);
     }
 
     pub fn have(&self) -> &Bitfield {

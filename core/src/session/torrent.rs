@@ -45,6 +45,8 @@ pub(super) struct TorrentActor {
     writes: Vec<(BlockRef, bytes::Bytes)>,
     /// Blocks peers asked for, to be read together.
     reads: Vec<(PeerKey, BlockRef)>,
+    /// The actions being carried out (kept for its room).
+    actions: Vec<Action>,
     /// Shared with the handles (see [`super::TorrentHandle::resume`]).
     status: Arc<watch::Sender<Status>>,
     announce: watch::Sender<Announce>,
@@ -230,6 +232,7 @@ impl TorrentActor {
             links: FxHashMap::default(),
             writes: Vec::new(),
             reads: Vec::new(),
+            actions: Vec::new(),
             status,
             announce,
             announcer: Some(announcer),
@@ -323,13 +326,14 @@ impl TorrentActor {
 
     /// Carries out what the machine asked for, until it asks nothing more.
     fn carry_out(&mut self) {
+        let mut actions = std::mem::take(&mut self.actions);
         loop {
-            let actions = self.machine.take_actions();
+            self.machine.swap_actions(&mut actions);
             if actions.is_empty() {
-                return;
+                break;
             }
             let mut slow = Vec::new();
-            for action in actions {
+            for action in actions.drain(..) {
                 match action {
                     Action::Send(key, message) => {
                         // The queue holds more than a full pipeline both ways: full means the
@@ -373,6 +377,7 @@ impl TorrentActor {
                 self.machine.drop_peer(key, DisconnectReason::SlowReader);
             }
         }
+        self.actions = actions;
     }
 
     /// After a batch of inputs or a timer: the blocks gathered go to the pipeline, and the
