@@ -580,6 +580,11 @@ typedef struct {
      * them); 0 while checking. Added after `eta`, as `pieces_checked`.
      */
     uint32_t pieces_found;
+    /**
+     * Verified bytes over the total, from 0.0 to 1.0 (1.0 for an empty torrent). Added after
+     * `eta`, as `pieces_checked`.
+     */
+    double progress;
 } bittern_torrent_status;
 
 /**

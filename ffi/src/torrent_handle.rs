@@ -84,7 +84,7 @@ pub extern "C" fn bittern_torrent_handle_status(
         let status = bittern_torrent_status::of(&h.status());
         let fields = field_spans!(bittern_torrent_status, status;
             state, pieces_done, piece_count, bytes_done, total_length, download_rate,
-            upload_rate, uploaded, downloaded, peers, eta, pieces_checked, pieces_found);
+            upload_rate, uploaded, downloaded, peers, eta, pieces_checked, pieces_found, progress);
         unsafe { put_sized(status_out, "status_out", &status, &fields) }
     })
 }

@@ -28,7 +28,7 @@ pub enum bittern_torrent_state {
 /// Set `struct_size` to `sizeof(bittern_torrent_status)` before the call: fields may be added
 /// at the end in later versions, and only those within the caller's `struct_size` are written.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct bittern_torrent_status {
     /// Set by the caller to `sizeof(bittern_torrent_status)`; on return, where the fields the
     /// library wrote end (its own `sizeof` when the caller's struct is at least as large).
@@ -63,6 +63,9 @@ pub struct bittern_torrent_status {
     /// Pieces the check found on disk when the torrent started (the download resumed from
     /// them); 0 while checking. Added after `eta`, as `pieces_checked`.
     pub pieces_found: u32,
+    /// Verified bytes over the total, from 0.0 to 1.0 (1.0 for an empty torrent). Added after
+    /// `eta`, as `pieces_checked`.
+    pub progress: f64,
 }
 
 impl bittern_torrent_status {
@@ -88,6 +91,7 @@ impl bittern_torrent_status {
             eta: s.eta().unwrap_or(BITTERN_ETA_UNKNOWN),
             pieces_checked: s.pieces_checked,
             pieces_found: s.pieces_found,
+            progress: s.progress(),
         }
     }
 }

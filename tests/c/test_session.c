@@ -560,7 +560,8 @@ static void test_swarm(void)
     CHECK(st.eta == 0);
     CHECK(st.download_rate != UNTOUCHED && st.upload_rate != UNTOUCHED);
     CHECK(st.uploaded != UNTOUCHED && st.peers != 0xabababab);
-    CHECK(st.pieces_checked == pieces);
+    CHECK(st.pieces_checked == pieces && st.pieces_found == 0);
+    CHECKF(st.progress == 1.0, "progress %f", st.progress);
 
     /* Finished, it dropped the seeder: two seeds have nothing for each other. */
     uint32_t both_seeding = 0;
