@@ -108,3 +108,37 @@ impl Error {
         }
     }
 }
+
+/// An OS error as the message of one of ours: the system's text without Rust's
+/// " (os error N)" suffix, so every face words it one way (the number is at hand on its own:
+/// [`Error::os_error`], Python's `errno`, C's `bittern_last_error_os_error`).
+pub(crate) struct OsMessage<'a>(pub &'a std::io::Error);
+
+impl std::fmt::Display for OsMessage<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.to_string();
+        match self.0.raw_os_error() {
+            Some(code) => {
+                let suffix = format!(" (os error {code})");
+                f.write_str(text.strip_suffix(suffix.as_str()).unwrap_or(&text))
+            }
+            None => f.write_str(&text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OsMessage;
+
+    #[test]
+    fn os_messages_have_no_number_suffix() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(OsMessage(&e).to_string(), "No such file or directory");
+        let custom = std::io::Error::other("the file could only be opened read-only");
+        assert_eq!(
+            OsMessage(&custom).to_string(),
+            "the file could only be opened read-only"
+        );
+    }
+}

@@ -415,6 +415,8 @@ async fn http_errors_and_refused_connections() {
     };
     assert!(message.starts_with("connection failed"), "{message}");
     assert!(!message.contains("info_hash"), "{message}");
+    // One style of message: the system's words, no "(os error N)" suffix.
+    assert!(!message.contains("os error"), "{message}");
 }
 
 #[tokio::test]

@@ -167,6 +167,10 @@ static void test_invalid_utf8(void)
     int os_error = 0;
     CHECK_OK(bittern_last_error_os_error(&os_error));
     CHECKF(os_error == ENOENT, "errno %d", os_error);
+    /* One style of message in every face: the number is the errno, not a suffix of the text. */
+    char text[512];
+    bittern_last_error_message(text, sizeof text);
+    CHECKF(strstr(text, "os error") == NULL && strstr(text, "No such file") != NULL, "%s", text);
     char named[4096];
     CHECK(bittern_last_error_path(named, sizeof named) == strlen(path));
     CHECK(strcmp(named, path) == 0);

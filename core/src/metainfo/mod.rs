@@ -65,7 +65,7 @@ pub enum MetainfoError {
     Invalid { field: String, reason: String },
     #[error("torrent file of {size} bytes is larger than the limit of {limit} bytes")]
     TooLarge { size: u64, limit: u64 },
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", crate::error::OsMessage(source))]
     Io {
         path: PathBuf,
         source: std::io::Error,

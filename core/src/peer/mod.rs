@@ -36,7 +36,7 @@ pub type Connection<S = tokio::net::TcpStream> = tokio_util::codec::Framed<S, Me
 #[non_exhaustive]
 pub enum PeerError {
     /// Reading from or writing to the socket failed (reset, refused, broken pipe ...).
-    #[error("peer connection: {0}")]
+    #[error("peer connection: {}", crate::error::OsMessage(.0))]
     Io(#[from] std::io::Error),
     /// The peer sent a message that breaks the wire format or does not fit the torrent; the
     /// text names the rule broken.

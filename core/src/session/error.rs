@@ -31,12 +31,12 @@ pub enum SessionError {
     #[error("{text}: {reason}")]
     UnsupportedSource { text: String, reason: &'static str },
     /// No address to listen on could be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {}", crate::error::OsMessage(source))]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,
     },
     /// The session's threads could not start.
-    #[error("cannot start the session's threads: {0}")]
+    #[error("cannot start the session's threads: {}", crate::error::OsMessage(.0))]
     Runtime(std::io::Error),
 }

@@ -47,7 +47,7 @@ impl fmt::Display for Op {
 #[non_exhaustive]
 pub enum StorageError {
     /// The system refused an operation on `path`.
-    #[error("cannot {op} {path}: {source}")]
+    #[error("cannot {op} {path}: {}", crate::error::OsMessage(source))]
     Io {
         op: Op,
         path: PathBuf,

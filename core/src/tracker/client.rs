@@ -299,7 +299,10 @@ fn transport(e: reqwest::Error) -> TrackerError {
     while let Some(inner) = cause.source() {
         cause = inner;
     }
-    TrackerError::Transport(format!("{what}: {cause}"))
+    match cause.downcast_ref::<std::io::Error>() {
+        Some(io) => TrackerError::Transport(format!("{what}: {}", crate::error::OsMessage(io))),
+        None => TrackerError::Transport(format!("{what}: {cause}")),
+    }
 }
 
 /// A torrent's trackers in BEP 12 tiers, remembering which URL last worked in each tier.
