@@ -399,3 +399,168 @@ fn min_interval_never_exceeds_the_interval() {
     let r = announce(server.local_addr(), &request(8, 1, 1)).unwrap();
     assert_eq!((r.interval, r.min_interval), (5, Some(5)));
 }
+
+/// The value of header `name` (case-insensitive) in a reply's head.
+fn header(reply: &Reply, name: &str) -> Option<String> {
+    reply.headers.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+/// A tracker publishing a folder with one distinct torrent saved under each of `names`;
+/// returns the folder's parent, each torrent's bytes (in the order of `names`) and the tracker.
+fn publishing(names: &[&str]) -> (tempfile::TempDir, Vec<Vec<u8>>, TrackerServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let torrents = dir.path().join("torrents");
+    std::fs::create_dir(&torrents).unwrap();
+    let mut bytes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let data = dir.path().join(format!("data{i}"));
+        std::fs::write(&data, vec![i as u8; 1000 + i]).unwrap();
+        let t = create(&data, &CreateOptions::default(), |_| true).unwrap();
+        t.save(torrents.join(name)).unwrap();
+        bytes.push(std::fs::read(torrents.join(name)).unwrap());
+    }
+    let server = start(ServerConfig {
+        torrents_dir: Some(torrents),
+        ..Default::default()
+    });
+    (dir, bytes, server)
+}
+
+fn hrefs(page: &str) -> Vec<String> {
+    page.split("href=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn links_escape_only_what_a_path_segment_must() {
+    // Issue 9: links came out as `/torrents/bittern%2Ddemo%2Ebin%2Etorrent`.
+    let (_dir, bytes, server) = publishing(&[
+        "bittern-demo.bin.torrent",
+        "a_b~c.torrent",
+        "100% #1 ?.torrent",
+        "chanson d'été ☃.torrent",
+    ]);
+    let addr = server.local_addr();
+    let page = String::from_utf8(get(addr, "/").body).unwrap();
+    let mut links = hrefs(&page);
+    links.sort();
+    let mut expected = vec![
+        "/torrents/bittern-demo.bin.torrent",
+        "/torrents/a_b~c.torrent",
+        "/torrents/100%25%20%231%20%3F.torrent",
+        "/torrents/chanson%20d%27%C3%A9t%C3%A9%20%E2%98%83.torrent",
+    ];
+    expected.sort();
+    assert_eq!(links, expected, "{page}");
+    // Each link, and an over-escaped spelling of it, gives its own file.
+    for (link, body) in [
+        ("/torrents/bittern-demo.bin.torrent", &bytes[0]),
+        ("/torrents/bittern%2Ddemo%2Ebin%2Etorrent", &bytes[0]),
+        ("/torrents/a_b~c.torrent", &bytes[1]),
+        ("/torrents/a%5Fb%7Ec.torrent", &bytes[1]),
+        ("/torrents/100%25%20%231%20%3F.torrent", &bytes[2]),
+        (
+            "/torrents/chanson%20d%27%C3%A9t%C3%A9%20%E2%98%83.torrent",
+            &bytes[3],
+        ),
+        (
+            "/torrents/chanson%20d'%C3%A9t%C3%A9%20%E2%98%83.torrent",
+            &bytes[3],
+        ),
+    ] {
+        let reply = get(addr, link);
+        assert_eq!(reply.status, 200, "{link}");
+        assert_eq!(&reply.body, body, "{link}");
+    }
+    // Nothing outside the published names is reachable.
+    for link in [
+        "/torrents/..%2Ftorrents%2Fa_b~c.torrent",
+        "/torrents/%2E%2E%2Fdata0",
+        "/torrents/../data0",
+        "/torrents/%2Fetc%2Fpasswd",
+        "/torrents/a_b~c.torrent%00",
+        "/torrents/%FF.torrent",
+        "/torrents/",
+    ] {
+        assert_eq!(get(addr, link).status, 404, "{link}");
+    }
+}
+
+#[test]
+fn downloads_name_the_file_plainly_and_in_utf8() {
+    // Issue 9: only `filename*=` was sent, which `curl -OJ` ignores.
+    let (_dir, _, server) = publishing(&[
+        "album.torrent",
+        "chanson d'été ☃.torrent",
+        "say \"hi\" \\ 100%.torrent",
+    ]);
+    let addr = server.local_addr();
+    let disposition = |link: &str| {
+        let reply = get(addr, link);
+        assert_eq!(reply.status, 200, "{link}");
+        header(&reply, "content-disposition").unwrap_or_default()
+    };
+    assert_eq!(
+        disposition("/torrents/album.torrent"),
+        "attachment; filename=\"album.torrent\"; filename*=UTF-8''album.torrent"
+    );
+    assert_eq!(
+        disposition("/torrents/chanson%20d%27%C3%A9t%C3%A9%20%E2%98%83.torrent"),
+        "attachment; filename=\"chanson d'_t_ _.torrent\"; \
+         filename*=UTF-8''chanson%20d%27%C3%A9t%C3%A9%20%E2%98%83.torrent"
+    );
+    assert_eq!(
+        disposition("/torrents/say%20%22hi%22%20%5C%20100%25.torrent"),
+        "attachment; filename=\"say _hi_ _ 100_.torrent\"; \
+         filename*=UTF-8''say%20%22hi%22%20%5C%20100%25.torrent"
+    );
+}
+
+#[test]
+fn the_index_page_shows_the_full_announce_url() {
+    // Issue 9: the page said `/announce`, which nobody can paste into a client.
+    let (_dir, _, server) = publishing(&["album.torrent"]);
+    let addr = server.local_addr();
+    let announce_url = |request: &str| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let page = String::from_utf8(read_reply(&mut stream).body).unwrap();
+        page.split("Announce URL: <code>")
+            .nth(1)
+            .and_then(|s| s.split("</code>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // As the request reached the server: its Host header...
+    assert_eq!(
+        announce_url("GET / HTTP/1.1\r\nHost: tracker.example:6969\r\n\r\n"),
+        "http://tracker.example:6969/announce"
+    );
+    assert_eq!(
+        announce_url("GET / HTTP/1.1\r\nHost: [::1]:7000\r\n\r\n"),
+        "http://[::1]:7000/announce"
+    );
+    assert_eq!(
+        announce_url("GET http://proxied.example/ HTTP/1.1\r\nHost: proxied.example\r\n\r\n"),
+        "http://proxied.example/announce"
+    );
+    // ...or, without one (or with one that is no host), the address it was accepted on.
+    let bound = format!("http://{addr}/announce");
+    assert_eq!(announce_url("GET / HTTP/1.0\r\n\r\n"), bound);
+    assert_eq!(
+        announce_url("GET / HTTP/1.1\r\nHost: <b>x</b>\r\n\r\n"),
+        bound
+    );
+    assert_eq!(
+        announce_url("GET / HTTP/1.1\r\nHost: user@evil.example\r\n\r\n"),
+        bound
+    );
+}

@@ -6,6 +6,7 @@
 - Our client announces to and scrapes Debian's opentracker (built with a whitelist).
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -78,3 +79,28 @@ def test_our_client_announces_and_scrapes_opentracker(opentracker):
     assert (counts[known].complete, counts[known].incomplete) == (1, 1)
     with pytest.raises(bittern.TrackerError, match="not authorized|refused"):
         bittern.announce(url, unknown, port=40003, left=1, timeout=5)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed (Debian package curl)")
+def test_curl_saves_a_published_torrent_under_its_name(tmp_path):
+    # Issue 9: `curl -OJ` saved album%2Etorrent (over-escaped link, and only `filename*=`).
+    folder, downloads = tmp_path / "published", tmp_path / "downloads"
+    folder.mkdir()
+    downloads.mkdir()
+    (tmp_path / "album").write_bytes(os.urandom(5000))
+    bittern.Torrent.create(tmp_path / "album", creation_date=None).save(folder / "album.torrent")
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=folder) as tracker:
+        base = tracker.url.rsplit("/", 1)[0]
+        page = subprocess.run(["curl", "-sSf", base + "/"], capture_output=True, text=True, timeout=30)
+        assert page.returncode == 0, page.stderr
+        link = re.search(r'href="(/torrents/[^"]+)"', page.stdout).group(1)
+        assert link == "/torrents/album.torrent"
+        # An over-escaped link (what the page used to give) is still served under the plain name.
+        for url in [base + link, base + "/torrents/album%2Etorrent"]:
+            for old in downloads.iterdir():
+                old.unlink()
+            got = subprocess.run(["curl", "-sSfOJ", url], cwd=downloads, capture_output=True, text=True,
+                                 timeout=30)
+            assert got.returncode == 0, got.stderr
+            assert [p.name for p in downloads.iterdir()] == ["album.torrent"], url
+            assert (downloads / "album.torrent").read_bytes() == (folder / "album.torrent").read_bytes()

@@ -302,6 +302,74 @@ def test_published_folder(published: Path) -> None:
         assert fetch(base(t) + "/torrents/notes.txt")[0] == 404
 
 
+def plain_filename(disposition: str) -> str | None:
+    """The `filename="..."` of a Content-Disposition, the one `curl -OJ` saves under (it ignores
+    `filename*=`)."""
+    match = re.search(r'(?:^|;)\s*filename="([^"]*)"', disposition)
+    return match.group(1) if match else None
+
+
+def utf8_filename(disposition: str) -> str | None:
+    """The RFC 5987 `filename*=UTF-8''...` of a Content-Disposition, decoded."""
+    match = re.search(r"(?:^|;)\s*filename\*=UTF-8''([^;\s]+)", disposition)
+    return urllib.parse.unquote(match.group(1), errors="strict") if match else None
+
+
+def test_index_links_escape_only_what_they_must(published: Path) -> None:
+    # Issue 9: links came out as /torrents/plain%2Etorrent.
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=published) as t:
+        page = fetch(base(t) + "/")[2].decode()
+        links = re.findall(r'<a href="(/torrents/[^"]+)">', page)
+        # Python's quote(safe="") keeps exactly RFC 3986's unreserved characters.
+        expected = ["/torrents/" + urllib.parse.quote(p.file_name, safe="") for p in t.published]
+        assert sorted(links) == sorted(expected) == [
+            "/torrents/plain.torrent",
+            "/torrents/song%20%26%20dance%20%3Clive%3E.torrent",
+        ]
+        plain = (published / "plain.torrent").read_bytes()
+        for spelling in ["plain.torrent", "plain%2Etorrent", "%70lain.torrent"]:
+            assert fetch(base(t) + "/torrents/" + spelling)[2] == plain, spelling
+        for outside in ["..%2Fplain", "%2E%2E%2Fpublished%2Fplain.torrent", "notes.txt"]:
+            assert fetch(base(t) + "/torrents/" + outside)[0] == 404, outside
+
+
+def test_download_is_named_for_curl_oj_and_browsers(tmp_path: Path) -> None:
+    # Issue 9: only filename*= was sent, so `curl -OJ` saved album%2Etorrent.
+    folder = tmp_path / "published"
+    folder.mkdir()
+    names = ["album.torrent", "chanson d'été ☃.torrent", '100% "live".torrent']
+    for i, name in enumerate(names):
+        source = tmp_path / f"data{i}"
+        source.write_bytes(os.urandom(1000))
+        bittern.Torrent.create(source, creation_date=None).save(folder / name)
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=folder) as t:
+        page = fetch(base(t) + "/")[2].decode()
+        seen = {}
+        for link in re.findall(r'<a href="(/torrents/[^"]+)">', page):
+            status, headers, body = fetch(base(t) + link)
+            assert status == 200
+            disposition = headers["content-disposition"]
+            assert disposition.startswith("attachment;"), disposition
+            seen[utf8_filename(disposition)] = plain_filename(disposition)
+            assert body == (folder / utf8_filename(disposition)).read_bytes()
+        assert seen == {
+            "album.torrent": "album.torrent",
+            "chanson d'été ☃.torrent": "chanson d'_t_ _.torrent",
+            '100% "live".torrent': "100_ _live_.torrent",
+        }
+
+
+def test_index_shows_the_full_announce_url(published: Path) -> None:
+    # Issue 9: the page showed "/announce", which no client accepts.
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=published) as t:
+        page = fetch(base(t) + "/")[2].decode()
+        assert f"Announce URL: <code>{t.url}</code>" in page
+        request = urllib.request.Request(base(t) + "/", headers={"Host": "tracker.example:6969"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            page = r.read().decode()
+        assert "Announce URL: <code>http://tracker.example:6969/announce</code>" in page
+
+
 def test_allow_only_refuses_others(published: Path) -> None:
     with bittern.Tracker("127.0.0.1:0", torrents_dir=published, allow_only=True) as t:
         known = t.published[0].info_hash

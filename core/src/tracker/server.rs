@@ -16,9 +16,11 @@ use crate::metainfo::{InfoHash, Metainfo};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE, HOST};
+use hyper::http::uri::Authority;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -265,8 +267,9 @@ impl Tracker {
     ) {
         self.connections.fetch_add(1, Ordering::Relaxed);
         let tracker = self.clone();
+        let local = stream.local_addr().unwrap_or(self.config.bind);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let response = tracker.respond(&req, peer.ip().to_canonical());
+            let response = tracker.respond(&req, peer.ip().to_canonical(), local);
             async move { Ok::<_, std::convert::Infallible>(response) }
         });
         let conn = hyper::server::conn::http1::Builder::new()
@@ -287,8 +290,14 @@ impl Tracker {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Answers one request; `ip` is the address the request came from.
-    pub fn respond<B>(&self, req: &Request<B>, ip: IpAddr) -> Response<Full<Bytes>> {
+    /// Answers one request; `ip` is the address the request came from, `local` the address it
+    /// reached (named on the index page when the request has no usable `Host`).
+    pub fn respond<B>(
+        &self,
+        req: &Request<B>,
+        ip: IpAddr,
+        local: SocketAddr,
+    ) -> Response<Full<Bytes>> {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return reply(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -303,7 +312,7 @@ impl Tracker {
             "/" | "/index.html" => reply(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
-                self.index_page(),
+                self.index_page(&announce_url(req, local)),
             ),
             "/stats" if self.config.public_stats || ip.is_loopback() => {
                 reply(StatusCode::OK, "application/json", self.stats().to_json())
@@ -401,16 +410,17 @@ impl Tracker {
         let name = percent_encoding::percent_decode_str(escaped)
             .decode_utf8()
             .ok()?;
+        // Only a published name is served: a decoded `..` or `/` matches none.
         let p = self.published.iter().find(|p| p.file_name == name)?;
         let mut response = reply(StatusCode::OK, "application/x-bittorrent", p.bytes.clone());
-        let disposition = format!("attachment; filename*=UTF-8''{}", url_escape(&p.file_name));
-        if let Ok(value) = HeaderValue::from_str(&disposition) {
+        if let Ok(value) = HeaderValue::from_str(&content_disposition(&p.file_name)) {
             response.headers_mut().insert(CONTENT_DISPOSITION, value);
         }
         Some(response)
     }
 
-    fn index_page(&self) -> String {
+    /// The index page, naming `announce_url` (HTML-escaped, like every value from a request).
+    fn index_page(&self, announce_url: &str) -> String {
         let mut rows = String::new();
         for p in &self.published {
             let s = self.registry.torrent_stats(&p.info_hash);
@@ -433,7 +443,8 @@ impl Tracker {
         };
         format!(
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bittern tracker</title></head>\n\
-             <body><h1>bittern tracker</h1>\n{body}\n<p>Announce URL: <code>/announce</code></p></body></html>\n"
+             <body><h1>bittern tracker</h1>\n{body}\n<p>Announce URL: <code>{}</code></p></body></html>\n",
+            html_escape(announce_url)
         )
     }
 }
@@ -468,8 +479,51 @@ fn reply(
     response
 }
 
+/// What a URL path segment must escape: all but RFC 3986's unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`), so `/`, `?`, `#`, `%`, spaces and non-ASCII bytes are escaped. The
+/// same set is a subset of RFC 5987's `attr-char`, so it also serves `filename*=`.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn url_escape(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
+/// `attachment` with both names (RFC 6266): a plain ASCII `filename` for clients that read
+/// only that one (`curl -OJ`), each character outside printable ASCII and each `"`, `\` and
+/// `%` (which some clients would decode) replaced by `_`; and the exact name as `filename*`
+/// (RFC 5987, UTF-8), which browsers prefer.
+fn content_disposition(file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if !matches!(c, '"' | '\\' | '%') => c,
+            _ => '_',
+        })
+        .collect();
+    format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        url_escape(file_name)
+    )
+}
+
+/// The announce URL as the request reached the server: the authority of an absolute request
+/// target, else the `Host` header, else `local` (a request without a usable `Host`, such as
+/// HTTP/1.0's). A host with user information or that is no authority at all is not used.
+fn announce_url<B>(req: &Request<B>, local: SocketAddr) -> String {
+    let host = req.uri().authority().cloned().or_else(|| {
+        req.headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<Authority>().ok())
+    });
+    match host {
+        Some(host) if !host.as_str().contains('@') => format!("http://{host}/announce"),
+        _ => format!("http://{local}/announce"),
+    }
 }
 
 /// Torrent names come from anyone: escape them before they reach HTML.
