@@ -424,10 +424,8 @@ class Tracker:
     `torrents_dir`). The `ip` parameter of announces is ignored unless `trust_ip` (honouring it
     lets anyone point a swarm at a third party; turn it on only on a trusted network).
 
-    Defaults (core's; `...` in the signature): `interval` 1800, `min_interval` 60,
-    `max_torrents` 1,000,000, `max_peers_per_torrent` 100,000, peers per answer
-    `default_numwant` 50 when not asked and at most `max_numwant` 200, `max_scrape` 64
-    info-hashes per scrape, `max_connections` 4096 open at once, `idle_timeout` 30 s for a
+    Peers per answer: `default_numwant` when not asked, at most `max_numwant`; `max_scrape`
+    info-hashes per scrape; `max_connections` open at once; `idle_timeout` seconds for a
     request's head or between requests; `threads` 0 uses one per core.
 
     Starting releases the GIL while it binds. Raises `StorageError` (an `OSError`) if it cannot
@@ -440,19 +438,19 @@ class Tracker:
         cls,
         bind: str = "127.0.0.1:6969",
         *,
-        interval: int = ...,
-        min_interval: int = ...,
+        interval: int = 1800,
+        min_interval: int = 60,
         torrents_dir: str | os.PathLike[str] | None = None,
         allow_only: bool = False,
         trust_ip: bool = False,
         public_stats: bool = False,
-        max_torrents: int = ...,
-        max_peers_per_torrent: int = ...,
-        default_numwant: int = ...,
-        max_numwant: int = ...,
-        max_scrape: int = ...,
-        max_connections: int = ...,
-        idle_timeout: float = ...,
+        max_torrents: int = 1000000,
+        max_peers_per_torrent: int = 100000,
+        default_numwant: int = 50,
+        max_numwant: int = 200,
+        max_scrape: int = 64,
+        max_connections: int = 4096,
+        idle_timeout: float = 30.0,
         threads: int = 0,
     ) -> Tracker: ...
     @property
@@ -536,10 +534,6 @@ class Session:
     `handshake_timeout` bounds connecting and the handshake; a peer silent for
     `idle_timeout` seconds is dropped.
 
-    Defaults (core's; `...` in the signature): `max_connections` 200,
-    `max_peers_per_torrent` 50, `max_peers_per_ip` 4, `unchoke_slots` 4,
-    `handshake_timeout` 10 s, `idle_timeout` 120 s.
-
     Every call that blocks releases the GIL: starting (binding), `add()` (fetching, reading and
     checking), `remove()` and `close()` (announcing `stopped`), and the waits of
     `TorrentHandle.wait()` and the event iterator, which wake every 100 ms so that Ctrl-C
@@ -557,12 +551,12 @@ class Session:
         cls,
         *,
         listen: str | None = None,
-        max_connections: int = ...,
-        max_peers_per_torrent: int = ...,
-        max_peers_per_ip: int = ...,
-        unchoke_slots: int = ...,
-        handshake_timeout: float = ...,
-        idle_timeout: float = ...,
+        max_connections: int = 200,
+        max_peers_per_torrent: int = 50,
+        max_peers_per_ip: int = 4,
+        unchoke_slots: int = 4,
+        handshake_timeout: float = 10.0,
+        idle_timeout: float = 120.0,
     ) -> Session: ...
     @property
     def listen_address(self) -> tuple[str, int]:

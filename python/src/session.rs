@@ -135,14 +135,10 @@ impl Source {
 #[pymethods]
 impl Session {
     #[new]
+    // Core's defaults, written out so that Python's signature shows them (checked below).
     #[pyo3(signature = (
-        *, listen = None,
-        max_connections = SessionConfig::default().max_connections,
-        max_peers_per_torrent = SessionConfig::default().max_peers_per_torrent,
-        max_peers_per_ip = SessionConfig::default().max_peers_per_ip,
-        unchoke_slots = SessionConfig::default().unchoke_slots,
-        handshake_timeout = SessionConfig::default().handshake_timeout.as_secs_f64(),
-        idle_timeout = SessionConfig::default().idle_timeout.as_secs_f64(),
+        *, listen = None, max_connections = 200, max_peers_per_torrent = 50,
+        max_peers_per_ip = 4, unchoke_slots = 4, handshake_timeout = 10.0, idle_timeout = 120.0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -522,3 +518,14 @@ impl TorrentStatus {
         )
     }
 }
+
+// The defaults in `Session`'s signature are core's.
+const _: () = {
+    type C = SessionConfig;
+    assert!(C::DEFAULT_MAX_CONNECTIONS == 200);
+    assert!(C::DEFAULT_MAX_PEERS_PER_TORRENT == 50);
+    assert!(C::DEFAULT_MAX_PEERS_PER_IP == 4);
+    assert!(C::DEFAULT_UNCHOKE_SLOTS == 4);
+    assert!(C::DEFAULT_HANDSHAKE_TIMEOUT.as_millis() == 10_000);
+    assert!(C::DEFAULT_IDLE_TIMEOUT.as_millis() == 120_000);
+};

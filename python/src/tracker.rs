@@ -51,19 +51,12 @@ impl Drop for Tracker {
 #[pymethods]
 impl Tracker {
     #[new]
+    // Core's defaults, written out so that Python's signature shows them (checked below).
     #[pyo3(signature = (
-        bind = "127.0.0.1:6969", *,
-        interval = ServerConfig::default().interval,
-        min_interval = ServerConfig::default().min_interval,
-        torrents_dir = None, allow_only = false, trust_ip = false, public_stats = false,
-        max_torrents = ServerConfig::default().max_torrents,
-        max_peers_per_torrent = ServerConfig::default().max_peers_per_torrent,
-        default_numwant = ServerConfig::default().default_numwant,
-        max_numwant = ServerConfig::default().max_numwant,
-        max_scrape = ServerConfig::default().max_scrape,
-        max_connections = ServerConfig::default().max_connections,
-        idle_timeout = ServerConfig::default().idle_timeout.as_secs_f64(),
-        threads = 0,
+        bind = "127.0.0.1:6969", *, interval = 1800, min_interval = 60, torrents_dir = None,
+        allow_only = false, trust_ip = false, public_stats = false, max_torrents = 1000000,
+        max_peers_per_torrent = 100000, default_numwant = 50, max_numwant = 200,
+        max_scrape = 64, max_connections = 4096, idle_timeout = 30.0, threads = 0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -298,3 +291,17 @@ impl PublishedTorrent {
         ))
     }
 }
+
+// The defaults in `Tracker`'s signature are core's.
+const _: () = {
+    type C = ServerConfig;
+    assert!(C::DEFAULT_INTERVAL == 1800);
+    assert!(C::DEFAULT_MIN_INTERVAL == 60);
+    assert!(C::DEFAULT_MAX_TORRENTS == 1000000);
+    assert!(C::DEFAULT_MAX_PEERS_PER_TORRENT == 100000);
+    assert!(C::DEFAULT_NUMWANT == 50);
+    assert!(C::DEFAULT_MAX_NUMWANT == 200);
+    assert!(C::DEFAULT_MAX_SCRAPE == 64);
+    assert!(C::DEFAULT_MAX_CONNECTIONS == 4096);
+    assert!(C::DEFAULT_IDLE_TIMEOUT.as_millis() == 30_000);
+};

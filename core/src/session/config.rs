@@ -40,12 +40,12 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             listen: None,
-            max_connections: 200,
-            max_peers_per_torrent: 50,
-            max_peers_per_ip: 4,
-            unchoke_slots: 4,
-            handshake_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(120),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_peers_per_torrent: Self::DEFAULT_MAX_PEERS_PER_TORRENT,
+            max_peers_per_ip: Self::DEFAULT_MAX_PEERS_PER_IP,
+            unchoke_slots: Self::DEFAULT_UNCHOKE_SLOTS,
+            handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             tracker: ClientConfig::default(),
             storage: StorageOptions::default(),
         }
@@ -53,6 +53,15 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// The defaults one by one, as constants, so a face can show them (and check at compile
+    /// time that what it shows is what they are).
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
+    pub const DEFAULT_MAX_PEERS_PER_TORRENT: usize = 50;
+    pub const DEFAULT_MAX_PEERS_PER_IP: usize = 4;
+    pub const DEFAULT_UNCHOKE_SLOTS: usize = 4;
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
     /// Checks every value against the meaning documented on its field.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let invalid = |setting, reason| {

@@ -72,25 +72,37 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 6969)),
-            interval: 1800,
-            min_interval: 60,
+            interval: Self::DEFAULT_INTERVAL,
+            min_interval: Self::DEFAULT_MIN_INTERVAL,
             trust_ip_param: false,
             torrents_dir: None,
             allow_only: false,
             public_stats: false,
-            max_torrents: 1_000_000,
-            max_peers_per_torrent: 100_000,
-            default_numwant: 50,
-            max_numwant: 200,
-            max_scrape: 64,
-            max_connections: 4096,
-            idle_timeout: Duration::from_secs(30),
+            max_torrents: Self::DEFAULT_MAX_TORRENTS,
+            max_peers_per_torrent: Self::DEFAULT_MAX_PEERS_PER_TORRENT,
+            default_numwant: Self::DEFAULT_NUMWANT,
+            max_numwant: Self::DEFAULT_MAX_NUMWANT,
+            max_scrape: Self::DEFAULT_MAX_SCRAPE,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             threads: 0,
         }
     }
 }
 
 impl ServerConfig {
+    /// The defaults one by one, as constants, so a face can show them (and check at compile
+    /// time that what it shows is what they are).
+    pub const DEFAULT_INTERVAL: u32 = 1800;
+    pub const DEFAULT_MIN_INTERVAL: u32 = 60;
+    pub const DEFAULT_MAX_TORRENTS: usize = 1_000_000;
+    pub const DEFAULT_MAX_PEERS_PER_TORRENT: usize = 100_000;
+    pub const DEFAULT_NUMWANT: usize = 50;
+    pub const DEFAULT_MAX_NUMWANT: usize = 200;
+    pub const DEFAULT_MAX_SCRAPE: usize = 64;
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
     /// Refuses settings with which the tracker could not serve.
     pub fn check(&self) -> Result<(), TrackerError> {
         let problem = if self.interval == 0 {
