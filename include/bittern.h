@@ -92,7 +92,7 @@ typedef enum {
      */
     BITTERN_RESULT_TRACKER = 3,
     /**
-     * A peer or network failure.
+     * A peer or network failure, or a `.torrent` that could not be fetched from its URL.
      */
     BITTERN_RESULT_NETWORK = 4,
     /**
@@ -1683,10 +1683,12 @@ bittern_result bittern_torrent_from_bytes(const uint8_t *data,
  * torrent at `*torrent_out`, such as one a tracker publishes under `/torrents/`. `timeout_ms`
  * is the request's deadline; 0 means the default (15 s).
  *
- * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when `url` is not an `http` or `https` URL;
- * `BITTERN_RESULT_TRACKER` when the server cannot be reached or answers with an error (the
- * tracker client makes the request); `BITTERN_RESULT_TIMEOUT`; then as
- * `bittern_torrent_from_bytes` for what came.
+ * Errors, each with a last error message that names `url`: `BITTERN_RESULT_INVALID_ARGUMENT`
+ * when `url` is not an `http` or `https` URL; `BITTERN_RESULT_NETWORK` when the server cannot
+ * be reached or answers with an HTTP error ("cannot fetch the torrent file <url>: HTTP 404
+ * Not Found"); `BITTERN_RESULT_TIMEOUT`; `BITTERN_RESULT_METAINFO` when the answer is not a
+ * torrent file at all (an HTML page: "<url> is not a torrent file (the server sent text/html,
+ * ...)"); else as `bittern_torrent_from_bytes` for what came.
  *
  * Ownership: free the torrent with `bittern_torrent_free`. Thread safety: blocks the calling
  * thread, up to the timeout.

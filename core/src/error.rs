@@ -28,13 +28,24 @@ pub enum Error {
     Log(#[from] LogError),
 }
 
+/// The kind of a metainfo failure, wherever it is wrapped.
+fn metainfo_kind(e: &MetainfoError) -> ErrorKind {
+    match e {
+        MetainfoError::Bencode(_) => ErrorKind::Bencode,
+        MetainfoError::Io { .. } | MetainfoError::FileChanged { .. } => ErrorKind::Io,
+        MetainfoError::Cancelled => ErrorKind::Cancelled,
+        _ => ErrorKind::Metainfo,
+    }
+}
+
 /// What kind of failure an [`Error`] is: each maps to one C result code and one Python class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Malformed or non-canonical bencode.
     Bencode,
-    /// A torrent that is invalid, or cannot be made as asked.
+    /// A torrent that is invalid, or cannot be made as asked; also what a URL answered with
+    /// when it is not a torrent file (an HTML page).
     Metainfo,
     /// Reading or writing a file failed.
     Io,
@@ -44,7 +55,8 @@ pub enum ErrorKind {
     Tracker,
     /// A setting or argument that cannot work.
     InvalidArgument,
-    /// A peer connection failed or a peer broke the protocol.
+    /// A peer connection failed or a peer broke the protocol, or a `.torrent` could not be
+    /// fetched from its URL (the server cannot be reached, or answers with an HTTP error).
     Network,
     /// Something did not happen within its deadline (a tracker's answer, a blocking call).
     Timeout,
@@ -54,12 +66,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Bencode(_) => ErrorKind::Bencode,
-            Error::Metainfo(e) => match e {
-                MetainfoError::Bencode(_) => ErrorKind::Bencode,
-                MetainfoError::Io { .. } | MetainfoError::FileChanged { .. } => ErrorKind::Io,
-                MetainfoError::Cancelled => ErrorKind::Cancelled,
-                _ => ErrorKind::Metainfo,
-            },
+            Error::Metainfo(e) => metainfo_kind(e),
             Error::Tracker(TrackerError::Server(_)) => ErrorKind::Io,
             Error::Tracker(TrackerError::Timeout) => ErrorKind::Timeout,
             Error::Tracker(TrackerError::Cancelled) => ErrorKind::Cancelled,
@@ -74,6 +81,19 @@ impl Error {
             }
             Error::Storage(_) => ErrorKind::Io,
             Error::Session(SessionError::Listen { .. } | SessionError::Runtime(_)) => ErrorKind::Io,
+            // Fetching a `.torrent` from a web server is no tracker's doing, whichever client
+            // made the request: a network failure, unless it is a deadline, a cancel or a URL
+            // that cannot be asked for.
+            Error::Session(SessionError::Fetch { cause, .. }) => match cause {
+                TrackerError::Timeout => ErrorKind::Timeout,
+                TrackerError::Cancelled => ErrorKind::Cancelled,
+                TrackerError::InvalidUrl { .. }
+                | TrackerError::InvalidConfig(_)
+                | TrackerError::InvalidRequest(_) => ErrorKind::InvalidArgument,
+                _ => ErrorKind::Network,
+            },
+            Error::Session(SessionError::NotATorrent { .. }) => ErrorKind::Metainfo,
+            Error::Session(SessionError::InvalidFetched { source, .. }) => metainfo_kind(source),
             Error::Session(_) => ErrorKind::InvalidArgument,
             Error::Log(_) => ErrorKind::InvalidArgument,
         }
@@ -103,7 +123,12 @@ impl Error {
     /// Byte offset of a bencode error, where there is one.
     pub fn offset(&self) -> Option<usize> {
         match self {
-            Error::Bencode(e) | Error::Metainfo(MetainfoError::Bencode(e)) => Some(e.offset),
+            Error::Bencode(e)
+            | Error::Metainfo(MetainfoError::Bencode(e))
+            | Error::Session(SessionError::InvalidFetched {
+                source: MetainfoError::Bencode(e),
+                ..
+            }) => Some(e.offset),
             _ => None,
         }
     }

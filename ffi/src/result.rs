@@ -17,7 +17,7 @@ pub enum bittern_result {
     Metainfo = 2,
     /// A tracker failed or answered with an error.
     Tracker = 3,
-    /// A peer or network failure.
+    /// A peer or network failure, or a `.torrent` that could not be fetched from its URL.
     Network = 4,
     /// Reading or writing a file failed.
     Io = 5,

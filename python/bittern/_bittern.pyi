@@ -95,7 +95,8 @@ class TrackerTimeoutError(TrackerError, TimeoutError):
     `except TimeoutError` alike."""
 
 class NetworkError(Error, ConnectionError):
-    """A peer connection failed."""
+    """A peer connection failed, or a `.torrent` could not be fetched from its URL (the server
+    cannot be reached, or answers with an HTTP error)."""
 
 @final
 class File:
@@ -593,8 +594,10 @@ class Session:
         Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C
         stops a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises
         `StorageError` for a file that cannot be made or opened (a failure during the check
-        later is a `storage_error` event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError` for a bad torrent,
-        `TrackerError` when a URL cannot be fetched, `TypeError` for another type, and
+        later is a `storage_error` event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError` for a bad torrent
+        (`MetainfoError` too when a URL answers with something else, such as an HTML page),
+        `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the message
+        names the URL. `TypeError` for another type, and
         `ValueError` for another URL scheme (magnet links among them), if the torrent is in the
         session already or the session is closed.
         """

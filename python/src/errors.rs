@@ -98,7 +98,7 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
             tracker_timeout,
             network: make(
                 "NetworkError",
-                "A peer connection failed.",
+                "A peer connection failed, or a `.torrent` could not be fetched from its URL.",
                 &with(py.get_type::<PyConnectionError>()),
             )?,
             error,

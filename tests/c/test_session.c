@@ -660,8 +660,16 @@ static void test_fetch(void)
 
     snprintf(url, sizeof url, "http://127.0.0.1:%u/torrents/missing.torrent", port);
     fetched = NULL;
-    CHECK_RESULT(bittern_torrent_fetch(url, 10000, &fetched), BITTERN_RESULT_TRACKER);
+    CHECK_RESULT(bittern_torrent_fetch(url, 10000, &fetched), BITTERN_RESULT_NETWORK);
     CHECK(fetched == NULL);
+    {
+        /* The message names the fetch and its URL, not a tracker. */
+        char said[512], expected[512];
+        snprintf(expected, sizeof expected, "cannot fetch the torrent file %s: HTTP 404 Not Found",
+                 url);
+        CHECK(bittern_last_error_message(said, sizeof said) < sizeof said);
+        CHECKF(strcmp(said, expected) == 0, "last error \"%s\", not \"%s\"", said, expected);
+    }
     CHECK_RESULT(bittern_torrent_fetch(file, 0, &fetched), BITTERN_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(bittern_torrent_fetch("ftp://example.invalid/x.torrent", 0, &fetched),
                  BITTERN_RESULT_INVALID_ARGUMENT);

@@ -247,7 +247,7 @@ def test_add_failures(tmp_path: Path, new_session: Callable[[], bittern.Session]
     (tmp_path / "bad.torrent").write_bytes(b"not bencode")
     with pytest.raises(bittern.BencodeError):
         s.add(tmp_path / "bad.torrent", tmp_path)
-    with pytest.raises(bittern.TrackerError):
+    with pytest.raises(bittern.NetworkError, match="cannot fetch the torrent file http://127.0.0.1:1/x.torrent: "):
         s.add("http://127.0.0.1:1/x.torrent", tmp_path)
     with pytest.raises(TypeError, match="Torrent, a path or an http"):
         s.add(42, tmp_path)  # type: ignore[arg-type]
@@ -397,6 +397,29 @@ def test_events_timeout_and_ctrl_c(tmp_path: Path) -> None:
             finally:
                 timer.cancel()
             assert time.monotonic() - started < 2
+
+
+def test_a_url_that_serves_no_torrent_is_named(tmp_path: Path, web: Web) -> None:
+    """A plain web server's 404, an HTML page and bencode that is no torrent: each error names
+    the URL and what failed, in no tracker's words."""
+    (web.root / "page.html").write_text("<!DOCTYPE html>\n<html><body>Log in</body></html>")
+    (web.root / "bad.torrent").write_bytes(b"d4:infoi1ee")
+    with bittern.Session(listen="127.0.0.1:0") as s:
+        url = web.base + "missing.torrent"
+        with pytest.raises(bittern.NetworkError) as e:
+            s.add(url, tmp_path / "out")
+        assert str(e.value) == f"cannot fetch the torrent file {url}: HTTP 404 Not Found"
+        assert isinstance(e.value, ConnectionError) and not isinstance(e.value, bittern.TrackerError)
+
+        url = web.base + "page.html"
+        with pytest.raises(bittern.MetainfoError) as e:
+            s.add(url, tmp_path / "out")
+        assert str(e.value).startswith(f"{url} is not a torrent file (the server sent text/html, starting ")
+
+        url = web.base + "bad.torrent"
+        with pytest.raises(bittern.MetainfoError) as e:
+            s.add(url, tmp_path / "out")
+        assert str(e.value).startswith(f"{url}: invalid torrent: info")
 
 
 def test_ctrl_c_while_adding(tmp_path: Path, web: Web) -> None:
@@ -644,11 +667,23 @@ def test_cli_download_killed_then_resumed(bittern_script: str, tmp_path: Path, t
     assert (out / "big.bin").read_bytes() == data.read_bytes()
 
 
+def test_cli_tells_a_url_that_serves_no_torrent_once(bittern_script: str, tmp_path: Path, web: Web) -> None:
+    (web.root / "page.html").write_text("<html><body>Log in</body></html>")
+    for name, says in [
+        ("missing.torrent", "cannot fetch the torrent file {url}: HTTP 404 Not Found"),
+        ("page.html", '{url} is not a torrent file (the server sent text/html, starting "<html><body>Log in</body></html>")'),
+    ]:
+        url = web.base + name
+        line = one_error_line(run(bittern_script, "download", url, "-o", tmp_path / "out"))
+        assert line == "bittern: error: " + says.format(url=url)
+
+
 def test_cli_bad_inputs(bittern_script: str, tmp_path: Path) -> None:
     line = one_error_line(run(bittern_script, "download", tmp_path / "missing.torrent"))
     assert "missing.torrent" in line and "No such file" in line
     line = one_error_line(run(bittern_script, "download", "http://127.0.0.1:1/x.torrent", "-o", tmp_path))
-    assert "http://127.0.0.1:1/x.torrent" in line
+    assert line.startswith("bittern: error: cannot fetch the torrent file http://127.0.0.1:1/x.torrent: "), line
+    assert "tracker" not in line and line.count("127.0.0.1:1") == 1
     assert "not supported" in one_error_line(run(bittern_script, "download", "magnet:?xt=urn:btih:00"))
     (tmp_path / "bad.torrent").write_bytes(b"d4:infoi1ee")
     assert "bad.torrent" in one_error_line(run(bittern_script, "download", tmp_path / "bad.torrent", "-o", tmp_path))
@@ -756,7 +791,7 @@ def test_torrents_load_from_bytes_urls_in_any_case_and_file_urls(tmp_path: Path)
     with bittern.Session(listen="127.0.0.1:0") as s:
         s.remove(s.add(torrent.to_bytes(), tmp_path / "a"))
         s.remove(s.add((tmp_path / "t.torrent").as_uri(), tmp_path / "b"))
-        with pytest.raises(bittern.TrackerError):
+        with pytest.raises(bittern.NetworkError):
             s.add("HTTP://127.0.0.1:1/x.torrent", tmp_path / "c")
         with pytest.raises(ValueError, match="not supported"):
             s.add("magnet:?xt=urn:btih:00", tmp_path / "c")

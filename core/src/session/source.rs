@@ -2,9 +2,10 @@
 //! `Session.add` and C's `bittern_torrent_load` / `_fetch` / `_from_bytes`.
 
 use super::SessionError;
+use crate::bencode::{decode, DecodeOptions, Mode};
 use crate::cancel::Cancel;
-use crate::metainfo::Metainfo;
-use crate::tracker::client::{blocking, ClientConfig};
+use crate::metainfo::{LoadLimits, Metainfo};
+use crate::tracker::client::{blocking, ClientConfig, Fetched};
 use std::path::PathBuf;
 
 /// The largest `.torrent` fetched over http(s), in bytes.
@@ -63,6 +64,11 @@ impl TorrentSource {
 
     /// Reads, fetches (at most [`MAX_FETCHED_TORRENT`] bytes, with `client`'s deadlines) or
     /// parses the torrent. `cancel` is asked on this thread while a fetch waits.
+    ///
+    /// A URL's failures name it: [`SessionError::Fetch`] when nothing usable came (an HTTP
+    /// error status, a failed connection, the deadline, `cancel`),
+    /// [`SessionError::NotATorrent`] for an answer that is not bencode (an HTML page), and
+    /// [`SessionError::InvalidFetched`] for bencode that is not a valid torrent.
     pub fn load(
         &self,
         client: &ClientConfig,
@@ -71,11 +77,80 @@ impl TorrentSource {
         match self {
             TorrentSource::Path(path) => Ok(Metainfo::load(path)?),
             TorrentSource::Url(url) => {
-                let bytes = blocking::fetch(client, url, MAX_FETCHED_TORRENT, cancel)?;
-                Ok(Metainfo::from_bytes(&bytes)?)
+                let fetched =
+                    blocking::fetch(client, url, MAX_FETCHED_TORRENT, cancel).map_err(|cause| {
+                        SessionError::Fetch {
+                            url: url.clone(),
+                            cause,
+                        }
+                    })?;
+                Ok(fetched_torrent(url, fetched)?)
             }
             TorrentSource::Bytes(bytes) => Ok(Metainfo::from_bytes(bytes)?),
         }
+    }
+}
+
+/// The torrent `url` answered with, or why the answer is not one. A torrent is a bencoded
+/// dictionary, so it starts with `d`; what does not is no torrent at all (a login page, a "not
+/// found" page sent with status 200). Nor is text that happens to start with `d` (`de` reads
+/// as an empty dictionary): bencode is one value that ends where the answer ends, and what a
+/// server calls text and does not even tokenize is text.
+fn fetched_torrent(url: &str, fetched: Fetched) -> Result<Metainfo, SessionError> {
+    let content_type = fetched.content_type.as_deref().map(|value| {
+        let essence = value.split(';').next().unwrap_or_default();
+        essence.trim().to_ascii_lowercase()
+    });
+    let not_a_torrent = || SessionError::NotATorrent {
+        url: url.to_owned(),
+        content_type: content_type.clone(),
+        start: excerpt(&fetched.body),
+    };
+    if fetched.body.first() != Some(&b'd') {
+        return Err(not_a_torrent());
+    }
+    let error = match Metainfo::from_bytes(&fetched.body) {
+        Ok(meta) => return Ok(meta),
+        Err(error) => error,
+    };
+    let limits = LoadLimits::default().bencode;
+    let is_bencode = match decode(
+        &fetched.body,
+        DecodeOptions {
+            mode: Mode::Tolerant,
+            limits,
+        },
+    ) {
+        Ok(doc) => doc.root().span().end >= fetched.body.trim_ascii_end().len(),
+        // A corrupt or cut torrent keeps its bencode error, unless the server called it text.
+        Err(_) => !content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("text/")),
+    };
+    if !is_bencode {
+        return Err(not_a_torrent());
+    }
+    Err(SessionError::InvalidFetched {
+        url: url.to_owned(),
+        source: error,
+    })
+}
+
+/// The first few characters of `body`, printable and on one line.
+fn excerpt(body: &[u8]) -> String {
+    const CHARS: usize = 40;
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * CHARS)]);
+    let mut words = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty());
+    let mut out = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        out.push(' ');
+        out.push_str(word);
+    }
+    match out.char_indices().nth(CHARS) {
+        Some((cut, _)) => format!("{}...", &out[..cut]),
+        None => out,
     }
 }
 

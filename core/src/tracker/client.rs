@@ -186,17 +186,21 @@ impl Client {
     }
 
     /// Downloads a `.torrent` file over http(s), as a browser would from a tracker's index
-    /// page; at most `limit` bytes.
-    pub async fn fetch(&self, url: &str, limit: usize) -> Result<Vec<u8>, TrackerError> {
+    /// page; at most `limit` bytes. Whether the answer is a torrent is the caller's to judge
+    /// (the session's [`TorrentSource`](crate::session::TorrentSource) does).
+    pub async fn fetch(&self, url: &str, limit: usize) -> Result<Fetched, TrackerError> {
         self.get_capped(http_url(url)?, limit).await
     }
 
     /// GETs `url` and reads the body, never holding more than the size cap.
     async fn get(&self, url: Url) -> Result<Vec<u8>, TrackerError> {
-        self.get_capped(url, self.config.max_response_size).await
+        Ok(self
+            .get_capped(url, self.config.max_response_size)
+            .await?
+            .body)
     }
 
-    async fn get_capped(&self, url: Url, limit: usize) -> Result<Vec<u8>, TrackerError> {
+    async fn get_capped(&self, url: Url, limit: usize) -> Result<Fetched, TrackerError> {
         let mut resp = self.http.get(url).send().await.map_err(transport)?;
         let status = resp.status();
         if !status.is_success() {
@@ -204,6 +208,11 @@ impl Client {
                 status: status.as_u16(),
             });
         }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(TrackerError::TooLarge { limit });
         }
@@ -214,8 +223,17 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok(Fetched { body, content_type })
     }
+}
+
+/// What [`Client::fetch`] got: the body, and what the server said it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    /// The `Content-Type` header as sent (e.g. `text/html; charset=utf-8`), if there is one in
+    /// visible ASCII.
+    pub content_type: Option<String>,
 }
 
 /// rustls with the ring provider (reqwest's `rustls-no-provider` leaves the choice to us), and
@@ -482,7 +500,7 @@ impl Backoff {
 /// Do not call these from inside a tokio runtime (an async task, or `spawn_blocking`): they
 /// return [`TrackerError::Transport`] there instead of blocking the runtime. Use [`Client`].
 pub mod blocking {
-    use super::{Client, ClientConfig, TrackerList};
+    use super::{Client, ClientConfig, Fetched, TrackerList};
     use crate::cancel::{Cancel, Stopped};
     use crate::metainfo::InfoHash;
     use crate::tracker::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
@@ -540,7 +558,7 @@ pub mod blocking {
         url: &str,
         limit: usize,
         cancel: Cancel<'_>,
-    ) -> Result<Vec<u8>, TrackerError> {
+    ) -> Result<Fetched, TrackerError> {
         run(cancel, async {
             Client::new(config.clone())?.fetch(url, limit).await
         })

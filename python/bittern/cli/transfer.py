@@ -110,9 +110,10 @@ def add_torrent(
     try:
         handle = session.add(source, save_dir, **options)
     except (bittern.BencodeError, bittern.MetainfoError) as e:
+        # A URL's failures name it already (as do fetch failures, told by bittern as they are).
+        if str(source) in str(e):
+            raise
         raise CommandError(f"{source}: {e}") from e
-    except bittern.TrackerError as e:  # fetching the .torrent by URL
-        raise CommandError(f"cannot fetch {source}: {e}") from e
     last = time.monotonic()
     try:
         while not handle.wait_checked(timeout=0.25):
