@@ -369,7 +369,14 @@ static void test_storage_error(const bittern_torrent *torrent, const char *seede
         bittern_session_free(s);
         return;
     }
+    /* Paused until the way is blocked (its tracker would bring the seeder at once), and after
+     * the check that follows the add (which made the file): a write fails, not the check. */
+    CHECK_OK(bittern_torrent_handle_pause(h));
+    bool checked = false;
+    CHECK_OK(bittern_torrent_handle_wait_checked(h, WAIT_MS, &checked));
+    CHECK(checked);
     CHECK(unlink(file) == 0 && mkdir(file, 0755) == 0);
+    CHECK_OK(bittern_torrent_handle_resume(h));
     CHECK_OK(bittern_session_add_peer(s, h, seeder_addr));
     bool finished = true;
     double started = now_s();

@@ -239,7 +239,10 @@ pub struct Fetched {
 /// rustls with the ring provider (reqwest's `rustls-no-provider` leaves the choice to us), and
 /// the platform's root certificates through the verifier reqwest itself uses by default; where
 /// the system has no CA store (minimal containers), Mozilla's roots instead. Built once per
-/// process: loading the system store reads hundreds of files.
+/// process: loading the system store reads hundreds of files. A frame of its own even in a
+/// release build without debug info: the C suite's valgrind suppression of this one
+/// process-wide cache names it.
+#[inline(never)]
 fn tls_config() -> Result<rustls::ClientConfig, String> {
     static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
     TLS.get_or_init(|| {
