@@ -713,7 +713,7 @@ class TorrentStatus:
         """Payload bytes received since the torrent was added."""
     @property
     def peers(self) -> int:
-        """Peers connected now."""
+        """Peers connected now (one connected both ways counts once)."""
     @property
     def disconnects(self) -> dict[_DisconnectReason, int]:
         """Peer connections ended so far, by reason (every reason, zeros included): the peer

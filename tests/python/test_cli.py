@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -11,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -261,8 +264,73 @@ def test_progress_bar_only_on_a_terminal(bittern_script: str, tmp_path: Path) ->
         os.close(primary)
         os.close(secondary)
     assert proc.returncode == 0
-    assert b"hashing" in shown and b"/64.0M" in shown
+    # Binary units, spelled out (tqdm's own said `64.0M`, and `MB/s` for MiB/s).
+    assert b"hashing" in shown and b"/64 MiB" in shown
     assert b"info hash" in proc.stdout
+
+
+def test_help_says_the_units(bittern_script: str) -> None:
+    result = run(bittern_script, "--help")
+    assert result.returncode == 0
+    assert "binary units: 1 KiB = 1024 bytes" in " ".join(result.stdout.split())
+
+
+def fake_status(done: int, total: int = 4 << 20, **fields: object) -> Any:
+    """What `Display` reads of a `TorrentStatus`."""
+    values: dict[str, object] = dict(
+        bytes_done=done, total_length=total, progress=done / total, finished=done == total, downloaded=done,
+        download_rate=0, upload_rate=0, peers=0, eta=0 if done == total else None,
+    )
+    values.update(fields)
+    return types.SimpleNamespace(**values)
+
+
+def test_display_finished_shows_done_and_the_average(capsys: pytest.CaptureFixture[str]) -> None:
+    from bittern.cli.progress import Display
+    from bittern.cli.units import average_rate
+
+    display = Display(4 << 20, tty=False, start=time.monotonic() - 2.0)
+    display.update(fake_status(1 << 20, download_rate=3 << 20, peers=3), force=True)
+    # Finished: the seeds are dropped, the engine's rates and peers fall to 0.
+    final = fake_status(4 << 20)
+    display.update(final, force=True)
+    display.close()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == " 25.0% of 4 MiB, 3 MiB/s down, 0 B/s up, 3 peers, ETA ?"
+    average = average_rate(4 << 20, display.elapsed)
+    assert average in ("2.0 MiB/s", "2047.9 KiB/s", "2048.0 KiB/s")  # 2 s, and a little
+    assert lines[-1] == f"100.0% of 4 MiB, done, {average} on average", lines
+    # The summary says the same average.
+    assert display.summary(final) == f"4 MiB in {display.elapsed:.1f} s ({average})"
+
+
+def test_display_close_shows_what_the_rate_limit_held_back(capsys: pytest.CaptureFixture[str]) -> None:
+    from bittern.cli.progress import Display
+
+    display = Display(1000, tty=False, label="peer 1", every=3600)
+    display.update(fake_status(820, 1000, peers=2))
+    display.update(fake_status(988, 1000, peers=2))  # held back: less than `every` later
+    display.close()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["peer 1:  82.0% of 1000 B", "peer 1:  98.8% of 1000 B"]
+
+
+def test_display_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bittern.cli.progress import Display
+    from bittern.cli.units import average_rate
+
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", screen)
+    display = Display(4 << 20, tty=True, start=time.monotonic() - 4.0)
+    display.update(fake_status(1 << 20, download_rate=1 << 20, peers=1))
+    display.update(fake_status(4 << 20))
+    display.close()
+    shown = screen.getvalue()
+    assert "1 MiB/4 MiB, 1 MiB/s down, 0 B/s up, 1 peer, ETA ?" in shown
+    last = shown.rstrip().split("\r")[-1]
+    average = average_rate(4 << 20, display.elapsed)
+    assert last.startswith("100%|") and last.endswith(f"| 4 MiB/4 MiB, done, {average} on average"), last
+    assert "MB" not in shown and "0 peers" not in shown
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import gc
 import http.server
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -574,7 +575,18 @@ def test_cli_demo(bittern_script: str) -> None:
     out = result.stdout
     assert "/torrents/" in out and "2 downloaders fetch http://127.0.0.1:" in out
     assert out.count(": identical, 4 MiB in ") == 2
-    assert "all 2 copies match: 8.4 MB delivered in" in out and "MB/s" in out
+    # One unit system (binary), rates from one source: each peer's bar ends with the average
+    # its verification line shows.
+    assert "all 2 copies match: 8 MiB delivered in" in out and "MB" not in out
+    assert re.search(r"throughput [\d.]+ MiB/s$", out.splitlines()[-1]), out
+    for n in (1, 2):
+        bar = [line for line in out.splitlines() if line.startswith(f"peer {n}: ")]
+        average = re.fullmatch(r"peer \d: 100\.0% of 4 MiB, done, (.+) on average", bar[-1])
+        assert average, bar
+        assert f"  peer {n}: identical, 4 MiB in " in out and f"({average.group(1)})" in out
+        # Each downloader has 2 peers: the origin and the other downloader; one connected
+        # both ways counts once.
+        assert all(int(peers) <= 2 for peers in re.findall(r"(\d+) peers?,", "\n".join(bar))), bar
     assert result.stderr == ""  # no progress bars when stderr is not a terminal
     folder = out.split(" of random data to ")[1].split()[0]
     assert not Path(folder).exists()  # the temporary folder is gone
@@ -594,7 +606,13 @@ def test_cli_seed_then_download_by_url(bittern_script: str, tmp_path: Path, trac
         assert (out / "song.bin").read_bytes() == data.read_bytes()
         lines = result.stdout.splitlines()
         assert f"saving to: {out / 'song.bin'}" in lines
-        assert any(line.startswith("finished:  2.9 MiB in ") for line in lines), lines
+        finished = [line for line in lines if line.startswith("finished:  2.9 MiB in ")]
+        assert finished, lines
+        # The bar's last line is the final state, with the average rate the summary shows.
+        bar = [line for line in lines if "% of 2.9 MiB, " in line]
+        average = re.fullmatch(r"100\.0% of 2\.9 MiB, done, (.+ [KMG]iB/s) on average", bar[-1])
+        assert average, bar
+        assert finished[0].endswith(f"({average.group(1)})"), (finished, bar)
         assert lines[-2:] == ["stopping (telling the trackers)...", "stopped"]
         assert result.stderr == ""
 

@@ -6,6 +6,7 @@ use super::DisconnectReason;
 use crate::peer::Message;
 use crate::piece::picker::PeerKey;
 use crate::piece::{BlockRef, PieceIndex};
+use crate::tracker::PeerId;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -70,5 +71,7 @@ pub(super) enum ToPeer {
 pub(super) struct PeerLink {
     pub key: PeerKey,
     pub addr: SocketAddr,
+    /// The id it sent in its handshake.
+    pub peer_id: PeerId,
     pub to_peer: mpsc::Sender<ToPeer>,
 }

@@ -16,6 +16,7 @@ use super::{DisconnectReason, Disconnects, EventKind, State, Status};
 use crate::peer::Message;
 use crate::piece::picker::{PeerKey, Picker};
 use crate::piece::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
+use crate::tracker::PeerId;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -75,6 +76,9 @@ pub(super) struct Limits {
 
 struct PeerState {
     addr: SocketAddr,
+    /// The id from its handshake: one peer connected both ways (each side dialled the other)
+    /// has two connections with the same id, and counts once.
+    peer_id: PeerId,
     has: Bitfield,
     /// They choke us / we choke them.
     choking_us: bool,
@@ -223,7 +227,12 @@ impl TorrentMachine {
             upload_rate: self.peers.values().map(|p| p.upload_rate).sum(),
             uploaded: self.uploaded,
             downloaded: self.downloaded,
-            peers: self.peers.len() as u32,
+            peers: self
+                .peers
+                .values()
+                .map(|p| p.peer_id)
+                .collect::<FxHashSet<_>>()
+                .len() as u32,
             pieces_checked: self.layout.piece_count(),
             pieces_found: self.found,
             disconnects: self.disconnects,
@@ -268,7 +277,7 @@ impl TorrentMachine {
     }
 
     /// A peer finished its handshake; it is taken or closed at once.
-    pub fn on_connected(&mut self, key: PeerKey, addr: SocketAddr, now: Instant) {
+    pub fn on_connected(&mut self, key: PeerKey, addr: SocketAddr, peer_id: PeerId, now: Instant) {
         self.now = now;
         self.connecting.remove(&addr);
         let same_ip = self
@@ -297,6 +306,7 @@ impl TorrentMachine {
             key,
             PeerState {
                 addr,
+                peer_id,
                 has: Bitfield::empty(&self.layout),
                 choking_us: true,
                 choking_them: true,

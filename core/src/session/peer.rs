@@ -6,6 +6,7 @@ use super::{DisconnectReason, SessionShared};
 use crate::metainfo::Metainfo;
 use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError};
 use crate::piece::Layout;
+use crate::tracker::PeerId;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,8 +51,8 @@ pub(super) async fn connect(
         .map_err(PeerError::Io)?;
     let ours = Handshake::new(meta.info_hash(), shared.peer_id);
     let layout = Layout::of(meta.info());
-    let (_, connection) = connect_handshake(stream, &ours, layout, timeout).await?;
-    serve(shared, connection, addr, inbox).await;
+    let (theirs, connection) = connect_handshake(stream, &ours, layout, timeout).await?;
+    serve(shared, connection, addr, theirs.peer_id, inbox).await;
     Ok(())
 }
 
@@ -76,12 +77,13 @@ pub(super) async fn serve(
     shared: Arc<SessionShared>,
     mut connection: Connection,
     addr: SocketAddr,
+    peer_id: PeerId,
     inbox: mpsc::Sender<Input>,
 ) {
     let key = shared.next_key();
     let (to_peer, mut queue) = mpsc::channel(QUEUE);
     if inbox
-        .send(Input::Connected(PeerLink { key, addr, to_peer }))
+        .send(Input::Connected(PeerLink { key, addr, peer_id, to_peer }))
         .await
         .is_err()
     {

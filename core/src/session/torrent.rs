@@ -289,7 +289,7 @@ impl TorrentActor {
         match input {
             Input::Connected(link) => {
                 self.links.insert(link.key, link.to_peer);
-                m.on_connected(link.key, link.addr, Instant::now());
+                m.on_connected(link.key, link.addr, link.peer_id, Instant::now());
             }
             Input::Messages(key, messages) => m.on_messages(key, messages, Instant::now()),
             Input::Closed(key, reason) => {

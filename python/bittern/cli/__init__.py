@@ -13,6 +13,8 @@
 Before the command, `-v` shows the engine's diagnostics (debug level) on stderr, `-vv` all of
 them (trace).
 
+Sizes and rates are in binary units: 1 KiB = 1024 bytes, 1 MiB = 1024 KiB (and KiB/s, MiB/s).
+
 Exit status: 0 on success, 1 on a failure, 2 on a usage error, 130 when interrupted (Ctrl-C).
 Errors are one line on stderr: `bittern: error: ...`.
 """
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Create and inspect BitTorrent (.torrent) files; run and ask trackers; "
-        "seed and download torrents. Try `bittern demo`.",
+        "seed and download torrents. Try `bittern demo`. Sizes and rates are in binary units: "
+        "1 KiB = 1024 bytes, 1 MiB = 1024 KiB (and KiB/s, MiB/s).",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {bittern.__version__}")
     parser.add_argument(

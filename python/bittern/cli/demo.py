@@ -21,7 +21,7 @@ import bittern
 from .errors import CommandError
 from .progress import Display, ProgressBar, say
 from .transfer import add_torrent
-from .units import human_size, positive_int, positive_size
+from .units import average_rate, human_size, positive_int, positive_size
 
 
 def write_random(path: Path, size: int) -> None:
@@ -135,13 +135,13 @@ def run_demo(work: Path, peers: int, size: int) -> int:
         if not same:
             mismatched.append(i + 1)
         verdict = "identical" if same else "DIFFERENT"
-        say(f"  peer {i + 1}: {verdict}, {human_size(size)} in {taken:.2f} s ({size / taken / 1e6:.1f} MB/s)")
+        say(f"  peer {i + 1}: {verdict}, {human_size(size)} in {taken:.2f} s ({average_rate(size, taken)})")
     if mismatched:
         raise CommandError(f"the copies of peers {', '.join(map(str, mismatched))} differ from the original")
     total = max(times)
     say(
-        f"all {peers} copies match: {peers * size / 1e6:.1f} MB delivered in {total:.2f} s, "
-        f"throughput {peers * size / total / 1e6:.1f} MB/s"
+        f"all {peers} copies match: {human_size(peers * size)} delivered in {total:.2f} s, "
+        f"throughput {average_rate(peers * size, total)}"
     )
     return 0
 
@@ -149,7 +149,9 @@ def run_demo(work: Path, peers: int, size: int) -> int:
 def demo_wait(handles: list[bittern.TorrentHandle], start: float, tty: bool, stall: float = 60.0) -> list[float]:
     """Shows the downloads until every one finishes; returns each one's time from `start`."""
     total = handles[0].status().total_length
-    displays = [Display(total, tty, label=f"peer {i + 1}", position=i) for i in range(len(handles))]
+    displays = [
+        Display(total, tty, label=f"peer {i + 1}", position=i, start=start) for i in range(len(handles))
+    ]
     times: list[float | None] = [None] * len(handles)
     last_change, last_bytes = time.monotonic(), -1
     try:
@@ -159,9 +161,10 @@ def demo_wait(handles: list[bittern.TorrentHandle], start: float, tty: bool, sta
             statuses = [h.status() for h in handles]
             for i, s in enumerate(statuses):
                 if times[i] is None:
-                    if s.finished:
-                        times[i] = now - start
                     displays[i].update(s, force=s.finished)
+                    if s.finished:
+                        # The time the bar's last line shows: one source for both.
+                        times[i] = displays[i].elapsed
             done = sum(s.bytes_done for s in statuses)
             if done != last_bytes:
                 last_change, last_bytes = now, done

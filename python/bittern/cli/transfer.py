@@ -141,6 +141,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
         handle = add_torrent(session, args.torrent, out, tty)
+        start = time.monotonic()  # checked: the download starts
         s = handle.status()
         say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
         say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
@@ -152,8 +153,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         elif s.pieces_found:
             found = s.pieces_found / max(s.piece_count, 1)
             say(f"resuming:  {s.pieces_found} of {s.piece_count} pieces already here ({found:.1%})")
-        start = time.monotonic()
-        display = Display(s.total_length, tty)
+        display = Display(s.total_length, tty, start=start)
         try:
             display.update(s, force=True)
             while not handle.wait(timeout=0.25):
@@ -169,12 +169,9 @@ def cmd_download(args: argparse.Namespace) -> int:
         finally:
             display.close()
         with stop_signals() as stopping:
-            elapsed = time.monotonic() - start
-            got = handle.status().downloaded
-            if got:
-                say(f"finished:  {human_size(got)} in {elapsed:.1f} s ({rate(int(got / max(elapsed, 1e-3)))})")
-            else:
-                say("finished")
+            # The figures of the bar's last line: one source for both.
+            final = handle.status()
+            say(f"finished:  {display.summary(final)}" if display.fetched(final) else "finished")
             if not args.exit_when_done:
                 say(f"seeding on port {session.port}; press Ctrl-C to stop")
                 seed_until_stopped(session, handle, tty, stopping)

@@ -67,8 +67,14 @@ def human_size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def rate(n: int) -> str:
-    return f"{human_size(n)}/s"
+def rate(n: float) -> str:
+    """`n` bytes per second in binary units, e.g. `1.5 MiB/s`."""
+    return f"{human_size(int(n))}/s"
+
+
+def average_rate(n: int, seconds: float) -> str:
+    """The rate of `n` bytes moved in `seconds`: what every summary of a transfer shows."""
+    return rate(n / max(seconds, 1e-3))
 
 
 def duration(seconds: float | None) -> str:

@@ -30,6 +30,13 @@ fn addr(last: u8, port: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, last], port))
 }
 
+/// A peer id of its own for each connection.
+fn id_of(key: PeerKey) -> PeerId {
+    let mut id = [b'-'; 20];
+    id[16..].copy_from_slice(&key.0.to_be_bytes());
+    PeerId(id)
+}
+
 fn downloader(now: Instant) -> TorrentMachine {
     TorrentMachine::new(layout(), &Bitfield::empty(&layout()), LIMITS, false, now)
 }
@@ -100,7 +107,7 @@ fn writes(actions: &[Action]) -> Vec<BlockRef> {
 
 /// A peer that has everything connects and unchokes us; returns what the machine asks.
 fn meet_seed(m: &mut TorrentMachine, key: PeerKey, at: SocketAddr, now: Instant) -> Vec<Action> {
-    m.on_connected(key, at, now);
+    m.on_connected(key, at, id_of(key), now);
     m.on_messages(
         key,
         vec![
@@ -152,7 +159,7 @@ fn a_seed_sends_its_bitfield_and_serves_requests_once_unchoked() {
         .iter()
         .any(|a| matches!(a, Action::Event(EventKind::Finished))));
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     assert!(matches!(&sent(&m.take_actions(), key)[..], [Message::Bitfield(b)] if b.is_complete()));
 
     // A request while choked is dropped, not an offence.
@@ -179,7 +186,7 @@ fn a_cancelled_request_is_not_sent_after_its_read() {
     let now = Instant::now();
     let mut m = seeder(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     m.on_messages(
         key,
         vec![Message::Interested, Message::Request(block(0, 0))],
@@ -196,7 +203,7 @@ fn breaking_a_rule_closes_the_connection_and_is_counted() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     m.on_messages(key, vec![Message::Interested], now);
     m.take_actions();
     // We have nothing: a request is for a piece we do not have.
@@ -216,7 +223,7 @@ fn a_flood_of_requests_closes_the_connection() {
     let layout = Layout::new(u64::from(BLOCK_SIZE), 600 * u64::from(BLOCK_SIZE)).unwrap();
     let mut m = TorrentMachine::new(layout, &Bitfield::full(&layout), LIMITS, false, now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     m.on_messages(key, vec![Message::Interested], now);
     let requests: Vec<Message> = (0..=MAX_QUEUED_REQUESTS as u32)
         .map(|i| {
@@ -277,7 +284,7 @@ fn a_block_never_asked_for_is_not_written() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     m.take_actions();
     let b = block(0, 0);
     m.on_messages(key, vec![block_message(b)], now);
@@ -304,7 +311,7 @@ fn a_piece_failed_by_its_only_sender_bans_it() {
     assert_eq!(m.status().disconnects.get(DisconnectReason::Banned), 1);
 
     // It is refused when it comes back, and never tried again.
-    m.on_connected(PeerKey(2), addr(1, 9), now);
+    m.on_connected(PeerKey(2), addr(1, 9), id_of(PeerKey(2)), now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(1, 10)]);
     assert!(!m
@@ -398,15 +405,31 @@ fn a_write_error_stops_the_torrent_until_resumed() {
 }
 
 #[test]
+fn a_peer_connected_both_ways_counts_once() {
+    // Each side dialled the other: one connection to its listening port, one from another
+    // port of it, with the same peer id (issue 9: the demo counted 4 peers where 3 exist).
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_connected(PeerKey(1), addr(1, 6881), id_of(PeerKey(1)), now);
+    m.on_connected(PeerKey(2), addr(1, 40000), id_of(PeerKey(1)), now);
+    m.on_connected(PeerKey(3), addr(2, 6881), id_of(PeerKey(3)), now);
+    assert_eq!(m.status().peers, 2);
+    m.on_closed(PeerKey(1), None);
+    assert_eq!(m.status().peers, 2);
+    m.on_closed(PeerKey(2), None);
+    assert_eq!(m.status().peers, 1);
+}
+
+#[test]
 fn pause_drops_peers_and_refuses_new_ones() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), now);
     m.take_actions();
     m.pause();
     assert!(closed(&m.take_actions(), PeerKey(1)));
     assert_eq!(m.status().state, State::Paused);
-    m.on_connected(PeerKey(2), addr(2, 1), now);
+    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(3, 1)]);
     assert!(m.take_actions().is_empty(), "no connection while paused");
@@ -419,15 +442,15 @@ fn connection_limits_per_torrent_and_per_address() {
     let mut m = seeder(now);
     // Two from one address, a third is refused.
     for (i, port) in [1, 2, 3].into_iter().enumerate() {
-        m.on_connected(PeerKey(i as u32), addr(1, port), now);
+        m.on_connected(PeerKey(i as u32), addr(1, port), id_of(PeerKey(i as u32)), now);
     }
     assert!(closed(&m.take_actions(), PeerKey(2)));
     // The same address twice is refused.
-    m.on_connected(PeerKey(10), addr(1, 1), now);
+    m.on_connected(PeerKey(10), addr(1, 1), id_of(PeerKey(10)), now);
     assert!(closed(&m.take_actions(), PeerKey(10)));
     // Up to four peers in all.
     for (i, last) in [2, 3, 4].into_iter().enumerate() {
-        m.on_connected(PeerKey(20 + i as u32), addr(last, 1), now);
+        m.on_connected(PeerKey(20 + i as u32), addr(last, 1), id_of(PeerKey(20 + i as u32)), now);
     }
     assert!(closed(&m.take_actions(), PeerKey(22)));
     assert_eq!(m.status().peers, 4);
@@ -500,7 +523,7 @@ fn a_full_disk_queue_holds_requests_back() {
     .unwrap();
     let mut m = TorrentMachine::new(layout, &Bitfield::empty(&layout), LIMITS, false, now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), now);
+    m.on_connected(key, addr(1, 1), id_of(key), now);
     m.on_messages(
         key,
         vec![Message::Bitfield(Bitfield::full(&layout)), Message::Unchoke],
@@ -561,7 +584,7 @@ fn choking_rounds_unchoke_the_best_uploaders() {
     let now = Instant::now();
     let mut m = seeder(now);
     for i in 0..4u32 {
-        m.on_connected(PeerKey(i), addr(i as u8 + 1, 1), now);
+        m.on_connected(PeerKey(i), addr(i as u8 + 1, 1), id_of(PeerKey(i)), now);
     }
     m.take_actions();
     for i in 0..4u32 {
@@ -581,7 +604,7 @@ fn choking_rounds_unchoke_the_best_uploaders() {
 fn a_slow_reader_is_dropped_and_counted() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), now);
     m.take_actions();
     m.drop_peer(PeerKey(1), DisconnectReason::SlowReader);
     assert!(closed(&m.take_actions(), PeerKey(1)));
