@@ -320,6 +320,10 @@ typedef enum {
      * The torrent was removed or its session freed.
      */
     BITTERN_DISCONNECT_REASON_STOPPED = 10,
+    /**
+     * A second connection with a peer already connected (each side dialled the other).
+     */
+    BITTERN_DISCONNECT_REASON_DUPLICATE = 11,
 } bittern_disconnect_reason;
 
 /**

@@ -35,6 +35,8 @@ pub enum bittern_disconnect_reason {
     Paused = 9,
     /// The torrent was removed or its session freed.
     Stopped = 10,
+    /// A second connection with a peer already connected (each side dialled the other).
+    Duplicate = 11,
 }
 
 impl bittern_disconnect_reason {
@@ -87,6 +89,7 @@ mod tests {
             C::BothSeeding,
             C::Paused,
             C::Stopped,
+            C::Duplicate,
         ];
         assert_eq!(all.len(), DisconnectReason::ALL.len());
         for c in all {

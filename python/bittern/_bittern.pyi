@@ -502,6 +502,7 @@ _DisconnectReason = Literal[
     "both_seeding",
     "paused",
     "stopped",
+    "duplicate",
 ]
 """Why a peer connection ended."""
 
@@ -721,7 +722,7 @@ class TorrentStatus:
         what is not the protocol (`malformed`) or broke a rule (`rule_broken`), it was banned
         for bad data (`banned`), a connection limit (`limit`), it stopped reading
         (`slow_reader`), both sides are seeds (`both_seeding`), the torrent was paused
-        (`paused`) or stopped (`stopped`)."""
+        (`paused`) or stopped (`stopped`), a second connection with one peer (`duplicate`)."""
     @property
     def eta(self) -> int | None:
         """Seconds to completion at the current rate; 0 when finished, `None` when it cannot

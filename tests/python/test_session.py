@@ -169,7 +169,7 @@ def test_seed_then_download(tmp_path: Path, tracker: bittern.Tracker, new_sessio
         assert s.download_rate >= 0 and s.upload_rate >= 0 and s.peers >= 0
         # Finished, it dropped the seeder: two seeds have nothing for each other.
         assert s.disconnects["both_seeding"] >= 1, s.disconnects
-        assert len(s.disconnects) == 11 and set(s.disconnects) >= {"idle", "closed_by_peer"}
+        assert len(s.disconnects) == 12 and set(s.disconnects) >= {"idle", "closed_by_peer"}
         assert s == s and "state='seeding'" in repr(s)
         with pytest.raises(AttributeError):
             s.state = "paused"  # type: ignore[misc]

@@ -73,5 +73,7 @@ pub(super) struct PeerLink {
     pub addr: SocketAddr,
     /// The id it sent in its handshake.
     pub peer_id: PeerId,
+    /// We dialled it (else it dialled us).
+    pub outgoing: bool,
     pub to_peer: mpsc::Sender<ToPeer>,
 }

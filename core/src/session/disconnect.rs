@@ -29,11 +29,13 @@ pub enum DisconnectReason {
     Paused = 9,
     /// The torrent was removed or its session shut down.
     Stopped = 10,
+    /// A second connection with a peer we are connected to (each side dialled the other).
+    Duplicate = 11,
 }
 
 impl DisconnectReason {
     /// Every reason, in the order of their numbers.
-    pub const ALL: [DisconnectReason; 11] = [
+    pub const ALL: [DisconnectReason; 12] = [
         DisconnectReason::ClosedByPeer,
         DisconnectReason::Idle,
         DisconnectReason::Io,
@@ -45,6 +47,7 @@ impl DisconnectReason {
         DisconnectReason::BothSeeding,
         DisconnectReason::Paused,
         DisconnectReason::Stopped,
+        DisconnectReason::Duplicate,
     ];
 
     /// A short name in snake case, the same in every face (`"closed_by_peer"`).
@@ -61,6 +64,7 @@ impl DisconnectReason {
             DisconnectReason::BothSeeding => "both_seeding",
             DisconnectReason::Paused => "paused",
             DisconnectReason::Stopped => "stopped",
+            DisconnectReason::Duplicate => "duplicate",
         }
     }
 }

@@ -35,7 +35,7 @@ pub struct Status {
     /// Payload bytes since the torrent was added.
     pub uploaded: u64,
     pub downloaded: u64,
-    /// Peers connected now; one connected both ways (each side dialled the other) counts once.
+    /// Peers connected now (a peer that dialled us while we dialled it keeps one connection).
     pub peers: u32,
     /// Pieces looked at by the check of the data on disk ([`State::Checking`]); the piece
     /// count once it is done.

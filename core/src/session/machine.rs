@@ -72,12 +72,13 @@ pub(super) struct Limits {
     pub max_peers: usize,
     pub max_peers_per_ip: usize,
     pub unchoke_slots: usize,
+    /// Our own peer id, which settles which of two connections with one peer stays.
+    pub our_id: PeerId,
 }
 
 struct PeerState {
     addr: SocketAddr,
-    /// The id from its handshake: one peer connected both ways (each side dialled the other)
-    /// has two connections with the same id, and counts once.
+    /// The id from its handshake (a second connection with it is a duplicate).
     peer_id: PeerId,
     has: Bitfield,
     /// They choke us / we choke them.
@@ -227,12 +228,7 @@ impl TorrentMachine {
             upload_rate: self.peers.values().map(|p| p.upload_rate).sum(),
             uploaded: self.uploaded,
             downloaded: self.downloaded,
-            peers: self
-                .peers
-                .values()
-                .map(|p| p.peer_id)
-                .collect::<FxHashSet<_>>()
-                .len() as u32,
+            peers: self.peers.len() as u32,
             pieces_checked: self.layout.piece_count(),
             pieces_found: self.found,
             disconnects: self.disconnects,
@@ -276,10 +272,29 @@ impl TorrentMachine {
         self.connecting.remove(&addr);
     }
 
-    /// A peer finished its handshake; it is taken or closed at once.
-    pub fn on_connected(&mut self, key: PeerKey, addr: SocketAddr, peer_id: PeerId, now: Instant) {
+    /// A peer finished its handshake; it is taken or closed at once. `outgoing`: we dialled it.
+    pub fn on_connected(
+        &mut self,
+        key: PeerKey,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        outgoing: bool,
+        now: Instant,
+    ) {
         self.now = now;
         self.connecting.remove(&addr);
+        // One peer connected both ways (each side dialled the other): both sides keep the
+        // connection the lower peer id opened, so they agree on which one to close.
+        let twin = self.peers.iter().find(|(_, p)| p.peer_id == peer_id);
+        if let Some((&twin, _)) = twin {
+            if outgoing == (self.limits.our_id < peer_id) {
+                self.drop_peer(twin, DisconnectReason::Duplicate);
+            } else {
+                self.count_disconnect(addr, DisconnectReason::Duplicate);
+                self.actions.push(Action::Close(key));
+                return;
+            }
+        }
         let same_ip = self
             .peers
             .values()

@@ -359,7 +359,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
                 torrents.get(&theirs.info_hash).map(|t| t.inbox.clone())
             };
             if let Some(inbox) = inbox {
-                peer::serve(shared, connection, addr, theirs.peer_id, inbox).await;
+                peer::serve(shared, connection, addr, theirs.peer_id, false, inbox).await;
             }
         });
     }

@@ -52,7 +52,7 @@ pub(super) async fn connect(
     let ours = Handshake::new(meta.info_hash(), shared.peer_id);
     let layout = Layout::of(meta.info());
     let (theirs, connection) = connect_handshake(stream, &ours, layout, timeout).await?;
-    serve(shared, connection, addr, theirs.peer_id, inbox).await;
+    serve(shared, connection, addr, theirs.peer_id, true, inbox).await;
     Ok(())
 }
 
@@ -78,12 +78,19 @@ pub(super) async fn serve(
     mut connection: Connection,
     addr: SocketAddr,
     peer_id: PeerId,
+    outgoing: bool,
     inbox: mpsc::Sender<Input>,
 ) {
     let key = shared.next_key();
     let (to_peer, mut queue) = mpsc::channel(QUEUE);
     if inbox
-        .send(Input::Connected(PeerLink { key, addr, peer_id, to_peer }))
+        .send(Input::Connected(PeerLink {
+            key,
+            addr,
+            peer_id,
+            outgoing,
+            to_peer,
+        }))
         .await
         .is_err()
     {

@@ -208,6 +208,7 @@ impl TorrentActor {
             max_peers: config.max_peers_per_torrent,
             max_peers_per_ip: config.max_peers_per_ip,
             unchoke_slots: config.unchoke_slots,
+            our_id: shared.peer_id,
         };
         let machine = TorrentMachine::new(layout, &have, limits, seed_only, Instant::now());
         status.send_replace(machine.status());
@@ -289,7 +290,13 @@ impl TorrentActor {
         match input {
             Input::Connected(link) => {
                 self.links.insert(link.key, link.to_peer);
-                m.on_connected(link.key, link.addr, link.peer_id, Instant::now());
+                m.on_connected(
+                    link.key,
+                    link.addr,
+                    link.peer_id,
+                    link.outgoing,
+                    Instant::now(),
+                );
             }
             Input::Messages(key, messages) => m.on_messages(key, messages, Instant::now()),
             Input::Closed(key, reason) => {

@@ -3,10 +3,12 @@
 use super::*;
 use std::sync::Arc;
 
+/// Our id sorts after every `id_of` id, and before one filled with `b'~'`.
 const LIMITS: Limits = Limits {
     max_peers: 4,
     max_peers_per_ip: 2,
     unchoke_slots: 2,
+    our_id: PeerId([b'.'; 20]),
 };
 
 /// Two pieces of two blocks each.
@@ -107,7 +109,7 @@ fn writes(actions: &[Action]) -> Vec<BlockRef> {
 
 /// A peer that has everything connects and unchokes us; returns what the machine asks.
 fn meet_seed(m: &mut TorrentMachine, key: PeerKey, at: SocketAddr, now: Instant) -> Vec<Action> {
-    m.on_connected(key, at, id_of(key), now);
+    m.on_connected(key, at, id_of(key), false, now);
     m.on_messages(
         key,
         vec![
@@ -159,7 +161,7 @@ fn a_seed_sends_its_bitfield_and_serves_requests_once_unchoked() {
         .iter()
         .any(|a| matches!(a, Action::Event(EventKind::Finished))));
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     assert!(matches!(&sent(&m.take_actions(), key)[..], [Message::Bitfield(b)] if b.is_complete()));
 
     // A request while choked is dropped, not an offence.
@@ -186,7 +188,7 @@ fn a_cancelled_request_is_not_sent_after_its_read() {
     let now = Instant::now();
     let mut m = seeder(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     m.on_messages(
         key,
         vec![Message::Interested, Message::Request(block(0, 0))],
@@ -203,7 +205,7 @@ fn breaking_a_rule_closes_the_connection_and_is_counted() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     m.on_messages(key, vec![Message::Interested], now);
     m.take_actions();
     // We have nothing: a request is for a piece we do not have.
@@ -223,7 +225,7 @@ fn a_flood_of_requests_closes_the_connection() {
     let layout = Layout::new(u64::from(BLOCK_SIZE), 600 * u64::from(BLOCK_SIZE)).unwrap();
     let mut m = TorrentMachine::new(layout, &Bitfield::full(&layout), LIMITS, false, now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     m.on_messages(key, vec![Message::Interested], now);
     let requests: Vec<Message> = (0..=MAX_QUEUED_REQUESTS as u32)
         .map(|i| {
@@ -284,7 +286,7 @@ fn a_block_never_asked_for_is_not_written() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     m.take_actions();
     let b = block(0, 0);
     m.on_messages(key, vec![block_message(b)], now);
@@ -311,7 +313,7 @@ fn a_piece_failed_by_its_only_sender_bans_it() {
     assert_eq!(m.status().disconnects.get(DisconnectReason::Banned), 1);
 
     // It is refused when it comes back, and never tried again.
-    m.on_connected(PeerKey(2), addr(1, 9), id_of(PeerKey(2)), now);
+    m.on_connected(PeerKey(2), addr(1, 9), id_of(PeerKey(2)), false, now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(1, 10)]);
     assert!(!m
@@ -405,31 +407,40 @@ fn a_write_error_stops_the_torrent_until_resumed() {
 }
 
 #[test]
-fn a_peer_connected_both_ways_counts_once() {
-    // Each side dialled the other: one connection to its listening port, one from another
-    // port of it, with the same peer id (issue 9: the demo counted 4 peers where 3 exist).
+fn a_peer_connected_both_ways_keeps_the_connection_the_lower_id_opened() {
+    // Each side dialled the other: a connection to its listening port, one from another port.
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 6881), id_of(PeerKey(1)), now);
-    m.on_connected(PeerKey(2), addr(1, 40000), id_of(PeerKey(1)), now);
-    m.on_connected(PeerKey(3), addr(2, 6881), id_of(PeerKey(3)), now);
-    assert_eq!(m.status().peers, 2);
-    m.on_closed(PeerKey(1), None);
-    assert_eq!(m.status().peers, 2);
-    m.on_closed(PeerKey(2), None);
+    let lower = id_of(PeerKey(1));
+    assert!(lower < LIMITS.our_id);
+    m.on_connected(PeerKey(1), addr(1, 6881), lower, true, now);
+    m.on_connected(PeerKey(2), addr(1, 40000), lower, false, now);
+    // Its id is lower: the connection it opened stays, ours goes.
+    let actions = m.take_actions();
+    assert!(closed(&actions, PeerKey(1)) && !closed(&actions, PeerKey(2)));
     assert_eq!(m.status().peers, 1);
+
+    let higher = PeerId([b'~'; 20]);
+    assert!(higher > LIMITS.our_id);
+    m.on_connected(PeerKey(3), addr(2, 6881), higher, true, now);
+    m.on_connected(PeerKey(4), addr(2, 40000), higher, false, now);
+    // Ours is lower: the connection we opened stays, its goes.
+    let actions = m.take_actions();
+    assert!(closed(&actions, PeerKey(4)) && !closed(&actions, PeerKey(3)));
+    assert_eq!(m.status().peers, 2);
+    assert_eq!(m.status().disconnects.get(DisconnectReason::Duplicate), 2);
 }
 
 #[test]
 fn pause_drops_peers_and_refuses_new_ones() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, now);
     m.take_actions();
     m.pause();
     assert!(closed(&m.take_actions(), PeerKey(1)));
     assert_eq!(m.status().state, State::Paused);
-    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), now);
+    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), false, now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(3, 1)]);
     assert!(m.take_actions().is_empty(), "no connection while paused");
@@ -442,15 +453,27 @@ fn connection_limits_per_torrent_and_per_address() {
     let mut m = seeder(now);
     // Two from one address, a third is refused.
     for (i, port) in [1, 2, 3].into_iter().enumerate() {
-        m.on_connected(PeerKey(i as u32), addr(1, port), id_of(PeerKey(i as u32)), now);
+        m.on_connected(
+            PeerKey(i as u32),
+            addr(1, port),
+            id_of(PeerKey(i as u32)),
+            false,
+            now,
+        );
     }
     assert!(closed(&m.take_actions(), PeerKey(2)));
     // The same address twice is refused.
-    m.on_connected(PeerKey(10), addr(1, 1), id_of(PeerKey(10)), now);
+    m.on_connected(PeerKey(10), addr(1, 1), id_of(PeerKey(10)), false, now);
     assert!(closed(&m.take_actions(), PeerKey(10)));
     // Up to four peers in all.
     for (i, last) in [2, 3, 4].into_iter().enumerate() {
-        m.on_connected(PeerKey(20 + i as u32), addr(last, 1), id_of(PeerKey(20 + i as u32)), now);
+        m.on_connected(
+            PeerKey(20 + i as u32),
+            addr(last, 1),
+            id_of(PeerKey(20 + i as u32)),
+            false,
+            now,
+        );
     }
     assert!(closed(&m.take_actions(), PeerKey(22)));
     assert_eq!(m.status().peers, 4);
@@ -523,7 +546,7 @@ fn a_full_disk_queue_holds_requests_back() {
     .unwrap();
     let mut m = TorrentMachine::new(layout, &Bitfield::empty(&layout), LIMITS, false, now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, now);
     m.on_messages(
         key,
         vec![Message::Bitfield(Bitfield::full(&layout)), Message::Unchoke],
@@ -584,7 +607,13 @@ fn choking_rounds_unchoke_the_best_uploaders() {
     let now = Instant::now();
     let mut m = seeder(now);
     for i in 0..4u32 {
-        m.on_connected(PeerKey(i), addr(i as u8 + 1, 1), id_of(PeerKey(i)), now);
+        m.on_connected(
+            PeerKey(i),
+            addr(i as u8 + 1, 1),
+            id_of(PeerKey(i)),
+            false,
+            now,
+        );
     }
     m.take_actions();
     for i in 0..4u32 {
@@ -604,7 +633,7 @@ fn choking_rounds_unchoke_the_best_uploaders() {
 fn a_slow_reader_is_dropped_and_counted() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, now);
     m.take_actions();
     m.drop_peer(PeerKey(1), DisconnectReason::SlowReader);
     assert!(closed(&m.take_actions(), PeerKey(1)));
