@@ -25,7 +25,8 @@ pub enum bittern_event_kind {
     /// A tracker answered an announce (`bittern_event_message`: its URL, `bittern_event_peers`:
     /// how many peers it named).
     TrackerReply = 4,
-    /// An announce failed (`bittern_event_message` says why).
+    /// A tracker did not answer an announce (`bittern_event_message`: `<its URL>: <why>`;
+    /// `bittern_torrent_handle_tracker_*` tell how each tracker fares).
     TrackerError = 5,
     /// A peer was banned for sending data that failed hash checks (`bittern_event_message`: its
     /// IP address).
@@ -58,9 +59,9 @@ impl bittern_event {
             EventKind::TrackerReply { url, .. } => {
                 (bittern_event_kind::TrackerReply, Some(c_string(url)))
             }
-            EventKind::TrackerError(e) => (
+            EventKind::TrackerError { url, error } => (
                 bittern_event_kind::TrackerError,
-                Some(c_string(&e.to_string())),
+                Some(c_string(&format!("{url}: {error}"))),
             ),
             EventKind::PeerBanned(ip) => (
                 bittern_event_kind::PeerBanned,
@@ -77,7 +78,7 @@ impl bittern_event {
             ),
         };
         let failure = match &event.kind {
-            EventKind::TrackerError(e) | EventKind::StorageError(e) => {
+            EventKind::TrackerError { error: e, .. } | EventKind::StorageError(e) => {
                 let failure = Failure::from(&**e);
                 // A path holds no NUL on the systems we build for.
                 let path = failure.path().and_then(|p| {
@@ -338,6 +339,19 @@ mod tests {
         assert_eq!(
             bittern_event_piece(&e, &mut piece),
             bittern_result::NotFound
+        );
+
+        let e = event(EventKind::TrackerError {
+            url: "http://t/announce".into(),
+            error: std::sync::Arc::new(
+                bittern_core::tracker::TrackerError::Transport("connection refused".into()).into(),
+            ),
+        });
+        assert_eq!(bittern_event_get_kind(&e), bittern_event_kind::TrackerError);
+        let said = message(&e).unwrap();
+        assert!(
+            said.starts_with("http://t/announce: ") && said.contains("connection refused"),
+            "{said}"
         );
 
         let name = bittern_event_kind_name(bittern_event_kind::TrackerError);

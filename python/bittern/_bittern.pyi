@@ -28,6 +28,7 @@ __all__ = [
     "Tracker",
     "TrackerError",
     "TrackerStats",
+    "TrackerStatus",
     "__version__",
     "announce",
     "bdecode",
@@ -662,6 +663,13 @@ class TorrentHandle:
         `timeout` seconds pass; returns whether it is over. `False` at once if the torrent was
         removed or its session closed. The GIL is released; Ctrl-C raises `KeyboardInterrupt`
         within 0.1 s."""
+    def trackers(self) -> list[TrackerStatus]:
+        """Each tracker URL of the torrent with how it fares (tier order); empty when the
+        torrent names no tracker."""
+    def tracker_trouble(self) -> Literal["no_tracker", "unreachable"] | None:
+        """What is wrong with the torrent's trackers: `"no_tracker"` (it names none),
+        `"unreachable"` (none works and at least one failed: `trackers()` says why), or
+        None."""
     def pause(self) -> None:
         """Stops exchanging data: drops every peer and makes no new connection until
         `resume()`. `ValueError` if removed or the session is closed."""
@@ -669,6 +677,37 @@ class TorrentHandle:
         """Undoes `pause()` (it connects again to the peers it had, and to those its trackers
         name), or tries again after a storage error stopped the torrent (state `"error"`).
         `ValueError` if removed or the session is closed."""
+
+@final
+class TrackerStatus:
+    """One tracker of a torrent as its announcer last found it, from
+    `TorrentHandle.trackers()` (a snapshot)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def tier(self) -> int:
+        """Its BEP 12 tier (0 for the first)."""
+    @property
+    def state(self) -> Literal["not_tried", "working", "failing"]: ...
+    @property
+    def peers(self) -> int:
+        """Peers its last reply named (0 until one came)."""
+    @property
+    def interval(self) -> float | None:
+        """Seconds between announces its last reply asked for; None before one."""
+    @property
+    def message(self) -> str | None:
+        """Why its last announce failed, while `"failing"`; else None."""
+    @property
+    def failures(self) -> int:
+        """Announces that failed in a row (0 once one is answered)."""
+    @property
+    def since(self) -> float | None:
+        """Seconds since it last answered or failed; None before it was asked."""
+    @property
+    def retry_in(self) -> float | None:
+        """Seconds until the trackers are asked again; None before the first announce."""
 
 @final
 class TorrentStatus:
@@ -750,7 +789,7 @@ class Event:
         """The piece, for `piece_verified` and `hash_failed`."""
     @property
     def url(self) -> str | None:
-        """The tracker, for `tracker_reply`."""
+        """The tracker, for `tracker_reply` and `tracker_error`."""
     @property
     def peers(self) -> int | None:
         """How many peers the tracker named, for `tracker_reply`."""

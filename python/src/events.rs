@@ -88,8 +88,9 @@ impl From<core::Event> for Event {
                 event.url = Some(url);
                 event.peers = Some(peers);
             }
-            EventKind::TrackerError(error) => {
+            EventKind::TrackerError { url, error } => {
                 event.kind = "tracker_error";
+                event.url = Some(url);
                 event.message = Some(error.to_string());
                 event.error = Some(error);
             }

@@ -38,6 +38,7 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<session::TorrentHandle>()?;
     m.add_class::<session::TorrentStatus>()?;
+    m.add_class::<session::TrackerStatus>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<events::EventIterator>()?;
     Ok(())

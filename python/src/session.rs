@@ -362,6 +362,26 @@ impl TorrentHandle {
         Ok(checked.unwrap_or(false))
     }
 
+    /// Each tracker URL of the torrent with how it fares (tier order); empty when the torrent
+    /// names no tracker.
+    fn trackers(&self) -> Vec<TrackerStatus> {
+        let taken = Instant::now();
+        self.inner
+            .trackers()
+            .into_iter()
+            .map(|t| TrackerStatus { inner: t, taken })
+            .collect()
+    }
+
+    /// What is wrong with the torrent's trackers: `"no_tracker"` (it names none),
+    /// `"unreachable"` (none works and at least one failed: `trackers()` says why), or None.
+    fn tracker_trouble(&self) -> Option<&'static str> {
+        self.inner.tracker_trouble().map(|t| match t {
+            core::TrackerTrouble::NoTracker => "no_tracker",
+            core::TrackerTrouble::Unreachable(_) => "unreachable",
+        })
+    }
+
     /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
     fn pause(&self) -> PyResult<()> {
         Ok(guard(|| self.inner.pause())?)
@@ -393,6 +413,92 @@ fn state_name(state: State) -> &'static str {
         State::Seeding => "seeding",
         State::Paused => "paused",
         State::Error => "error",
+    }
+}
+
+/// One tracker of a torrent as its announcer last found it, from `TorrentHandle.trackers()`.
+#[pyclass(frozen, module = "bittern", name = "TrackerStatus")]
+pub(crate) struct TrackerStatus {
+    inner: core::TrackerStatus,
+    /// When the snapshot was taken (`since` and `retry_in` count from it).
+    taken: Instant,
+}
+
+#[pymethods]
+impl TrackerStatus {
+    #[getter]
+    fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Its BEP 12 tier (0 for the first).
+    #[getter]
+    fn tier(&self) -> u32 {
+        self.inner.tier
+    }
+
+    /// `"not_tried"`, `"working"` or `"failing"`.
+    #[getter]
+    fn state(&self) -> &'static str {
+        match self.inner.state {
+            core::TrackerState::NotTried => "not_tried",
+            core::TrackerState::Working => "working",
+            core::TrackerState::Failing => "failing",
+        }
+    }
+
+    /// Peers its last reply named (0 until one came).
+    #[getter]
+    fn peers(&self) -> u32 {
+        self.inner.peers
+    }
+
+    /// Seconds between announces its last reply asked for; None before one.
+    #[getter]
+    fn interval(&self) -> Option<f64> {
+        self.inner.interval.map(|d| d.as_secs_f64())
+    }
+
+    /// Why its last announce failed, while `"failing"`; else None.
+    #[getter]
+    fn message(&self) -> Option<String> {
+        self.inner.error.as_ref().map(|e| e.to_string())
+    }
+
+    /// Announces that failed in a row (0 once one is answered).
+    #[getter]
+    fn failures(&self) -> u32 {
+        self.inner.failures
+    }
+
+    /// Seconds since it last answered or failed; None before it was asked.
+    #[getter]
+    fn since(&self) -> Option<f64> {
+        self.inner
+            .updated
+            .map(|at| self.taken.saturating_duration_since(at).as_secs_f64())
+    }
+
+    /// Seconds until the trackers are asked again; None before the first announce.
+    #[getter]
+    fn retry_in(&self) -> Option<f64> {
+        self.inner
+            .next_announce
+            .map(|at| at.saturating_duration_since(self.taken).as_secs_f64())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut text = format!(
+            "TrackerStatus(url={}, tier={}, state='{}', peers={}",
+            PyString::new(py, &self.inner.url).repr()?,
+            self.inner.tier,
+            self.state(),
+            self.inner.peers
+        );
+        if let Some(message) = self.message() {
+            text += &format!(", message={}", PyString::new(py, &message).repr()?);
+        }
+        Ok(text + ")")
     }
 }
 

@@ -548,3 +548,50 @@ def test_verbose_goes_before_the_command(bittern_script: str) -> None:
     result = run(bittern_script, "show", "-v", "x.torrent")
     assert result.returncode == 2
     assert "unrecognized arguments: -v" in result.stderr
+
+
+def test_create_warns_about_missing_or_malformed_trackers(bittern_script: str, folder: Path, tmp_path: Path) -> None:
+    """Issue 9: a torrent no tracker will announce is still made, with a warning."""
+    bare = run(bittern_script, "create", folder, "-o", tmp_path / "bare.torrent")
+    assert bare.returncode == 0, bare.stderr
+    assert "no tracker" in bare.stderr
+    bad = run(bittern_script, "create", folder, "-t", "tracker.example/announce", "-o", tmp_path / "bad.torrent")
+    assert bad.returncode == 0, bad.stderr
+    assert "tracker.example/announce" in bad.stderr and "not a tracker URL" in bad.stderr
+    good = run(bittern_script, "create", folder, "-t", "udp://t.example:6969", "-o", tmp_path / "good.torrent")
+    assert good.returncode == 0 and "warning" not in good.stderr, good.stderr
+
+
+def test_download_status_says_which_tracker_is_unreachable(bittern_script: str, folder: Path, tmp_path: Path) -> None:
+    """Issue 9: the status line keeps naming the unreachable tracker and why, not only `0 peers`."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/announce"
+    made = run(bittern_script, "create", folder, "-t", url, "-o", tmp_path / "dead.torrent")
+    assert made.returncode == 0, made.stderr
+    proc = subprocess.Popen(
+        [bittern_script, "download", str(tmp_path / "dead.torrent"), "-o", str(tmp_path / "out"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+    status: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        while len(status) < 2 and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if "peers, ETA" in line and "no tracker reachable" in line:
+                status.append(line)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    # Said in the status line, and kept saying (two status lines in a row name it).
+    assert len(status) == 2, status
+    assert url in status[-1] and "refused" in status[-1], status

@@ -815,3 +815,36 @@ def test_torrents_load_from_bytes_urls_in_any_case_and_file_urls(tmp_path: Path)
             s.add("magnet:?xt=urn:btih:00", tmp_path / "c")
         with pytest.raises(ValueError, match="only http and https"):
             s.add("ftp://example.invalid/x.torrent", tmp_path / "c")
+
+
+def dead_tracker_url() -> str:
+    """An announce URL on a loopback port nothing listens on (bound, read back, closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/announce"
+
+
+def test_trackers_tell_each_url_state(tmp_path: Path, new_session: Callable[[], bittern.Session]) -> None:
+    """Issue 9: an unreachable tracker is `failing` with its URL and why; no tracker says so."""
+    data = random_file(tmp_path / "data.bin", 50_000)
+    url = dead_tracker_url()
+    torrent = bittern.Torrent.create(data, announce=url, piece_length=16384)
+    session = new_session()
+    handle = session.add(torrent, tmp_path / "out")
+    deadline = time.monotonic() + 20
+    while (trackers := handle.trackers())[0].state != "failing":
+        assert time.monotonic() < deadline, trackers
+        time.sleep(0.05)
+    (t,) = trackers
+    assert (t.url, t.tier, t.peers) == (url, 0, 0)
+    assert t.message and t.failures >= 1 and t.retry_in is not None
+    assert handle.tracker_trouble() == "unreachable"
+    assert "failing" in repr(t)
+    event = next(e for e in session.events(timeout=10) if e.kind == "tracker_error")
+    assert event.url == url and event.message
+
+    bare = bittern.Torrent.create(random_file(tmp_path / "bare.bin", 20_000), piece_length=16384)
+    lone = session.add(bare, tmp_path / "out")
+    assert lone.trackers() == []
+    assert lone.tracker_trouble() == "no_tracker"

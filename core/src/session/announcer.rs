@@ -3,6 +3,7 @@
 //! and hands the peers they name to the torrent.
 
 use super::channel::Input;
+use super::trackers::{SharedTrackers, TrackerState};
 use super::{Event, EventKind, SessionShared};
 use crate::metainfo::Metainfo;
 use crate::tracker::client::{Backoff, Client, TrackerList};
@@ -23,12 +24,15 @@ pub(super) struct Announce {
 }
 
 /// Announces to the torrent's trackers: `started`, then every interval, `completed` once,
-/// `stopped` at the end; peers go to the torrent.
+/// `stopped` at the end; peers go to the torrent. Each URL's fate goes to `status` (what
+/// [`TorrentHandle::trackers`](super::TorrentHandle::trackers) shows), and each failure out as
+/// an [`EventKind::TrackerError`] naming its URL.
 pub(super) async fn run(
     meta: Arc<Metainfo>,
     shared: Arc<SessionShared>,
     mut state: watch::Receiver<Announce>,
     inbox: mpsc::Sender<Input>,
+    status: SharedTrackers,
 ) {
     let Ok(mut trackers) = TrackerList::from_metainfo(&meta) else {
         return;
@@ -74,7 +78,36 @@ pub(super) async fn run(
         req.downloaded = now.downloaded;
         req.event = event;
         req.numwant = Some(if now.stopped { 0 } else { 50 });
-        let result = trackers.announce(&client, &req).await;
+        let result = trackers
+            .announce_reporting(&client, &req, |tier, url, outcome| {
+                let at = std::time::Instant::now();
+                match outcome {
+                    Ok(reply) => status.update(tier, url, |t| {
+                        t.state = TrackerState::Working;
+                        t.peers = reply.peers.len() as u32;
+                        t.interval = Some(client.config().clamp_interval(reply));
+                        (t.error, t.failures, t.updated) = (None, 0, Some(at));
+                    }),
+                    Err(e) => {
+                        tracing::debug!(info_hash = %meta.info_hash(), url, error = %e, "announce failed");
+                        let error = Arc::new(crate::Error::from(e.clone()));
+                        status.update(tier, url, |t| {
+                            t.state = TrackerState::Failing;
+                            t.error = Some(error.clone());
+                            t.failures = t.failures.saturating_add(1);
+                            t.updated = Some(at);
+                        });
+                        let _ = shared.events.send(Event {
+                            info_hash: meta.info_hash(),
+                            kind: EventKind::TrackerError {
+                                url: url.to_owned(),
+                                error,
+                            },
+                        });
+                    }
+                }
+            })
+            .await;
         if now.stopped {
             return;
         }
@@ -97,15 +130,9 @@ pub(super) async fn run(
                 let _ = inbox.send(Input::Peers(addrs)).await;
                 client.config().clamp_interval(&reply)
             }
-            Err(e) => {
-                tracing::debug!(info_hash = %meta.info_hash(), error = %e, "announce failed");
-                let _ = shared.events.send(Event {
-                    info_hash: meta.info_hash(),
-                    kind: EventKind::TrackerError(Arc::new(e.into())),
-                });
-                backoff.next_delay()
-            }
+            Err(_) => backoff.next_delay(),
         };
+        status.set_next_announce(std::time::Instant::now() + wait);
         // Wake early for `completed`, `paused` and `stopped`.
         let _ = tokio::time::timeout(wait, async {
             loop {

@@ -24,8 +24,12 @@ pub enum EventKind {
         url: String,
         peers: u32,
     },
-    /// No tracker of the torrent answered its announce (the error is the last one's).
-    TrackerError(Arc<crate::Error>),
+    /// A tracker of the torrent did not answer an announce (the next of its list is asked:
+    /// [`TorrentHandle::trackers`](super::TorrentHandle::trackers) says how each fares).
+    TrackerError {
+        url: String,
+        error: Arc<crate::Error>,
+    },
     PeerBanned(IpAddr),
     /// A read, write or check failed; the torrent stops ([`State::Error`](super::State)) until
     /// it is resumed.

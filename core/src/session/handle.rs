@@ -1,6 +1,7 @@
 //! [`TorrentHandle`]: a running torrent as the caller holds it, with its [`Status`].
 
 use super::channel::{Command, Input};
+use super::trackers::{SharedTrackers, TrackerStatus, TrackerTrouble};
 use super::{Disconnects, SessionError};
 use crate::metainfo::InfoHash;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,6 +98,8 @@ pub struct TorrentHandle {
     pub(super) session: u64,
     pub(super) inbox: mpsc::Sender<Input>,
     pub(super) status: Arc<watch::Sender<Status>>,
+    /// Its trackers, as its announcer last found them.
+    pub(super) trackers: SharedTrackers,
     /// Set once, when this add is removed.
     pub(super) removed: Arc<AtomicBool>,
     /// Set once, when the session shuts down.
@@ -110,6 +113,19 @@ impl TorrentHandle {
 
     pub fn status(&self) -> Status {
         *self.status.borrow()
+    }
+
+    /// Each tracker URL of the torrent with how it fares (in tier order: not tried yet,
+    /// working with its last reply, or failing with its error); empty when the torrent names
+    /// no tracker.
+    pub fn trackers(&self) -> Vec<TrackerStatus> {
+        self.trackers.snapshot()
+    }
+
+    /// What is wrong with the torrent's trackers, if anything ([`TrackerTrouble::of`] its
+    /// [`trackers`](Self::trackers)): what to say while no peer comes.
+    pub fn tracker_trouble(&self) -> Option<TrackerTrouble> {
+        TrackerTrouble::of(&self.trackers())
     }
 
     /// `Ok` while the torrent runs in its session.

@@ -9,7 +9,8 @@
 //! - `pipeline.rs`: the block pipeline (received block -> disk -> hash -> verdict, and blocks
 //!   read for peers) on the torrent's disk and hash threads (`worker.rs`), drawn in its doc;
 //! - `peer.rs`: a task per connection, owning its socket;
-//! - `announcer.rs`: a task per torrent talking to its trackers;
+//! - `announcer.rs`: a task per torrent talking to its trackers; `trackers.rs`: how each of
+//!   them fares, as the handle shows it;
 //! - `channel.rs`: what these tasks and threads send the actor, and the actor a peer;
 //! - `choker.rs`: who gets an upload slot.
 //!
@@ -36,6 +37,7 @@ mod peer;
 mod pipeline;
 mod source;
 mod torrent;
+mod trackers;
 mod worker;
 
 pub use config::{AddOptions, SessionConfig};
@@ -44,6 +46,7 @@ pub use error::SessionError;
 pub use event::{Event, EventKind, EventReceiver};
 pub use handle::{State, Status, TorrentHandle, WaitOutcome};
 pub use source::{TorrentSource, MAX_FETCHED_TORRENT};
+pub use trackers::{TrackerState, TrackerStatus, TrackerTrouble};
 
 use crate::buffers::BufferPool;
 use crate::metainfo::{InfoHash, Metainfo};
@@ -221,6 +224,7 @@ impl Session {
             session: self.id,
             inbox: started.inbox,
             status: started.status,
+            trackers: started.trackers,
             removed: Arc::default(),
             closed: self.closed.clone(),
         };

@@ -10,6 +10,7 @@ use super::announcer::{self, Announce};
 use super::channel::{Command, Input, ToPeer};
 use super::machine::{Action, Limits, TorrentMachine};
 use super::pipeline::Pipeline;
+use super::trackers::SharedTrackers;
 use super::{peer, DisconnectReason, Event, EventKind, SessionShared, State, Status};
 use crate::metainfo::Metainfo;
 use crate::piece::picker::PeerKey;
@@ -58,6 +59,7 @@ pub(super) struct TorrentActor {
 pub(super) struct Started {
     pub inbox: mpsc::Sender<Input>,
     pub status: Arc<watch::Sender<Status>>,
+    pub trackers: SharedTrackers,
 }
 
 /// Starts a torrent: its data is checked (unless `trusted`: then it is taken as complete),
@@ -77,21 +79,31 @@ pub(super) fn start(
         total_length: layout.total_length(),
         ..Status::default()
     }));
+    let trackers = SharedTrackers::of(&meta);
     let started = Started {
         inbox: inbox.clone(),
         status: status.clone(),
+        trackers: trackers.clone(),
+    };
+    let parts = Parts {
+        shared,
+        inbox,
+        status,
+        trackers,
     };
     if trusted {
         let have = Bitfield::full(&layout);
-        let actor = TorrentActor::new(meta, storage, have, seed_only, shared, inbox, status);
+        let actor = TorrentActor::new(meta, storage, have, seed_only, parts);
         tokio::spawn(actor.run(rx));
         return started;
     }
     tokio::spawn(async move {
-        let Some((have, asked)) = check(&storage, &meta, &shared, &status, &mut rx).await else {
+        let Some((have, asked)) =
+            check(&storage, &meta, &parts.shared, &parts.status, &mut rx).await
+        else {
             return;
         };
-        let mut actor = TorrentActor::new(meta, storage, have, seed_only, shared, inbox, status);
+        let mut actor = TorrentActor::new(meta, storage, have, seed_only, parts);
         actor.on_input(Input::Peers(asked.peers));
         if asked.paused {
             actor.on_input(Input::Command(Command::Pause));
@@ -99,6 +111,14 @@ pub(super) fn start(
         actor.run(rx).await;
     });
     started
+}
+
+/// What a torrent's actor shares with the session and its handles.
+struct Parts {
+    shared: Arc<SessionShared>,
+    inbox: mpsc::Sender<Input>,
+    status: Arc<watch::Sender<Status>>,
+    trackers: SharedTrackers,
 }
 
 /// What handles asked of a torrent while its data was checked, done once it runs.
@@ -198,10 +218,14 @@ impl TorrentActor {
         storage: Arc<Storage>,
         have: Bitfield,
         seed_only: bool,
-        shared: Arc<SessionShared>,
-        inbox: mpsc::Sender<Input>,
-        status: Arc<watch::Sender<Status>>,
+        parts: Parts,
     ) -> TorrentActor {
+        let Parts {
+            shared,
+            inbox,
+            status,
+            trackers,
+        } = parts;
         let layout = Layout::of(meta.info());
         let config = &shared.config;
         let limits = Limits {
@@ -224,6 +248,7 @@ impl TorrentActor {
             shared.clone(),
             announce_rx,
             inbox.clone(),
+            trackers,
         ));
         TorrentActor {
             meta,

@@ -397,8 +397,20 @@ impl TrackerList {
         client: &Client,
         req: &AnnounceRequest,
     ) -> Result<(String, AnnounceResponse), TrackerError> {
+        self.announce_reporting(client, req, |_, _, _| {}).await
+    }
+
+    /// [`announce`](Self::announce), telling `seen` how each URL asked fared (its tier index,
+    /// the URL, its answer or error) as the walk goes: what a caller needs to show every
+    /// tracker's state, not only the last error.
+    pub async fn announce_reporting(
+        &mut self,
+        client: &Client,
+        req: &AnnounceRequest,
+        seen: impl FnMut(usize, &str, Result<&AnnounceResponse, &TrackerError>),
+    ) -> Result<(String, AnnounceResponse), TrackerError> {
         req.validate()?;
-        self.first_answer(|url| async move { client.announce(&url, req).await })
+        self.first_answer(|url| async move { client.announce(&url, req).await }, seen)
             .await
     }
 
@@ -409,8 +421,11 @@ impl TrackerList {
         client: &Client,
         hashes: &[InfoHash],
     ) -> Result<(String, ScrapeResponse), TrackerError> {
-        self.first_answer(|url| async move { client.scrape(&url, hashes).await })
-            .await
+        self.first_answer(
+            |url| async move { client.scrape(&url, hashes).await },
+            |_, _, _| {},
+        )
+        .await
     }
 
     /// The BEP 12 walk: `ask` each URL in order until one answers, and promote it.
@@ -419,17 +434,22 @@ impl TrackerList {
     async fn first_answer<T, F: std::future::Future<Output = Result<T, TrackerError>>>(
         &mut self,
         ask: impl Fn(String) -> F,
+        mut seen: impl FnMut(usize, &str, Result<&T, &TrackerError>),
     ) -> Result<(String, T), TrackerError> {
         let mut last = TrackerError::NoTracker;
-        for tier in &mut self.tiers {
+        for (t, tier) in self.tiers.iter_mut().enumerate() {
             for i in 0..tier.len() {
                 match ask(tier[i].clone()).await {
                     Ok(answer) => {
+                        seen(t, &tier[i], Ok(&answer));
                         let url = tier.remove(i);
                         tier.insert(0, url.clone());
                         return Ok((url, answer));
                     }
-                    Err(e) => last = e,
+                    Err(e) => {
+                        seen(t, &tier[i], Err(&e));
+                        last = e;
+                    }
                 }
             }
         }

@@ -172,7 +172,7 @@ pub struct ScrapeResponse {
 }
 
 /// Why talking to a tracker failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackerError {
     /// The tracker answered with a `failure reason`.

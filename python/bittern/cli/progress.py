@@ -94,6 +94,18 @@ def percent(status: bittern.TorrentStatus) -> str:
     return f"{100 * status.progress:.1f}%"
 
 
+def tracker_trouble(handle: bittern.TorrentHandle) -> str:
+    """What the status line says while the torrent's trackers fail it (issue 9): the torrent
+    has none, or none is reachable (each failing URL with its reason); "" otherwise."""
+    trouble = handle.tracker_trouble()
+    if trouble == "no_tracker":
+        return "the torrent has no tracker (add peers, or a tracker)"
+    if trouble == "unreachable":
+        failing = [t for t in handle.trackers() if t.state == "failing"]
+        return "no tracker reachable: " + "; ".join(f"{t.url}: {t.message}" for t in failing)
+    return ""
+
+
 class Display:
     """Progress of one download: a tqdm bar on a terminal (percent, rates, peers, ETA), plain
     lines every `every` seconds otherwise.
@@ -123,6 +135,8 @@ class Display:
         self.latest: bittern.TorrentStatus | None = None
         self.shown: bittern.TorrentStatus | None = None
         self.bar: Any = None
+        # What is wrong with the trackers (shown while no peer is connected).
+        self.trouble = ""
         if tty:
             self.bar = text_bar(
                 "",
@@ -155,12 +169,19 @@ class Display:
         if s.finished:
             got = self.fetched(s)
             return f"done, {average_rate(got, self.elapsed)} on average" if got else "done"
-        return (
+        line = (
             f"{rate(s.download_rate)} down, {rate(s.upload_rate)} up, "
             f"{s.peers} peer{'' if s.peers == 1 else 's'}, ETA {duration(s.eta)}"
         )
+        if s.peers == 0 and self.trouble:
+            line += f"; {self.trouble}"
+        return line
 
-    def update(self, s: bittern.TorrentStatus, force: bool = False) -> None:
+    def update(
+        self, s: bittern.TorrentStatus, force: bool = False, handle: bittern.TorrentHandle | None = None
+    ) -> None:
+        if handle is not None:
+            self.trouble = tracker_trouble(handle)
         if s.finished and self.finished_at is None:
             self.finished_at = time.monotonic()
         self.latest = s

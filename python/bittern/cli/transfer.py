@@ -65,7 +65,7 @@ def drain_events(session: bittern.Session) -> None:
     """Reports what needs telling from the events waiting; a storage error ends the command."""
     for event in session.events(timeout=0):
         if event.kind == "tracker_error":
-            say(f"tracker: {event.message}")
+            say(f"tracker: {event.url}: {event.message}")
         elif event.kind == "peer_banned":
             say(f"banned {event.ip}: it sent data that failed the hash check")
         elif event.kind == "storage_error":
@@ -155,10 +155,10 @@ def cmd_download(args: argparse.Namespace) -> int:
             say(f"resuming:  {s.pieces_found} of {s.piece_count} pieces already here ({found:.1%})")
         display = Display(s.total_length, tty, start=start)
         try:
-            display.update(s, force=True)
+            display.update(s, force=True, handle=handle)
             while not handle.wait(timeout=0.25):
                 drain_events(session)
-                display.update(handle.status())
+                display.update(handle.status(), handle=handle)
             display.update(handle.status(), force=True)
         except KeyboardInterrupt:
             display.close()
