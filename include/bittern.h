@@ -199,7 +199,7 @@ typedef enum {
      */
     BITTERN_EVENT_KIND_TRACKER_REPLY = 4,
     /**
-     * An announce failed (`bittern_event_message` says why).
+     * A tracker did not answer an announce (`bittern_event_message`: `<its URL>: <why>`).
      */
     BITTERN_EVENT_KIND_TRACKER_ERROR = 5,
     /**

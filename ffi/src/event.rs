@@ -25,8 +25,7 @@ pub enum bittern_event_kind {
     /// A tracker answered an announce (`bittern_event_message`: its URL, `bittern_event_peers`:
     /// how many peers it named).
     TrackerReply = 4,
-    /// A tracker did not answer an announce (`bittern_event_message`: `<its URL>: <why>`;
-    /// `bittern_torrent_handle_tracker_*` tell how each tracker fares).
+    /// A tracker did not answer an announce (`bittern_event_message`: `<its URL>: <why>`).
     TrackerError = 5,
     /// A peer was banned for sending data that failed hash checks (`bittern_event_message`: its
     /// IP address).
