@@ -135,3 +135,29 @@ fn limits_are_enforced() {
     };
     assert!(Metainfo::from_bytes_with_limits(&bytes, &few).is_err());
 }
+
+#[test]
+fn tracker_problems_name_what_no_tracker_can_answer() {
+    use bittern_core::metainfo::TrackerProblem;
+    let mut t = Metainfo::from_bytes(&vector("unknown-keys.torrent")).unwrap();
+    t.set_announce(None);
+    t.set_announce_list(vec![]);
+    assert_eq!(t.tracker_problems(), [TrackerProblem::NoTracker]);
+    t.set_announce_list(vec![
+        vec![
+            "tracker.example/announce".into(),
+            "ftp://t.example/announce".into(),
+        ],
+        vec![
+            "udp://t.example:6969".into(),
+            "https://t.example/a?k=1".into(),
+        ],
+    ]);
+    assert_eq!(
+        t.tracker_problems(),
+        [
+            TrackerProblem::NotATrackerUrl("tracker.example/announce".into()),
+            TrackerProblem::NotATrackerUrl("ftp://t.example/announce".into()),
+        ]
+    );
+}

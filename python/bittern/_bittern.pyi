@@ -223,6 +223,10 @@ class Torrent:
     @property
     def trackers(self) -> list[str]:
         """Every tracker URL: `announce-list` tiers first, then `announce` if not among them."""
+    def tracker_problems(self) -> list[str]:
+        """What keeps peers from finding each other through the trackers, one line each: no
+        tracker at all, or URLs that are not http, https or udp with a host. Empty when every
+        tracker URL can work (`bittern create` warns with these)."""
     @property
     def comment(self) -> str | None: ...
     @property

@@ -279,6 +279,17 @@ impl Torrent {
         self.0.trackers()
     }
 
+    /// What keeps peers from finding each other through the trackers, one line each: no
+    /// tracker at all, or URLs that are not http, https or udp with a host. Empty when every
+    /// tracker URL can work.
+    fn tracker_problems(&self) -> Vec<String> {
+        self.0
+            .tracker_problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     #[getter]
     fn comment(&self) -> Option<&str> {
         self.0.comment()

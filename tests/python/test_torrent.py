@@ -344,3 +344,16 @@ def test_exception_hierarchy() -> None:
     assert issubclass(bittern.CancelledError, bittern.Error)
     assert not issubclass(bittern.CancelledError, ValueError)
     assert bittern.Error is bittern._bittern.Error
+
+
+def test_tracker_problems_name_what_no_tracker_can_answer(tmp_path: Path) -> None:
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"x" * 1000)
+    bare = bittern.Torrent.create(data)
+    assert len(bare.tracker_problems()) == 1 and "no tracker" in bare.tracker_problems()[0]
+    bad = bittern.Torrent.create(data, announce="tracker.example/announce")
+    assert bad.tracker_problems() == [
+        "tracker.example/announce: not a tracker URL (http://, https:// or udp:// with a host)"
+    ]
+    for good in ("http://t.example/announce", "https://t.example/a?passkey=1", "udp://t.example:6969"):
+        assert bittern.Torrent.create(data, announce=good).tracker_problems() == [], good

@@ -54,6 +54,23 @@ impl fmt::Debug for InfoHash {
     }
 }
 
+/// Why peers may not find each other through a torrent's trackers
+/// ([`Metainfo::tracker_problems`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrackerProblem {
+    /// No `announce` and no `announce-list`: peers find the torrent only through peers given by
+    /// hand (or a tracker added later).
+    #[error(
+        "the torrent has no tracker: peers will only find it through peers added by hand (or a \
+         tracker added later)"
+    )]
+    NoTracker,
+    /// A URL no tracker can answer at.
+    #[error("{0}: not a tracker URL (http://, https:// or udp:// with a host)")]
+    NotATrackerUrl(String),
+}
+
 /// Why a torrent could not be loaded, created or saved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -375,6 +392,25 @@ impl Metainfo {
     /// BEP 12 tiers of tracker URLs (empty when the torrent has none).
     pub fn announce_list(&self) -> &[Vec<String>] {
         &self.announce_list
+    }
+
+    /// What keeps peers from finding each other through this torrent's trackers: none at all,
+    /// or URLs no tracker can answer at (not http, https or udp with a host). Empty when every
+    /// tracker URL can work; `bittern create` warns with these.
+    pub fn tracker_problems(&self) -> Vec<TrackerProblem> {
+        let urls = self.trackers();
+        if urls.is_empty() {
+            return vec![TrackerProblem::NoTracker];
+        }
+        urls.into_iter()
+            .filter(|url| {
+                !reqwest::Url::parse(url).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https" | "udp")
+                        && u.host_str().is_some_and(|h| !h.is_empty())
+                })
+            })
+            .map(|url| TrackerProblem::NotATrackerUrl(url.to_owned()))
+            .collect()
     }
 
     /// Every tracker URL, `announce-list` tiers first (BEP 12), then `announce` if not listed.

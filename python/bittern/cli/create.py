@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import bittern
 
@@ -20,26 +19,6 @@ def default_name(source: Path) -> str:
     if source.name not in ("", ".", ".."):
         return source.name
     return source.resolve().name
-
-
-def tracker_warnings(tiers: list[list[str]]) -> list[str]:
-    """What is wrong with the announce URLs of a new torrent: none at all, or one that is not
-    http, https or udp with a host (issue 9: such a torrent is created, and found by nobody)."""
-    if not tiers:
-        return [
-            "the torrent has no tracker: peers will only find it through peers added by hand "
-            "(or a tracker added later); use -t URL to name one"
-        ]
-    warnings = []
-    for url in (url for tier in tiers for url in tier):
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname
-        except ValueError:
-            parts, host = None, None
-        if parts is None or parts.scheme not in ("http", "https", "udp") or not host:
-            warnings.append(f"{url}: not a tracker URL (http://, https:// or udp:// with a host)")
-    return warnings
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -73,8 +52,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    for warning in tracker_warnings(tiers):
-        print(f"warning: {warning}", file=sys.stderr)
+    for problem in torrent.tracker_problems():
+        print(f"warning: {problem}", file=sys.stderr)
     torrent.save(output)
     print(f"info hash: {torrent.info_hash_hex}")
     print(f"saved to:  {output}")
