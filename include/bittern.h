@@ -2213,6 +2213,32 @@ bittern_result bittern_tracker_get_stats(const bittern_tracker *tracker,
                                          bittern_tracker_stats *stats_out);
 
 /**
+ * Publishes `torrent` in the running tracker at once: listed on the index page, served at
+ * `/torrents/<file name>` and, under allow-only, tracked. Its file name is the torrent's name
+ * plus `.torrent` (leading dots dropped, at most 200 bytes), with `-<8 hex digits of the
+ * info-hash>` added when another published torrent has that name; publishing it again keeps
+ * that name. (Files added to, changed in or removed from the torrents folder are noticed by
+ * the tracker within about a second, with no call.)
+ *
+ * Errors: `BITTERN_RESULT_IO` past 10,000 torrents published this way or for a torrent file
+ * over 16 MiB.
+ *
+ * Ownership: `torrent` stays the caller's (the tracker keeps a copy) and may be freed at once.
+ * Thread safety: any thread; `torrent` must not be changed meanwhile.
+ */
+bittern_result bittern_tracker_publish(const bittern_tracker *tracker,
+                                       const bittern_torrent *torrent);
+
+/**
+ * Withdraws the torrent with the 20-byte `info_hash` that `bittern_tracker_publish`
+ * published. Returns `BITTERN_RESULT_NOT_FOUND` when there is none. A file in the torrents
+ * folder stays published while it is there.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_tracker_unpublish(const bittern_tracker *tracker, const uint8_t *info_hash);
+
+/**
  * Takes the oldest line of the tracker's log not taken yet into `*line_out`: it starts
  * listening, new torrents, completed downloads, refused requests, skipped files. Returns
  * `BITTERN_RESULT_NOT_FOUND` when no line is waiting. The tracker keeps the last 1024 lines

@@ -564,3 +564,183 @@ fn the_index_page_shows_the_full_announce_url() {
         bound
     );
 }
+
+/// Polls `check` until it holds or 3 s pass (the folder is rescanned at most once a second).
+fn within_rescan(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A torrent of `len` bytes of `fill`, made in `dir`.
+fn torrent_of(dir: &std::path::Path, fill: u8, len: usize) -> bittern_core::metainfo::Metainfo {
+    let data = dir.join(format!("data-{fill}-{len}"));
+    std::fs::write(&data, vec![fill; len]).unwrap();
+    create(&data, &CreateOptions::default(), |_| true).unwrap()
+}
+
+#[test]
+fn the_folder_is_rescanned_while_the_tracker_runs() {
+    // Issue 9: the folder was read once at start.
+    let (dir, _bytes, server) = publishing(&["first.torrent"]);
+    let addr = server.local_addr();
+    let torrents = dir.path().join("torrents");
+
+    // Added: listed and served.
+    let added = torrent_of(dir.path(), 1, 5000);
+    added.save(torrents.join("added later.torrent")).unwrap();
+    assert!(
+        within_rescan(|| String::from_utf8(get(addr, "/").body)
+            .unwrap()
+            .contains("/torrents/added%20later.torrent")),
+        "a file dropped into the folder is listed"
+    );
+    let file = get(addr, "/torrents/added%20later.torrent");
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, added.to_bytes());
+    assert!(server
+        .tracker()
+        .published()
+        .iter()
+        .any(|p| p.file_name == "added later.torrent" && p.info_hash == added.info_hash()));
+
+    // Changed: re-read (another torrent, of another size, under the same name).
+    let changed = torrent_of(dir.path(), 2, 70_000);
+    changed.save(torrents.join("added later.torrent")).unwrap();
+    assert!(
+        within_rescan(|| get(addr, "/torrents/added%20later.torrent").body == changed.to_bytes()),
+        "a changed file is re-read"
+    );
+
+    // Removed: gone from the index, 404.
+    std::fs::remove_file(torrents.join("first.torrent")).unwrap();
+    assert!(
+        within_rescan(|| get(addr, "/torrents/first.torrent").status == 404),
+        "a removed file is no longer served"
+    );
+    let page = String::from_utf8(get(addr, "/").body).unwrap();
+    assert!(!page.contains("first.torrent"), "{page}");
+    assert!(page.contains("added%20later.torrent"), "{page}");
+
+    // A broken file dropped in is skipped and logged once, not at every rescan.
+    std::fs::write(torrents.join("broken.torrent"), b"d4:spam").unwrap();
+    assert!(within_rescan(|| {
+        get(addr, "/");
+        server
+            .tracker()
+            .take_log()
+            .iter()
+            .any(|l| l.contains("skipped broken.torrent"))
+    }));
+    std::thread::sleep(Duration::from_millis(1200));
+    get(addr, "/");
+    let log = server.tracker().take_log();
+    assert!(!log.iter().any(|l| l.contains("broken")), "{log:?}");
+}
+
+/// An allow-only tracker of an empty folder, a torrent it does not know (of `fill` bytes) and
+/// an announce for it.
+fn allow_only_with_a_stranger(
+    fill: u8,
+) -> (
+    tempfile::TempDir,
+    TrackerServer,
+    bittern_core::metainfo::Metainfo,
+    AnnounceRequest,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let torrents = dir.path().join("torrents");
+    std::fs::create_dir(&torrents).unwrap();
+    let server = start(ServerConfig {
+        torrents_dir: Some(torrents),
+        allow_only: true,
+        ..Default::default()
+    });
+    let t = torrent_of(dir.path(), fill, 1000 * usize::from(fill));
+    let mut peer = request(0, 9, 0);
+    peer.info_hash = t.info_hash();
+    (dir, server, t, peer)
+}
+
+#[test]
+fn allow_only_tracks_a_torrent_dropped_into_the_folder() {
+    let (dir, server, t, peer) = allow_only_with_a_stranger(3);
+    let (addr, torrents) = (server.local_addr(), dir.path().join("torrents"));
+    let refused = announce(addr, &peer).unwrap_err();
+    assert!(refused.contains("unregistered torrent"), "{refused}");
+    t.save(torrents.join("new.torrent")).unwrap();
+    assert!(
+        within_rescan(|| announce(addr, &peer).is_ok()),
+        "a torrent dropped into the folder is tracked"
+    );
+    std::fs::remove_file(torrents.join("new.torrent")).unwrap();
+    assert!(
+        within_rescan(|| announce(addr, &peer).is_err()),
+        "a torrent removed from the folder is no longer tracked"
+    );
+}
+
+#[test]
+fn torrents_published_from_code_are_listed_served_and_tracked() {
+    let (_dir, server, t, peer) = allow_only_with_a_stranger(4);
+    let addr = server.local_addr();
+    assert!(announce(addr, &peer).is_err());
+
+    let published = server.tracker().publish(&t).unwrap();
+    assert_eq!(published.info_hash, t.info_hash());
+    assert_eq!(published.file_name, format!("{}.torrent", t.info().name()));
+    // At once: no rescan needed.
+    announce(addr, &peer).unwrap();
+    let page = String::from_utf8(get(addr, "/").body).unwrap();
+    let link = format!("/torrents/{}", published.file_name);
+    assert!(page.contains(&link), "{page}");
+    assert_eq!(get(addr, &link).body, t.to_bytes());
+    // Publishing again changes nothing.
+    assert_eq!(
+        server.tracker().publish(&t).unwrap().file_name,
+        published.file_name
+    );
+    assert_eq!(server.tracker().published().len(), 1);
+
+    assert!(server.tracker().unpublish(&t.info_hash()));
+    assert!(!server.tracker().unpublish(&t.info_hash()));
+    assert_eq!(get(addr, &link).status, 404);
+    assert!(announce(addr, &peer).is_err());
+}
+
+#[test]
+fn names_published_from_code_have_no_path_in_them() {
+    let server = start(ServerConfig::default());
+    // Metainfo refuses separators and control characters in a name; leading dots (a hidden
+    // file, or `..` itself) are left to the tracker.
+    let name = "..pass wd";
+    let raw = format!(
+        "d4:infod6:lengthi3e4:name{}:{}12:piece lengthi16384e6:pieces20:{}ee",
+        name.len(),
+        name,
+        "a".repeat(20)
+    );
+    let t = bittern_core::metainfo::Metainfo::from_bytes(raw.as_bytes()).unwrap();
+    let p = server.tracker().publish(&t).unwrap();
+    assert_eq!(p.file_name, "pass wd.torrent");
+    let link = format!("/torrents/{}", percent_encoding_segment(&p.file_name));
+    assert_eq!(get(server.local_addr(), &link).status, 200, "{link}");
+}
+
+fn percent_encoding_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -92,7 +92,7 @@ impl bittern_announce_options {
 ///
 /// # Safety
 /// `p` is NULL or points to 20 readable bytes.
-unsafe fn arg_info_hash(p: *const u8) -> Result<InfoHash, Failure> {
+pub(crate) unsafe fn arg_info_hash(p: *const u8) -> Result<InfoHash, Failure> {
     Ok(InfoHash(*unsafe {
         arg(p.cast::<[u8; 20]>(), "info_hash")
     }?))

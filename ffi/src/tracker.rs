@@ -1,6 +1,7 @@
 //! `bittern_tracker_config` and `bittern_tracker`: a BEP 3 HTTP tracker, run on threads of its
 //! own.
 
+use crate::torrent::bittern_torrent;
 use crate::{
     arg, arg_mut, arg_out, arg_path, arg_str, bittern_result, c_string, field_spans, free_handle,
     guard, guard_value, into_handle, into_owned_string, parse_host_port, put_sized, Failure,
@@ -448,6 +449,52 @@ pub extern "C" fn bittern_tracker_get_stats(
             torrents, peers, seeders, leechers, downloaded, announces, scrapes, refused,
             connections);
         unsafe { put_sized(stats_out, "stats_out", &stats, &fields) }
+    })
+}
+
+/// Publishes `torrent` in the running tracker at once: listed on the index page, served at
+/// `/torrents/<file name>` and, under allow-only, tracked. Its file name is the torrent's name
+/// plus `.torrent` (leading dots dropped, at most 200 bytes), with `-<8 hex digits of the
+/// info-hash>` added when another published torrent has that name; publishing it again keeps
+/// that name. (Files added to, changed in or removed from the torrents folder are noticed by
+/// the tracker within about a second, with no call.)
+///
+/// Errors: `BITTERN_RESULT_IO` past 10,000 torrents published this way or for a torrent file
+/// over 16 MiB.
+///
+/// Ownership: `torrent` stays the caller's (the tracker keeps a copy) and may be freed at once.
+/// Thread safety: any thread; `torrent` must not be changed meanwhile.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_publish(
+    tracker: *const bittern_tracker,
+    torrent: *const bittern_torrent,
+) -> bittern_result {
+    guard(|| {
+        let t = unsafe { arg(tracker, "tracker") }?;
+        let meta = unsafe { arg(torrent, "torrent") }?.meta();
+        t.server.tracker().publish(meta)?;
+        Ok(())
+    })
+}
+
+/// Withdraws the torrent with the 20-byte `info_hash` that `bittern_tracker_publish`
+/// published. Returns `BITTERN_RESULT_NOT_FOUND` when there is none. A file in the torrents
+/// folder stays published while it is there.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_unpublish(
+    tracker: *const bittern_tracker,
+    info_hash: *const u8,
+) -> bittern_result {
+    guard(|| {
+        let t = unsafe { arg(tracker, "tracker") }?;
+        let hash = unsafe { crate::announce::arg_info_hash(info_hash) }?;
+        if t.server.tracker().unpublish(&hash) {
+            Ok(())
+        } else {
+            Err(Failure::not_found("that torrent is not published"))
+        }
     })
 }
 

@@ -394,11 +394,13 @@ class TrackerStats:
 
 @final
 class PublishedTorrent:
-    """A `.torrent` file a `Tracker` publishes from its `torrents_dir`."""
+    """A `.torrent` file a `Tracker` publishes: from its `torrents_dir`, or by
+    `Tracker.publish()`."""
 
     @property
     def file_name(self) -> str:
-        """The file's name in the folder; it is served at `/torrents/<file_name>`."""
+        """The file's name in the folder (or made by `publish()`); it is served at
+        `/torrents/<file_name>`."""
     @property
     def info_hash(self) -> bytes: ...
     @property
@@ -425,10 +427,12 @@ class Tracker:
 
     `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). Peers are told
     to re-announce every `interval` seconds (at least `min_interval` apart) and are dropped after
-    twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (read once, at
-    start; unreadable ones are skipped and logged); `allow_only` then tracks only those (it needs
-    `torrents_dir`). The `ip` parameter of announces is ignored unless `trust_ip` (honouring it
-    lets anyone point a swarm at a third party; turn it on only on a trusted network).
+    twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (files added,
+    changed or removed while it runs are noticed within a second; unreadable ones are skipped and
+    logged); `publish()` adds a torrent from code. `allow_only` then tracks only the published
+    torrents (it needs `torrents_dir`). The `ip` parameter of announces is ignored unless
+    `trust_ip` (honouring it lets anyone point a swarm at a third party; turn it on only on a
+    trusted network).
 
     Peers per answer: `default_numwant` when not asked, at most `max_numwant`; `max_scrape`
     info-hashes per scrape; `max_connections` open at once; `idle_timeout` seconds for a
@@ -473,7 +477,17 @@ class Tracker:
         """True until `stop()`."""
     @property
     def published(self) -> list[PublishedTorrent]:
-        """The torrents published from `torrents_dir`, sorted by file name."""
+        """The torrents published, from `torrents_dir` (rescanned when the last scan is over a
+        second old) and by `publish()`, sorted by file name."""
+    def publish(self, torrent: Torrent) -> PublishedTorrent:
+        """Publishes `torrent` at once: listed on the index page, served at
+        `/torrents/<file_name>` and, with `allow_only`, tracked. Its file name is the torrent's
+        name plus `.torrent` (leading dots dropped, at most 200 bytes), with `-<8 hex digits of
+        the info-hash>` added when another published torrent has that name. Publishing it again
+        keeps its name. Raises `StorageError` past 10,000 torrents or for a file over 16 MiB."""
+    def unpublish(self, info_hash: bytes) -> bool:
+        """Withdraws the torrent with `info_hash` that `publish()` published; returns whether
+        there was one. A file in `torrents_dir` stays published while it is there."""
     def stats(self) -> TrackerStats:
         """The counters now."""
     def take_log(self) -> list[str]:

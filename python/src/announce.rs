@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-fn twenty(value: &[u8], name: &str) -> PyResult<[u8; 20]> {
+pub(crate) fn twenty(value: &[u8], name: &str) -> PyResult<[u8; 20]> {
     value
         .try_into()
         .map_err(|_| PyValueError::new_err(format!("{name} must be 20 bytes, not {}", value.len())))

@@ -2,6 +2,7 @@
 
 use crate::args::{parse_addr, seconds};
 use crate::errors::guard;
+use crate::torrent::Torrent;
 use bittern_core::metainfo::InfoHash;
 use bittern_core::tracker::server::{self, ServerConfig, TrackerServer};
 use pyo3::prelude::*;
@@ -127,19 +128,28 @@ impl Tracker {
         self.server().is_some()
     }
 
-    /// The torrents published from `torrents_dir`, sorted by file name.
+    /// The torrents published, from `torrents_dir` (rescanned when the last scan is over a
+    /// second old) and by `publish()`, sorted by file name.
     #[getter]
-    fn published(&self) -> Vec<PublishedTorrent> {
-        self.tracker
-            .published()
+    fn published(&self, py: Python<'_>) -> Vec<PublishedTorrent> {
+        py.detach(|| self.tracker.published())
             .iter()
-            .map(|p| PublishedTorrent {
-                file_name: p.file_name.clone(),
-                info_hash: p.info_hash,
-                name: p.name.clone(),
-                total_length: p.total_length,
-            })
+            .map(PublishedTorrent::from)
             .collect()
+    }
+
+    /// Publishes `torrent` at once: listed, served at `/torrents/<file_name>` and, with
+    /// `allow_only`, tracked.
+    fn publish(&self, py: Python<'_>, torrent: &Torrent) -> PyResult<PublishedTorrent> {
+        let metainfo = torrent.metainfo().clone();
+        let published = py.detach(|| guard(|| self.tracker.publish(&metainfo)))?;
+        Ok(PublishedTorrent::from(&published))
+    }
+
+    /// Withdraws the torrent with `info_hash` that `publish()` published; whether there was one.
+    fn unpublish(&self, info_hash: &[u8]) -> PyResult<bool> {
+        let info_hash = InfoHash(crate::announce::twenty(info_hash, "info_hash")?);
+        Ok(self.tracker.unpublish(&info_hash))
     }
 
     /// The counters now.
@@ -254,7 +264,7 @@ impl TrackerStats {
     }
 }
 
-/// A `.torrent` file a tracker publishes from its `torrents_dir`.
+/// A `.torrent` file a tracker publishes: from its `torrents_dir`, or by `Tracker.publish()`.
 #[pyclass(frozen, eq, module = "bittern", name = "PublishedTorrent")]
 #[derive(PartialEq)]
 pub(crate) struct PublishedTorrent {
@@ -267,6 +277,17 @@ pub(crate) struct PublishedTorrent {
     name: String,
     #[pyo3(get)]
     total_length: u64,
+}
+
+impl From<&server::Published> for PublishedTorrent {
+    fn from(p: &server::Published) -> Self {
+        PublishedTorrent {
+            file_name: p.file_name.clone(),
+            info_hash: p.info_hash,
+            name: p.name.clone(),
+            total_length: p.total_length,
+        }
+    }
 }
 
 #[pymethods]

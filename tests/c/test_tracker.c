@@ -500,6 +500,87 @@ static void test_refused(void)
     bittern_tracker_free(t);
 }
 
+/* GET `path` from the tracker on 127.0.0.1:`port` into `buf` (NUL-terminated, the whole
+ * reply: head and body); returns the number of bytes read, or -1. */
+static long http_get(uint16_t port, const char *path, char *buf, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    long got = -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) {
+        char request[1024];
+        int n = snprintf(request, sizeof request,
+                         "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+        if (write(fd, request, (size_t)n) == n) {
+            got = 0;
+            ssize_t r;
+            while ((size_t)got + 1 < len && (r = read(fd, buf + got, len - 1 - (size_t)got)) > 0) {
+                got += r;
+            }
+            buf[got] = '\0';
+        }
+    }
+    close(fd);
+    return got;
+}
+
+/* A torrent published from code into a running tracker: tracked under allow-only, listed on
+ * the index page, served; and withdrawn again. */
+static void test_publish(void)
+{
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/publish-empty", temp);
+    CHECK(mkdir(dir, 0700) == 0);
+    bittern_tracker *t = start_tracker(dir, true);
+    if (t == NULL) {
+        return;
+    }
+    bittern_torrent *torrent = make_torrent("published.bin", bittern_tracker_url(t), NULL);
+    bittern_announce_options *o = options(7000, 100);
+    bittern_announce_response *r = NULL;
+    CHECK_RESULT(bittern_announce_torrent(torrent, o, &r), BITTERN_RESULT_TRACKER);
+    CHECK_LAST_ERROR_HAS("unregistered");
+
+    CHECK_OK(bittern_tracker_publish(t, torrent));
+    CHECK_OK(bittern_announce_torrent(torrent, o, &r));
+    bittern_announce_response_free(r);
+    r = NULL;
+
+    static char reply[1 << 16];
+    CHECK(http_get(bittern_tracker_port(t), "/", reply, sizeof reply) > 0);
+    CHECKF(strstr(reply, "href=\"/torrents/published.bin.torrent\"") != NULL, "index: %s",
+           reply);
+    CHECK(http_get(bittern_tracker_port(t), "/torrents/published.bin.torrent", reply,
+                   sizeof reply) > 0);
+    CHECK(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+    CHECK(strstr(reply, "application/x-bittorrent") != NULL);
+
+    uint8_t hash[20];
+    CHECK_OK(bittern_torrent_info_hash(torrent, hash));
+    CHECK_OK(bittern_tracker_unpublish(t, hash));
+    CHECK_RESULT(bittern_tracker_unpublish(t, hash), BITTERN_RESULT_NOT_FOUND);
+    CHECK(http_get(bittern_tracker_port(t), "/torrents/published.bin.torrent", reply,
+                   sizeof reply) > 0);
+    CHECK(strncmp(reply, "HTTP/1.1 404", 12) == 0);
+    CHECK_RESULT(bittern_announce_torrent(torrent, o, &r), BITTERN_RESULT_TRACKER);
+
+    CHECK_RESULT(bittern_tracker_publish(NULL, torrent), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_tracker_publish(t, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_tracker_unpublish(NULL, hash), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_tracker_unpublish(t, NULL), BITTERN_RESULT_NULL_PARAMETER);
+
+    bittern_announce_options_free(o);
+    bittern_torrent_free(torrent);
+    bittern_tracker_free(t);
+}
+
 static void test_dead_trackers(void)
 {
     bittern_announce_options *o = options(6881, 1);
@@ -703,6 +784,7 @@ int main(int argc, char **argv)
     test_announces();
     test_torrent_announce();
     test_refused();
+    test_publish();
     test_dead_trackers();
     test_threads();
     test_null_arguments();

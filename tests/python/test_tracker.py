@@ -685,3 +685,69 @@ def test_bad_client_arguments(tracker: bittern.Tracker) -> None:
     with pytest.raises(bittern.TrackerError, match="scrape URL"):
         bittern.scrape(base(tracker) + "/tracker", [HASH_A])
     assert tracker.stats().announces == 0
+
+
+def eventually(check: Any, seconds: float = 3.0) -> bool:
+    """Whether `check()` holds within `seconds` (the folder is rescanned once a second)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def test_the_folder_is_watched_while_the_tracker_runs(published: Path, tmp_path: Path) -> None:
+    # Issue 9: the folder was read once at start.
+    source = tmp_path / "later.bin"
+    source.write_bytes(os.urandom(5000))
+    later = bittern.Torrent.create(source, creation_date=None)
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=published, allow_only=True) as t:
+        with pytest.raises(bittern.TrackerError, match="unregistered torrent"):
+            bittern.announce(t.url, later.info_hash, left=1)
+        later.save(published / "later.torrent")
+        assert eventually(lambda: "later.torrent" in [p.file_name for p in t.published])
+        status, _, body = fetch(base(t) + "/torrents/later.torrent")
+        assert (status, body) == (200, bytes(later))
+        assert "/torrents/later.torrent" in fetch(base(t) + "/")[2].decode()
+        bittern.announce(t.url, later.info_hash, left=1)
+
+        # Changed: re-read.
+        source.write_bytes(os.urandom(90_000))
+        changed = bittern.Torrent.create(source, creation_date=None)
+        changed.save(published / "later.torrent")
+        assert eventually(lambda: fetch(base(t) + "/torrents/later.torrent")[2] == bytes(changed))
+
+        # Removed: gone.
+        (published / "later.torrent").unlink()
+        assert eventually(lambda: fetch(base(t) + "/torrents/later.torrent")[0] == 404)
+        assert "later.torrent" not in [p.file_name for p in t.published]
+
+
+def test_publish_from_code(tmp_path: Path, torrent_for: Any) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    torrent = torrent_for(None)
+    with bittern.Tracker("127.0.0.1:0", torrents_dir=folder, allow_only=True) as t:
+        with pytest.raises(bittern.TrackerError, match="unregistered torrent"):
+            bittern.announce(t.url, torrent.info_hash, left=1)
+        p = t.publish(torrent)
+        assert isinstance(p, bittern.PublishedTorrent)
+        assert (p.file_name, p.name) == ("data.bin.torrent", "data.bin")
+        assert p.info_hash == torrent.info_hash
+        assert t.published == [p]
+        bittern.announce(t.url, torrent.info_hash, left=1)
+        assert fetch(base(t) + "/torrents/data.bin.torrent")[2] == bytes(torrent)
+        assert "/torrents/data.bin.torrent" in fetch(base(t) + "/")[2].decode()
+        assert t.publish(torrent) == p
+        assert any("published data.bin.torrent" in line for line in t.take_log())
+
+        assert t.unpublish(torrent.info_hash) is True
+        assert t.unpublish(torrent.info_hash) is False
+        assert t.published == []
+        assert fetch(base(t) + "/torrents/data.bin.torrent")[0] == 404
+        with pytest.raises(ValueError, match="20 bytes"):
+            t.unpublish(b"short")
+        with pytest.raises(TypeError):
+            t.publish("data.bin.torrent")  # type: ignore[arg-type]

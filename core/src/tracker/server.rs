@@ -2,7 +2,11 @@
 //!
 //! Routes: `/announce` and `/scrape` (BEP 3, 23, 7, 48), and for a publisher's folder of
 //! `.torrent` files, `/` (an index page linking each torrent with its live counts) and
-//! `/torrents/<file>` (the file itself, as `application/x-bittorrent`). `/stats` tells the
+//! `/torrents/<file>` (the file itself, as `application/x-bittorrent`). The folder is watched
+//! while the tracker runs: a request that needs the list (the index page, a download, an
+//! announce under `allow_only`) rescans it when the last scan is older than [`RESCAN_AFTER`],
+//! re-reading only the files whose size or modification time changed. Code can also publish a
+//! torrent into a running tracker ([`Tracker::publish`]). `/stats` tells the
 //! tracker's counters to loopback clients (to anyone with `public_stats`).
 //!
 //! Every bad request gets a bencoded `failure reason` and the server goes on. Bounded: request
@@ -22,12 +26,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use rustc_hash::FxHashSet;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -44,9 +48,11 @@ pub struct ServerConfig {
     /// Honour the `ip` parameter (default off: it lets anyone point a swarm at a victim; turn
     /// it on only on a trusted network).
     pub trust_ip_param: bool,
-    /// A folder of `.torrent` files to publish on the index page.
+    /// A folder of `.torrent` files to publish on the index page. Files added, changed or
+    /// removed while the tracker runs are noticed within [`RESCAN_AFTER`].
     pub torrents_dir: Option<PathBuf>,
-    /// Track only the torrents found in `torrents_dir` (default off).
+    /// Track only the published torrents: those in `torrents_dir` and those published from
+    /// code with [`Tracker::publish`] (default off).
     pub allow_only: bool,
     /// Serve `/stats` to any host, not only loopback (default off).
     pub public_stats: bool,
@@ -131,11 +137,21 @@ const MAX_HEADERS: usize = 32;
 const LOG_LINES: usize = 1024;
 /// Largest `.torrent` file published.
 const MAX_TORRENT_FILE: u64 = 16 << 20;
+/// Most `.torrent` files published from the folder (the first ones by name), and apart from
+/// them, most published from code.
+pub const MAX_PUBLISHED: usize = 10_000;
+/// How long a scan of the torrents folder stands: a request that needs the published list
+/// rescans the folder when the last scan is older, so a flood of announces costs one scan a
+/// second at most.
+pub const RESCAN_AFTER: Duration = Duration::from_secs(1);
+/// Longest file name (in bytes, before `.torrent`) given to a torrent published from code.
+const MAX_FILE_STEM: usize = 200;
 
-/// A `.torrent` file from the publisher's folder.
+/// A published `.torrent` file: from the publisher's folder, or published from code.
 #[derive(Debug, Clone)]
 pub struct Published {
-    /// The file's name in the folder (and in its URL).
+    /// The file's name in the folder (and in its URL); for a torrent published from code, a
+    /// name made from the torrent's (see [`Tracker::publish`]).
     pub file_name: String,
     pub bytes: Bytes,
     pub info_hash: InfoHash,
@@ -148,8 +164,10 @@ pub struct Published {
 pub struct Tracker {
     config: ServerConfig,
     registry: Registry,
-    published: Vec<Published>,
-    allowed: FxHashSet<InfoHash>,
+    /// What is published, as last scanned and published from code.
+    shelf: Mutex<Shelf>,
+    /// The list and the info-hashes the shelf makes, rebuilt when it changes.
+    view: RwLock<Arc<View>>,
     log: Mutex<VecDeque<String>>,
     connections: AtomicUsize,
     /// One permit per connection allowed, shared by every accepting thread.
@@ -157,14 +175,19 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Reads the torrents folder (if any) and makes an empty tracker.
+    /// Reads the torrents folder (if any) and makes an empty tracker. An unreadable folder is
+    /// an error here; later, while the tracker runs, it is logged and the last list kept.
     pub fn new(config: ServerConfig) -> Result<Arc<Tracker>, TrackerError> {
         config.check()?;
-        let mut log = VecDeque::new();
-        let published = match &config.torrents_dir {
-            Some(dir) => publish(dir, &mut log)?,
-            None => Vec::new(),
-        };
+        let mut lines = Vec::new();
+        let mut shelf = Shelf::default();
+        if let Some(dir) = &config.torrents_dir {
+            shelf
+                .scan(dir, &mut lines, false)
+                .map_err(|e| TrackerError::Server(format!("{}: {e}", dir.display())))?;
+            shelf.scanned = Some(Instant::now());
+        }
+        let view = shelf.view();
         let limits = SwarmLimits {
             max_torrents: config.max_torrents,
             max_peers_per_torrent: config.max_peers_per_torrent,
@@ -174,11 +197,11 @@ impl Tracker {
         };
         let max_connections = config.max_connections;
         Ok(Arc::new(Tracker {
-            allowed: published.iter().map(|p| p.info_hash).collect(),
             registry: Registry::new(limits),
-            published,
+            shelf: Mutex::new(shelf),
+            view: RwLock::new(Arc::new(view)),
             config,
-            log: Mutex::new(log),
+            log: Mutex::new(lines.into()),
             connections: AtomicUsize::new(0),
             slots: Arc::new(Semaphore::new(max_connections)),
         }))
@@ -188,9 +211,120 @@ impl Tracker {
         &self.config
     }
 
-    /// The torrents published from the folder, by file name.
-    pub fn published(&self) -> &[Published] {
-        &self.published
+    /// The torrents published, from the folder and from code, by file name (the folder
+    /// rescanned first when the last scan is older than [`RESCAN_AFTER`]).
+    pub fn published(&self) -> Vec<Published> {
+        self.current().list.clone()
+    }
+
+    /// Publishes `torrent` while the tracker runs, at once: listed on the index page, served at
+    /// `/torrents/<file_name>` and, under `allow_only`, tracked. Its file name is the torrent's
+    /// name made safe (no path separators or control characters, no leading dots, at most 200
+    /// bytes) plus `.torrent`, with `-<info-hash prefix>` added when another published torrent
+    /// has that name. Publishing a torrent already published from code replaces its bytes and
+    /// keeps its name. Returns what is published. A name also found in the folder serves this
+    /// torrent. Errors past [`MAX_PUBLISHED`] torrents or for a file over 16 MiB.
+    pub fn publish(&self, torrent: &Metainfo) -> Result<Published, TrackerError> {
+        let bytes = torrent.to_bytes();
+        if bytes.len() as u64 > MAX_TORRENT_FILE {
+            return Err(TrackerError::Server(format!(
+                "cannot publish a torrent file over {MAX_TORRENT_FILE} bytes"
+            )));
+        }
+        let info_hash = torrent.info_hash();
+        let mut shelf = self.shelf();
+        let same = shelf
+            .by_code
+            .iter()
+            .find(|(_, p)| p.info_hash == info_hash)
+            .map(|(name, _)| name.clone());
+        let file_name = match same {
+            Some(name) => name,
+            None if shelf.by_code.len() >= MAX_PUBLISHED => {
+                return Err(TrackerError::Server(format!(
+                    "cannot publish more than {MAX_PUBLISHED} torrents"
+                )))
+            }
+            None => {
+                let stem = file_stem(&torrent.info().name());
+                let plain = format!("{stem}.torrent");
+                if shelf.has(&plain) {
+                    format!("{stem}-{}.torrent", &info_hash.to_hex()[..8])
+                } else {
+                    plain
+                }
+            }
+        };
+        let published = Published {
+            file_name: file_name.clone(),
+            bytes: Bytes::from(bytes),
+            info_hash,
+            name: torrent.info().name(),
+            total_length: torrent.info().total_length(),
+        };
+        shelf.by_code.insert(file_name.clone(), published.clone());
+        self.show(&shelf);
+        drop(shelf);
+        self.log(format!("published {file_name}"));
+        Ok(published)
+    }
+
+    /// Withdraws the torrent with `info_hash` published from code; returns whether there was
+    /// one. A torrent in the folder stays published while its file is there.
+    pub fn unpublish(&self, info_hash: &InfoHash) -> bool {
+        let mut shelf = self.shelf();
+        let before = shelf.by_code.len();
+        let mut gone = Vec::new();
+        shelf.by_code.retain(|name, p| {
+            let keep = p.info_hash != *info_hash;
+            if !keep {
+                gone.push(name.clone());
+            }
+            keep
+        });
+        if shelf.by_code.len() == before {
+            return false;
+        }
+        self.show(&shelf);
+        drop(shelf);
+        for name in gone {
+            self.log(format!("unpublished {name}"));
+        }
+        true
+    }
+
+    fn shelf(&self) -> std::sync::MutexGuard<'_, Shelf> {
+        self.shelf.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the shelf's list the one requests see.
+    fn show(&self, shelf: &Shelf) {
+        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(shelf.view());
+    }
+
+    /// The published list, the folder rescanned first when the last scan is too old.
+    fn current(&self) -> Arc<View> {
+        if let Some(dir) = &self.config.torrents_dir {
+            let mut shelf = self.shelf();
+            if shelf.scanned.is_none_or(|at| at.elapsed() >= RESCAN_AFTER) {
+                let mut lines = Vec::new();
+                match shelf.scan(dir, &mut lines, true) {
+                    Ok(true) => self.show(&shelf),
+                    Ok(false) => {}
+                    Err(e) if !shelf.unreadable => {
+                        shelf.unreadable = true;
+                        lines.push(format!("cannot read {}: {e}", dir.display()));
+                    }
+                    Err(_) => {}
+                }
+                shelf.scanned = Some(Instant::now());
+                drop(shelf);
+                for line in lines {
+                    self.log(line);
+                }
+            }
+        }
+        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn stats(&self) -> TrackerStats {
@@ -351,7 +485,7 @@ impl Tracker {
             Ok(r) => r,
             Err(reason) => return self.refuse(seen, &reason.to_string()),
         };
-        if self.config.allow_only && !self.allowed.contains(&req.info_hash) {
+        if self.config.allow_only && !self.current().allowed.contains(&req.info_hash) {
             return self.refuse(seen, &format!("unregistered torrent {}", req.info_hash));
         }
         let ip = match (&req.ip, self.config.trust_ip_param) {
@@ -423,7 +557,8 @@ impl Tracker {
             .decode_utf8()
             .ok()?;
         // Only a published name is served: a decoded `..` or `/` matches none.
-        let p = self.published.iter().find(|p| p.file_name == name)?;
+        let view = self.current();
+        let p = view.list.iter().find(|p| p.file_name == name)?;
         let mut response = reply(StatusCode::OK, "application/x-bittorrent", p.bytes.clone());
         if let Ok(value) = HeaderValue::from_str(&content_disposition(&p.file_name)) {
             response.headers_mut().insert(CONTENT_DISPOSITION, value);
@@ -433,8 +568,9 @@ impl Tracker {
 
     /// The index page, naming `announce_url` (HTML-escaped, like every value from a request).
     fn index_page(&self, announce_url: &str) -> String {
+        let view = self.current();
         let mut rows = String::new();
-        for p in &self.published {
+        for p in &view.list {
             let s = self.registry.torrent_stats(&p.info_hash);
             rows += &format!(
                 "<tr><td><a href=\"/torrents/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -446,7 +582,7 @@ impl Tracker {
                 s.downloaded,
             );
         }
-        let body = if self.published.is_empty() {
+        let body = if view.list.is_empty() {
             "<p>No torrents are published here.</p>".to_owned()
         } else {
             format!(
@@ -566,43 +702,172 @@ fn human_size(n: u64) -> String {
     }
 }
 
-/// Loads the `.torrent` files of `dir`, sorted by name; unreadable ones are logged and skipped.
-fn publish(
-    dir: &std::path::Path,
-    log: &mut VecDeque<String>,
-) -> Result<Vec<Published>, TrackerError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| TrackerError::Server(format!("{}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "torrent") && p.is_file())
-        .collect();
-    files.sort();
-    let limits = crate::metainfo::LoadLimits {
-        max_size: MAX_TORRENT_FILE,
-        ..Default::default()
-    };
-    let mut published = Vec::new();
-    for path in files {
-        let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
-            log.push_back(format!(
-                "skipped {}: the file name is not UTF-8",
-                path.display()
-            ));
-            continue;
-        };
-        match Metainfo::load_with_limits(&path, &limits) {
-            Ok(t) => published.push(Published {
-                file_name,
-                info_hash: t.info_hash(),
-                name: t.info().name(),
-                total_length: t.info().total_length(),
-                bytes: Bytes::from(t.to_bytes()),
-            }),
-            Err(e) => log.push_back(format!("skipped {file_name}: {e}")),
+/// What a tracker publishes: the folder's files as last scanned, and torrents published from
+/// code.
+#[derive(Default)]
+struct Shelf {
+    /// Each `.torrent` file of the folder by name, with what it held at its size and time.
+    folder: BTreeMap<String, Seen>,
+    by_code: BTreeMap<String, Published>,
+    scanned: Option<Instant>,
+    /// The last scan could not read the folder (logged once until it can again).
+    unreadable: bool,
+    /// The last scan found more than [`MAX_PUBLISHED`] files (logged once).
+    overfull: bool,
+}
+
+/// A file of the folder as last read: re-read only when its size or time changes, so that a
+/// broken file is neither re-read nor logged again at each scan.
+struct Seen {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// `None` when the file could not be read as a torrent.
+    published: Option<Published>,
+}
+
+/// The published torrents as requests see them.
+#[derive(Default)]
+struct View {
+    /// By file name; a torrent published from code hides a folder file of the same name.
+    list: Vec<Published>,
+    allowed: FxHashSet<InfoHash>,
+}
+
+impl Shelf {
+    fn has(&self, file_name: &str) -> bool {
+        self.by_code.contains_key(file_name)
+            || self
+                .folder
+                .get(file_name)
+                .is_some_and(|s| s.published.is_some())
+    }
+
+    fn view(&self) -> View {
+        let mut list: BTreeMap<&str, &Published> = self
+            .folder
+            .iter()
+            .filter_map(|(name, seen)| Some((name.as_str(), seen.published.as_ref()?)))
+            .collect();
+        list.extend(self.by_code.iter().map(|(n, p)| (n.as_str(), p)));
+        View {
+            allowed: list.values().map(|p| p.info_hash).collect(),
+            list: list.into_values().cloned().collect(),
         }
     }
-    Ok(published)
+
+    /// Rescans `dir`: reads the `.torrent` files that are new or whose size or time changed,
+    /// forgets those gone; unreadable ones are logged (once) and skipped. With `tell`, files
+    /// published and withdrawn are logged too. Returns whether the list changed.
+    fn scan(&mut self, dir: &Path, log: &mut Vec<String>, tell: bool) -> std::io::Result<bool> {
+        let mut files: Vec<(String, PathBuf, std::fs::Metadata)> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "torrent"))
+            .filter_map(|p| {
+                let meta = std::fs::metadata(&p).ok().filter(|m| m.is_file())?;
+                let name = p.file_name()?.to_string_lossy().into_owned();
+                Some((name, p, meta))
+            })
+            .collect();
+        self.unreadable = false;
+        files.sort_by(|a, b| a.1.cmp(&b.1));
+        let overfull = files.len() > MAX_PUBLISHED;
+        if overfull && !self.overfull {
+            log.push(format!(
+                "{} holds {} torrent files: only the first {MAX_PUBLISHED} are published",
+                dir.display(),
+                files.len()
+            ));
+        }
+        self.overfull = overfull;
+        files.truncate(MAX_PUBLISHED);
+        let limits = crate::metainfo::LoadLimits {
+            max_size: MAX_TORRENT_FILE,
+            ..Default::default()
+        };
+        let mut changed = false;
+        let mut next = BTreeMap::new();
+        for (name, path, meta) in files {
+            let (len, modified) = (meta.len(), meta.modified().ok());
+            if let Some(seen) = self.folder.remove(&name) {
+                if seen.len == len && seen.modified == modified {
+                    next.insert(name, seen);
+                    continue;
+                }
+                changed |= seen.published.is_some();
+            }
+            let published = if path.file_name().and_then(|n| n.to_str()).is_none() {
+                log.push(format!(
+                    "skipped {}: the file name is not UTF-8",
+                    path.display()
+                ));
+                None
+            } else {
+                match Metainfo::load_with_limits(&path, &limits) {
+                    Ok(t) => Some(Published {
+                        file_name: name.clone(),
+                        info_hash: t.info_hash(),
+                        name: t.info().name(),
+                        total_length: t.info().total_length(),
+                        bytes: Bytes::from(t.to_bytes()),
+                    }),
+                    Err(e) => {
+                        log.push(format!("skipped {name}: {e}"));
+                        None
+                    }
+                }
+            };
+            if published.is_some() {
+                changed = true;
+                if tell {
+                    log.push(format!("published {name}"));
+                }
+            }
+            next.insert(
+                name,
+                Seen {
+                    len,
+                    modified,
+                    published,
+                },
+            );
+        }
+        for (name, gone) in std::mem::replace(&mut self.folder, next) {
+            if gone.published.is_some() {
+                changed = true;
+                if tell {
+                    log.push(format!("unpublished {name}"));
+                }
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// A file name stem for a torrent published from code: its name without path separators,
+/// control characters or leading dots and blanks, at most [`MAX_FILE_STEM`] bytes; `torrent`
+/// when nothing is left.
+fn file_stem(name: &str) -> String {
+    let mut stem = String::new();
+    for c in name
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .chars()
+    {
+        let c = match c {
+            '/' | '\\' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        };
+        if stem.len() + c.len_utf8() > MAX_FILE_STEM {
+            break;
+        }
+        stem.push(c);
+    }
+    let stem = stem.trim_end().to_owned();
+    if stem.is_empty() {
+        "torrent".to_owned()
+    } else {
+        stem
+    }
 }
 
 /// A tracker running on threads of its own, for callers that are not async (the C and Python

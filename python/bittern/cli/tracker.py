@@ -154,7 +154,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     tracker.add_argument(
         "--torrents",
         metavar="DIR",
-        help="publish the .torrent files of this folder on the index page",
+        help="publish the .torrent files of this folder on the index page (files added, "
+        "changed or removed while it runs are noticed within a second)",
     )
     tracker.add_argument(
         "--allow-only", action="store_true", help="track only the torrents of --torrents"
