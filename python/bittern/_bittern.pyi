@@ -143,7 +143,7 @@ class Torrent:
         created_by: str | None = ...,
         creation_date: int | datetime | None = ...,
         private: bool = False,
-        url_list: Sequence[str] = ...,
+        url_list: Sequence[str] | None = None,
         include_hidden: bool = False,
         threads: int = 0,
         progress: Callable[[int, int], object] | None = None,
@@ -154,7 +154,9 @@ class Torrent:
         sequence of URLs (one tier, BEP 12). `piece_length` must be a power of two from 16 KiB
         to 256 MiB; by default it is chosen from the size. `created_by` defaults to
         `"bittern <version>"` and `creation_date` to now; `None` leaves either out (use
-        `creation_date=None` for reproducible bytes). `threads=0` hashes on every core.
+        `creation_date=None` for reproducible bytes); their `...` defaults are deliberate, as
+        `None` means "left out". `url_list` is BEP 19 web seeds (`None`: none). `threads=0`
+        hashes on every core.
 
         A folder's files are ordered by their relative path's bytes (as mktorrent orders
         them). Hidden entries (names starting with `.`) are left out unless `include_hidden`;
@@ -184,7 +186,8 @@ class Torrent:
         url_list: Sequence[str] | None = ...,
     ) -> Torrent:
         """A copy with the given outer fields changed (`None` removes a field, an argument left
-        out keeps it). The `info` bytes, and so the info-hash, stay the same."""
+        out keeps it). The `info` bytes, and so the info-hash, stay the same. The `...` defaults
+        are deliberate: they mean "left out", which `None` cannot."""
     def piece_hash(self, index: int) -> bytes:
         """The SHA-1 of piece `index` (negative counts from the end); `IndexError` if none."""
     @property
@@ -286,9 +289,9 @@ def announce(
 
     `url` is an announce URL, or BEP 12 tiers as in `Torrent.create(announce=...)`: the first
     tracker that answers wins. `left` is the bytes still to download (0: a seeder). `peer_id`
-    (20 bytes) defaults to this process's own, `-BI0100-` (bittern 0.1.0) and 12 random letters and digits made once. `port`
-    is where peers can connect (1 to 65535). `numwant` asks for that many peers (the tracker
-    caps it). Compact peers are asked for.
+    (20 bytes) defaults to this process's own, `-BI0100-` (bittern 0.1.0) and 12 random
+    letters and digits made once. `port` is where peers can connect (1 to 65535). `numwant`
+    asks for that many peers (the tracker caps it). Compact peers are asked for.
 
     `timeout` (seconds) bounds each tracker's request (connecting, at most 10 s of it,
     redirects and reading the answer). The call waits with the GIL released, and Ctrl-C raises
@@ -602,24 +605,25 @@ class Session:
         """Adds a torrent and starts it (announcing to its trackers); returns its handle.
 
         `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
-        `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB,
-        15 s; a `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes
-        into `save_dir`. What is there already is checked first, in the background (the state
-        is `checking`, with `pieces_checked` counting), or taken from the fast resume data when
-        the files are as they were when it was saved, so an interrupted download resumes. `seed_only` never asks for pieces and never creates, truncates or resizes a
-        file (an origin seeder on the original data: a file missing or of another size raises
-        `StorageError`); `trust_data` skips the check and takes the data as complete (an origin
-        seeder that made the torrent from these very files).
+        `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB, 15 s; a
+        `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes into
+        `save_dir`. What is there already is checked first, in the background (the state is
+        `checking`, with `pieces_checked` counting), or taken from the fast resume data when the
+        files are as they were when it was saved, so an interrupted download resumes. `seed_only`
+        never asks for pieces and never creates, truncates or resizes a file (an origin seeder on
+        the original data: a file missing or of another size raises `StorageError`); `trust_data`
+        skips the check and takes the data as complete (an origin seeder that made the torrent from
+        these very files).
 
-        Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C
-        stops a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises
-        `StorageError` for a file that cannot be made or opened (a failure during the check
-        later is a `storage_error` event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError` for a bad torrent
-        (`MetainfoError` too when a URL answers with something else, such as an HTML page),
-        `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the message
-        names the URL. `TypeError` for another type, and
-        `ValueError` for another URL scheme (magnet links among them), if the torrent is in the
-        session already or the session is closed.
+        Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C stops
+        a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `StorageError` for
+        a file that cannot be made or opened (a failure during the check later is a `storage_error`
+        event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError`
+        for a bad torrent (`MetainfoError` too when a URL answers with something else, such as an
+        HTML page), `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the
+        message names the URL. `TypeError` for another type, and `ValueError` for another URL scheme
+        (magnet links among them), if the torrent is in the session already or the session is
+        closed.
         """
     def add_peers(self, torrent: TorrentHandle, peers: Sequence[tuple[str, int]]) -> None:
         """Gives a torrent peers to connect to, as `(host, port)` pairs (a host name is
@@ -673,8 +677,7 @@ class TorrentHandle:
         """Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
         returns whether it finished. Returns `False` at once if the torrent was removed, its
         session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
-        The GIL is released; Ctrl-C raises
-        `KeyboardInterrupt` within 0.1 s."""
+        The GIL is released; Ctrl-C raises `KeyboardInterrupt` within 0.1 s."""
     def wait_checked(self, timeout: float | None = None) -> bool:
         """Waits until the check of the data on disk that follows an add is over (state
         `checking` no more: the torrent runs, or the check failed with state `error`), or

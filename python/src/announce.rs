@@ -103,7 +103,21 @@ pub(crate) fn scrape_torrent(
         .map(|(_, stats)| ScrapeResult(stats)))
 }
 
-/// Announces to a tracker (or to the first of BEP 12 tiers that answers).
+/// Announces `info_hash` (20 bytes) to an HTTP(S) tracker and returns its answer.
+///
+/// `url` is an announce URL, or BEP 12 tiers as in `Torrent.create(announce=...)`: the first
+/// tracker that answers wins. `left` is the bytes still to download (0: a seeder). `peer_id`
+/// (20 bytes) defaults to this process's own, `-BI0100-` (bittern 0.1.0) and 12 random
+/// letters and digits made once. `port` is where peers can connect (1 to 65535). `numwant`
+/// asks for that many peers (the tracker caps it). Compact peers are asked for.
+///
+/// `timeout` (seconds) bounds each tracker's request (connecting, at most 10 s of it,
+/// redirects and reading the answer). The call waits with the GIL released, and Ctrl-C raises
+/// `KeyboardInterrupt` within 0.1 s; the abandoned request ends on its own within `timeout`.
+///
+/// Raises `TrackerError` (a `ConnectionError`) if the tracker cannot be reached, does not
+/// answer in time, answers something that is not a tracker answer, or refuses (its `failure
+/// reason` is the message); `ValueError` for a bad argument.
 #[pyfunction]
 #[pyo3(signature = (
     url, info_hash, *, left, peer_id = None, port = 6881, uploaded = 0, downloaded = 0,
@@ -136,7 +150,10 @@ pub(crate) fn announce(
     announce_to(py, url.0, info_hash, &args, timeout)
 }
 
-/// Scrapes (BEP 48) the tracker whose announce URL is `url`.
+/// Scrapes (BEP 48) the tracker whose announce URL is `url` (its last path segment must
+/// start with `announce`) for `info_hashes` (20 bytes each; none asks for every torrent, which
+/// many trackers refuse). Torrents the tracker does not know are left out of the answer.
+/// Raises `TrackerError`; waits and Ctrl-C as in `announce`.
 #[pyfunction]
 #[pyo3(signature = (url, info_hashes, *, timeout = 15.0))]
 pub(crate) fn scrape<'py>(
@@ -171,7 +188,7 @@ pub(crate) fn scrape<'py>(
 #[pyclass(frozen, eq, hash, module = "bittern", name = "Peer")]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Peer {
-    /// The address, e.g. `"10.0.0.1"` or `"::1"`.
+    /// The address, e.g. `"10.0.0.1"` or `"2001:db8::1"`.
     #[pyo3(get)]
     ip: String,
     #[pyo3(get)]
@@ -181,7 +198,7 @@ pub(crate) struct Peer {
 
 #[pymethods]
 impl Peer {
-    /// Only in a tracker's dictionary answer; `None` from a compact one.
+    /// Only in a tracker's dictionary answer; `None` in a compact one.
     #[getter]
     fn peer_id<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.peer_id.map(|id| PyBytes::new(py, &id))
@@ -211,13 +228,14 @@ pub(crate) struct AnnounceResult {
     interval: u32,
     #[pyo3(get)]
     min_interval: Option<u32>,
-    /// Seeders.
+    /// Seeders, if the tracker said.
     #[pyo3(get)]
     complete: Option<u64>,
-    /// Leechers.
+    /// Leechers, if the tracker said.
     #[pyo3(get)]
     incomplete: Option<u64>,
     peers: Vec<Peer>,
+    /// The tracker's `warning message`.
     #[pyo3(get)]
     warning: Option<String>,
 }
@@ -246,6 +264,7 @@ impl AnnounceResult {
 
 #[pymethods]
 impl AnnounceResult {
+    /// Other peers (IPv4 and IPv6), never the one announcing.
     #[getter]
     fn peers(&self) -> Vec<Peer> {
         self.peers.clone()

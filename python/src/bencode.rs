@@ -8,7 +8,12 @@ use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyString,
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Decodes one bencoded value: `int`, `bytes`, `list` or `dict` (bytes keys, in input order).
+/// Decodes one bencoded value into `int`, `bytes`, `list` or `dict` (bytes keys, in input
+/// order).
+///
+/// `strict=True` accepts canonical BEP 3 only; `strict=False` also accepts what is non-canonical
+/// but unambiguous (unsorted keys, leading zeros, `i-0e`, trailing bytes). Nesting is limited
+/// to 100 levels. Raises `BencodeError` (with `.offset`) for malformed input.
 #[pyfunction]
 #[pyo3(signature = (data, *, strict = true))]
 pub(crate) fn bdecode<'py>(
@@ -27,7 +32,11 @@ pub(crate) fn bdecode<'py>(
     })?)
 }
 
-/// Encodes `obj` canonically (dictionary keys sorted by their bytes).
+/// Encodes `int`, `bytes`, `bytearray`, `str` (as UTF-8), `list`, `tuple` and `dict` (keys
+/// `bytes` or `str`, written sorted by their bytes).
+///
+/// Raises `TypeError` for any other type (`bool` included), `OverflowError` for an int beyond
+/// 64 bits, and `ValueError` for a reference cycle or nesting deeper than 100 levels.
 #[pyfunction]
 pub(crate) fn bencode<'py>(
     py: Python<'py>,

@@ -53,18 +53,21 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
         )?;
         let tracker = make(
             "TrackerError",
-            "A tracker could not be reached or answered with a failure.",
+            "A tracker could not be reached, did not answer in time, answered nonsense, or refused \
+             (its `failure reason` is in the message).",
             &with(py.get_type::<PyConnectionError>()),
         )?;
         let tracker_timeout = make(
             "TrackerTimeoutError",
-            "A tracker did not answer in time: both a TrackerError and a TimeoutError.",
+            "A tracker did not answer in time: caught by `except TrackerError` and by \
+             `except TimeoutError` alike.",
             &[tracker.bind(py).clone(), timeout.bind(py).clone()],
         )?;
         Ok(Exceptions {
             bencode: make(
                 "BencodeError",
-                "Malformed or (in strict mode) non-canonical bencode; `offset` is the byte at fault.",
+                "Malformed or (in strict mode) non-canonical bencode. `offset` is the byte offset \
+                 of the first byte at fault.",
                 &with(py.get_type::<PyValueError>()),
             )?,
             metainfo: make(
@@ -75,7 +78,9 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
             storage: {
                 let storage = make(
                     "StorageError",
-                    "Reading or writing a file failed.",
+                    "Reading or writing a file failed (`errno`, `strerror` and `filename` set when \
+                     known), or a `Tracker` could not start (its address taken, its folder \
+                     unreadable).",
                     &with(py.get_type::<PyOSError>()),
                 )?;
                 // The message says what was done to which file; OSError's own `str` would
@@ -98,7 +103,8 @@ fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
             tracker_timeout,
             network: make(
                 "NetworkError",
-                "A peer connection failed, or a `.torrent` could not be fetched from its URL.",
+                "A peer connection failed, or a `.torrent` could not be fetched from its URL (the \
+                 server cannot be reached, or answers with an HTTP error).",
                 &with(py.get_type::<PyConnectionError>()),
             )?,
             error,

@@ -11,18 +11,21 @@ use pyo3::types::{PyBytes, PyString};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Something that happened to a torrent of a session.
+/// Something that happened to a torrent of a session, from `Session.events()`.
 #[pyclass(frozen, eq, module = "bittern", name = "Event")]
 pub(crate) struct Event {
     info_hash: InfoHash,
-    /// What happened: `"piece_verified"`, `"hash_failed"`, `"finished"`, `"tracker_reply"`,
-    /// `"tracker_error"`, `"peer_banned"` or `"storage_error"`.
+    /// What happened: a piece passed (`piece_verified`) or failed (`hash_failed`) its hash
+    /// check; every piece is verified (`finished`, also when added complete); a tracker
+    /// answered (`tracker_reply`) or could not be reached or refused (`tracker_error`); an
+    /// address was banned for sending bad data (`peer_banned`); a file could not be read or
+    /// written (`storage_error`).
     #[pyo3(get)]
     kind: &'static str,
     /// The piece, for `piece_verified` and `hash_failed`.
     #[pyo3(get)]
     piece: Option<u32>,
-    /// The tracker, for `tracker_reply`.
+    /// The tracker, for `tracker_reply` and `tracker_error`.
     #[pyo3(get)]
     url: Option<String>,
     /// How many peers the tracker named, for `tracker_reply`.
@@ -125,8 +128,8 @@ impl Event {
         self.info_hash.to_hex()
     }
 
-    /// For `tracker_error` and `storage_error`: the exception the failure is, not raised
-    /// (a `StorageError` with `errno` and `filename`, a `TrackerError`, ...); else None.
+    /// For `tracker_error` and `storage_error`: the failure as the exception it is, not
+    /// raised (a `StorageError` with `errno` and `filename`, a `TrackerError`, ...).
     #[getter]
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.error.as_ref().map(|e| exception_of(py, e)).transpose()

@@ -50,7 +50,34 @@ fn shut_down(mut session: Arc<core::Session>) {
     }
 }
 
-/// A BitTorrent session: a listen socket, a runtime and threads of its own, and torrents.
+/// A BitTorrent session: a listen socket, a runtime and threads of its own, and the
+/// torrents it downloads and seeds.
+///
+///     with bittern.Session() as session:
+///         handle = session.add("file.torrent", "downloads")
+///         handle.wait()                # until every piece is verified
+///         for event in session.events(timeout=1):
+///             print(event)
+///
+/// `listen` is `"host:port"` where peers connect (port 0 picks a free port); by default the
+/// first free port of 6881 to 6889 on every address. At most `max_connections` peer
+/// connections are open at once over every torrent, `max_peers_per_torrent` per torrent and
+/// `max_peers_per_ip` per torrent from one IP address (raise it when every peer is on one
+/// machine). `unchoke_slots` peers are uploaded to by rate, plus one optimistic unchoke.
+/// `handshake_timeout` bounds connecting and the handshake; a peer silent for
+/// `idle_timeout` seconds is dropped.
+///
+/// Every call that blocks releases the GIL: starting (binding), `add()` (fetching, reading and
+/// checking), `remove()` and `close()` (announcing `stopped`), and the waits of
+/// `TorrentHandle.wait()` and the event iterator, which wake every 100 ms so that Ctrl-C
+/// raises `KeyboardInterrupt` at once. No engine thread ever calls Python.
+///
+/// Raises `StorageError` (an `OSError`) if it cannot listen; `ValueError` for a setting that
+/// cannot work (a limit below 1, a timeout of 0; 0 `unchoke_slots` leaves only the
+/// optimistic unchoke: core's rules, the same in C).
+/// The session stops (announcing `stopped` for every torrent and saving resume data) on
+/// `close()`, at the end of a `with` block, or when garbage collected. A session that another
+/// thread is still using (inside `add()`, say) stops when that call returns.
 #[pyclass(frozen, module = "bittern", name = "Session")]
 pub(crate) struct Session {
     inner: Mutex<Option<Arc<core::Session>>>,
@@ -197,9 +224,28 @@ impl Session {
         self.is_closed()
     }
 
-    /// Adds a torrent and starts it; blocks (GIL released, Ctrl-C honoured) while the torrent
-    /// is fetched or read and its files are opened. The torrent then checks the data already in
-    /// `save_dir` in the background (state `"checking"`, `pieces_checked` counting) and runs.
+    /// Adds a torrent and starts it (announcing to its trackers); returns its handle.
+    ///
+    /// `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
+    /// `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB, 15 s; a
+    /// `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes into
+    /// `save_dir`. What is there already is checked first, in the background (the state is
+    /// `checking`, with `pieces_checked` counting), or taken from the fast resume data when the
+    /// files are as they were when it was saved, so an interrupted download resumes. `seed_only`
+    /// never asks for pieces and never creates, truncates or resizes a file (an origin seeder on
+    /// the original data: a file missing or of another size raises `StorageError`); `trust_data`
+    /// skips the check and takes the data as complete (an origin seeder that made the torrent from
+    /// these very files).
+    ///
+    /// Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C stops
+    /// a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `StorageError` for
+    /// a file that cannot be made or opened (a failure during the check later is a `storage_error`
+    /// event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError`
+    /// for a bad torrent (`MetainfoError` too when a URL answers with something else, such as an
+    /// HTML page), `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the
+    /// message names the URL. `TypeError` for another type, and `ValueError` for another URL scheme
+    /// (magnet links among them), if the torrent is in the session already or the session is
+    /// closed.
     #[pyo3(signature = (torrent, save_dir, *, seed_only = false, trust_data = false))]
     fn add(
         slf: &Bound<'_, Self>,
@@ -228,7 +274,9 @@ impl Session {
         Ok(TorrentHandle { inner, name })
     }
 
-    /// Gives a torrent addresses of peers to connect to, besides those its trackers name.
+    /// Gives a torrent peers to connect to, as `(host, port)` pairs (a host name is
+    /// resolved), besides those its trackers name. A paused torrent connects on `resume()`.
+    /// `ValueError` for a host that does not resolve, or a handle of another session.
     fn add_peers(
         slf: &Bound<'_, Self>,
         torrent: &TorrentHandle,
@@ -258,14 +306,25 @@ impl Session {
     }
 
     /// Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
-    /// files stay.
+    /// files stay. The handle's last status stays readable. `ValueError` if it was removed
+    /// already or is of another session.
     fn remove(slf: &Bound<'_, Self>, torrent: &TorrentHandle) -> PyResult<()> {
         let session = slf.get().live()?;
         let removed = slf.py().detach(move || session.remove(&torrent.inner));
         Ok(guard(|| removed)?)
     }
 
-    /// An iterator over the session's events; each step waits up to `timeout` seconds.
+    /// An iterator over the session's events, oldest first.
+    ///
+    /// Events wait in one queue from the session's start until an iterator takes them (each
+    /// is yielded once, whichever iterator asks); past 4096 waiting, the oldest are dropped.
+    /// Each step waits up to `timeout` seconds for the next event (`None`: no limit; 0: only
+    /// what is waiting) and the iteration ends when none comes, or when the session closes.
+    /// Waits release the GIL and wake every 100 ms for Ctrl-C.
+    ///
+    ///     for event in session.events(timeout=5):
+    ///         if event.kind == "finished":
+    ///             break
     #[pyo3(signature = (*, timeout = None))]
     fn events(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<EventIterator> {
         Ok(EventIterator {
@@ -301,8 +360,8 @@ impl Session {
     }
 }
 
-/// A torrent in a session. Usable from any thread; it outlives its session (its last status
-/// stays readable).
+/// A torrent in a `Session`, from `Session.add()`. Usable from any thread; after its
+/// removal or its session's end, its last status stays readable.
 #[pyclass(frozen, module = "bittern", name = "TorrentHandle")]
 pub(crate) struct TorrentHandle {
     inner: core::TorrentHandle,
@@ -328,8 +387,7 @@ impl TorrentHandle {
         &self.name
     }
 
-    /// A snapshot of the torrent now (refreshed by the session every half second, and at
-    /// once when a piece is verified).
+    /// A snapshot now (refreshed every half second, and when a piece is verified).
     fn status(&self) -> TorrentStatus {
         TorrentStatus(self.inner.status())
     }
@@ -337,6 +395,7 @@ impl TorrentHandle {
     /// Waits until every piece is verified, or `timeout` seconds pass (`None`: no limit);
     /// returns whether it finished. Returns `False` at once if the torrent was removed, its
     /// session closed, or a storage error stopped it (state `"error"`; `resume()` retries).
+    /// The GIL is released; Ctrl-C raises `KeyboardInterrupt` within 0.1 s.
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let timeout = optional_seconds(timeout, "timeout")?;
@@ -348,10 +407,11 @@ impl TorrentHandle {
         Ok(finished.unwrap_or(false))
     }
 
-    /// Blocks (GIL released, Ctrl-C honoured) until the check of the data on disk that follows
-    /// an add is over (state `"checking"` no more: the torrent runs, or the check failed with
-    /// state `"error"`), or `timeout` seconds pass; returns whether it is over. `False` at once
-    /// if the torrent was removed or its session closed.
+    /// Waits until the check of the data on disk that follows an add is over (state
+    /// `checking` no more: the torrent runs, or the check failed with state `error`), or
+    /// `timeout` seconds pass; returns whether it is over. `False` at once if the torrent was
+    /// removed or its session closed. The GIL is released; Ctrl-C raises `KeyboardInterrupt`
+    /// within 0.1 s.
     #[pyo3(signature = (timeout = None))]
     fn wait_checked(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let timeout = optional_seconds(timeout, "timeout")?;
@@ -362,8 +422,8 @@ impl TorrentHandle {
         Ok(checked.unwrap_or(false))
     }
 
-    /// Each tracker URL of the torrent with how it fares (tier order); empty when the torrent
-    /// names no tracker.
+    /// Each tracker URL of the torrent with how it fares (tier order); empty when the
+    /// torrent names no tracker.
     fn trackers(&self) -> Vec<TrackerStatus> {
         let taken = Instant::now();
         self.inner
@@ -374,7 +434,8 @@ impl TorrentHandle {
     }
 
     /// What is wrong with the torrent's trackers: `"no_tracker"` (it names none),
-    /// `"unreachable"` (none works and at least one failed: `trackers()` says why), or None.
+    /// `"unreachable"` (none works and at least one failed: `trackers()` says why), or
+    /// None.
     fn tracker_trouble(&self) -> Option<&'static str> {
         self.inner.tracker_trouble().map(|t| match t {
             core::TrackerTrouble::NoTracker => "no_tracker",
@@ -382,13 +443,15 @@ impl TorrentHandle {
         })
     }
 
-    /// Stops exchanging data: drops every peer and makes no new connection until `resume()`.
+    /// Stops exchanging data: drops every peer and makes no new connection until
+    /// `resume()`. `ValueError` if removed or the session is closed.
     fn pause(&self) -> PyResult<()> {
         Ok(guard(|| self.inner.pause())?)
     }
 
     /// Undoes `pause()` (it connects again to the peers it had, and to those its trackers
     /// name), or tries again after a storage error stopped the torrent (state `"error"`).
+    /// `ValueError` if removed or the session is closed.
     fn resume(&self) -> PyResult<()> {
         Ok(guard(|| self.inner.resume())?)
     }
@@ -416,7 +479,8 @@ fn state_name(state: State) -> &'static str {
     }
 }
 
-/// One tracker of a torrent as its announcer last found it, from `TorrentHandle.trackers()`.
+/// One tracker of a torrent as its announcer last found it, from
+/// `TorrentHandle.trackers()` (a snapshot).
 #[pyclass(frozen, module = "bittern", name = "TrackerStatus")]
 pub(crate) struct TrackerStatus {
     inner: core::TrackerStatus,
@@ -502,7 +566,7 @@ impl TrackerStatus {
     }
 }
 
-/// A snapshot of a torrent.
+/// A snapshot of a torrent, from `TorrentHandle.status()`.
 #[pyclass(frozen, eq, module = "bittern", name = "TorrentStatus")]
 #[derive(PartialEq)]
 pub(crate) struct TorrentStatus(Status);
@@ -527,6 +591,7 @@ impl TorrentStatus {
         self.0.is_finished()
     }
 
+    /// Pieces verified.
     #[getter]
     fn pieces_done(&self) -> u32 {
         self.0.pieces_done
@@ -537,6 +602,7 @@ impl TorrentStatus {
         self.0.piece_count
     }
 
+    /// Bytes of the verified pieces.
     #[getter]
     fn bytes_done(&self) -> u64 {
         self.0.bytes_done
@@ -547,33 +613,38 @@ impl TorrentStatus {
         self.0.total_length
     }
 
+    /// Bytes per second, over the last few seconds.
     #[getter]
     fn download_rate(&self) -> u64 {
         self.0.download_rate
     }
 
+    /// Bytes per second, over the last few seconds.
     #[getter]
     fn upload_rate(&self) -> u64 {
         self.0.upload_rate
     }
 
+    /// Payload bytes sent since the torrent was added.
     #[getter]
     fn uploaded(&self) -> u64 {
         self.0.uploaded
     }
 
+    /// Payload bytes received since the torrent was added.
     #[getter]
     fn downloaded(&self) -> u64 {
         self.0.downloaded
     }
 
+    /// Peers connected now (one connected both ways counts once).
     #[getter]
     fn peers(&self) -> u32 {
         self.0.peers
     }
 
-    /// Pieces looked at by the check of the data on disk (state `"checking"`); `piece_count`
-    /// once it is done.
+    /// Pieces looked at by the check of the data on disk (state `checking`, which follows
+    /// an add); `piece_count` once it is done.
     #[getter]
     fn pieces_checked(&self) -> u32 {
         self.0.pieces_checked
@@ -586,7 +657,12 @@ impl TorrentStatus {
         self.0.pieces_found
     }
 
-    /// Peer connections ended so far, by reason (every reason, zeros included).
+    /// Peer connections ended so far, by reason (every reason, zeros included): the peer
+    /// closed it (`closed_by_peer`), it went quiet (`idle`), the socket failed (`io`), it sent
+    /// what is not the protocol (`malformed`) or broke a rule (`rule_broken`), it was banned
+    /// for bad data (`banned`), a connection limit (`limit`), it stopped reading
+    /// (`slow_reader`), both sides are seeds (`both_seeding`), the torrent was paused
+    /// (`paused`) or stopped (`stopped`), a second connection with one peer (`duplicate`).
     #[getter]
     fn disconnects(&self) -> std::collections::BTreeMap<&'static str, u32> {
         self.0
@@ -596,8 +672,8 @@ impl TorrentStatus {
             .collect()
     }
 
-    /// Seconds to completion at the current rate; 0 when finished, `None` when it cannot be
-    /// told (nothing is coming in).
+    /// Seconds to completion at the current rate; 0 when finished, `None` when it cannot
+    /// be told (nothing is coming in).
     #[getter]
     fn eta(&self) -> Option<u64> {
         self.0.eta()

@@ -12,6 +12,9 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 /// A `.torrent` file (BEP 3 metainfo). Immutable: `replace()` makes an edited copy.
+///
+/// Loading is tolerant of non-canonical bencode (reported in `warnings`); the info-hash is
+/// SHA-1 over the exact `info` bytes of the file, and unknown keys are kept.
 #[pyclass(frozen, eq, hash, module = "bittern", name = "Torrent")]
 pub(crate) struct Torrent(Metainfo);
 
@@ -37,25 +40,42 @@ impl Torrent {
 
 #[pymethods]
 impl Torrent {
-    /// Loads a `.torrent` file.
+    /// Loads a `.torrent` file. Raises `StorageError`, `BencodeError` or `MetainfoError`.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(Torrent(py.detach(|| guard(|| Metainfo::load(&path)))?))
     }
 
-    /// Loads a torrent from its bytes.
+    /// Loads a torrent from its bytes. Raises `BencodeError` or `MetainfoError`.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
         let data: &[u8] = &data;
         Ok(Torrent(py.detach(|| guard(|| Metainfo::from_bytes(data)))?))
     }
 
-    /// Creates a torrent from a file or a folder, hashing it with the GIL released.
+    /// Creates a torrent from a file (single-file torrent) or a folder (multi-file).
+    ///
+    /// `announce` is a URL, or a sequence whose items are each a URL (a tier of its own) or a
+    /// sequence of URLs (one tier, BEP 12). `piece_length` must be a power of two from 16 KiB
+    /// to 256 MiB; by default it is chosen from the size. `created_by` defaults to
+    /// `"bittern <version>"` and `creation_date` to now; `None` leaves either out (use
+    /// `creation_date=None` for reproducible bytes); their `...` defaults are deliberate, as
+    /// `None` means "left out". `url_list` is BEP 19 web seeds (`None`: none). `threads=0`
+    /// hashes on every core.
+    ///
+    /// A folder's files are ordered by their relative path's bytes (as mktorrent orders
+    /// them). Hidden entries (names starting with `.`) are left out unless `include_hidden`;
+    /// symbolic links are followed (a loop or a broken link is an error); sockets, FIFOs and
+    /// devices are left out; empty folders leave no trace.
+    ///
+    /// Hashing runs with the GIL released. `progress(bytes_done, bytes_total)` is called on
+    /// the calling thread about every 100 ms and once at the end; an exception it raises
+    /// (or a `KeyboardInterrupt`) cancels creation and propagates as it is.
     #[staticmethod]
     #[pyo3(signature = (
         path, *, announce = None, piece_length = None, name = None, comment = None,
         created_by = Opt::Unset, creation_date = Opt::Unset, private = false,
-        url_list = Vec::new(), include_hidden = false, threads = 0, progress = None,
+        url_list = None, include_hidden = false, threads = 0, progress = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn create(
@@ -68,7 +88,7 @@ impl Torrent {
         created_by: Opt<String>,
         creation_date: Opt<Timestamp>,
         private: bool,
-        url_list: Vec<String>,
+        url_list: Option<Vec<String>>,
         include_hidden: bool,
         threads: usize,
         progress: Option<Py<PyAny>>,
@@ -89,7 +109,7 @@ impl Torrent {
                 .or(defaults.creation_date.map(Timestamp))
                 .map(|t| t.0),
             private,
-            url_list,
+            url_list: url_list.unwrap_or_default(),
             include_hidden,
             threads,
         };
@@ -114,7 +134,7 @@ impl Torrent {
         }
     }
 
-    /// Writes the torrent to `path` (through a temporary file and a rename).
+    /// Writes the torrent to `path` through a temporary file and a rename.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         Ok(py.detach(|| guard(|| self.0.save(&path)))?)
     }
@@ -147,8 +167,9 @@ impl Torrent {
         Ok((from_bytes, (slf.get().to_bytes(py),)))
     }
 
-    /// A copy with the given outer fields changed (`None` removes one); the `info` bytes, and
-    /// so the info-hash, stay the same.
+    /// A copy with the given outer fields changed (`None` removes a field, an argument left
+    /// out keeps it). The `info` bytes, and so the info-hash, stay the same. The `...` defaults
+    /// are deliberate: they mean "left out", which `None` cannot.
     #[pyo3(signature = (
         *, announce = Opt::Unset, announce_list = Opt::Unset, comment = Opt::Unset,
         created_by = Opt::Unset, creation_date = Opt::Unset, url_list = Opt::Unset,
@@ -187,7 +208,7 @@ impl Torrent {
         Ok(Torrent(meta))
     }
 
-    /// The name (the file's, or the top folder's), invalid UTF-8 replaced.
+    /// The suggested name (file or top folder), invalid UTF-8 replaced.
     #[getter]
     fn name(&self) -> String {
         self.0.info().name()
@@ -204,11 +225,13 @@ impl Torrent {
         PyBytes::new(py, self.0.info_hash().as_bytes())
     }
 
+    /// The info-hash as 40 lowercase hex digits.
     #[getter]
     fn info_hash_hex(&self) -> String {
         self.0.info_hash().to_hex()
     }
 
+    /// The exact bytes of the encoded `info` value.
     #[getter]
     fn info_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.0.info_bytes())
@@ -230,7 +253,7 @@ impl Torrent {
         PyBytes::new(py, self.0.info().pieces())
     }
 
-    /// The SHA-1 of piece `index` (negative counts from the end).
+    /// The SHA-1 of piece `index` (negative counts from the end); `IndexError` if none.
     fn piece_hash<'py>(&self, py: Python<'py>, index: isize) -> PyResult<Bound<'py, PyBytes>> {
         let info = self.0.info();
         let count = info.piece_count() as isize;
@@ -281,7 +304,7 @@ impl Torrent {
 
     /// What keeps peers from finding each other through the trackers, one line each: no
     /// tracker at all, or URLs that are not http, https or udp with a host. Empty when every
-    /// tracker URL can work.
+    /// tracker URL can work (`bittern create` warns with these).
     fn tracker_problems(&self) -> Vec<String> {
         self.0
             .tracker_problems()
@@ -306,6 +329,7 @@ impl Torrent {
         self.0.creation_date()
     }
 
+    /// BEP 19 web seeds.
     #[getter]
     fn url_list(&self) -> Vec<String> {
         self.0.url_list().to_vec()
@@ -317,7 +341,14 @@ impl Torrent {
         self.0.warnings().iter().map(ToString::to_string).collect()
     }
 
-    /// Announces this torrent to its trackers, BEP 12 tier by tier, until one answers.
+    /// Announces this torrent to its trackers and returns the first answer.
+    ///
+    /// (Named so because `announce` is the torrent's announce URL.) The trackers are the
+    /// `announce-list` tiers if there are any, else `announce` (BEP 12): tiers in order, each
+    /// shuffled, the next URL tried when one fails or refuses. `left` defaults to
+    /// `total_length` (nothing downloaded yet); the other options are as in `bittern.announce`.
+    /// Raises `TrackerError` with the last tracker's error if none answers (also when the
+    /// torrent names no tracker).
     #[pyo3(signature = (
         *, peer_id = None, port = 6881, uploaded = 0, downloaded = 0, left = None,
         event = None, numwant = None, timeout = 15.0,
@@ -347,8 +378,9 @@ impl Torrent {
         announce::announce_torrent(py, &self.0, &args, timeout)
     }
 
-    /// This torrent's counts from the first of its trackers that answers a scrape; `None` if
-    /// that tracker does not know it.
+    /// This torrent's counts (BEP 48) from the first of its trackers that answers a scrape,
+    /// in the order of `announce_to_trackers`; `None` if that tracker does not know the torrent.
+    /// Raises `TrackerError` if none answers. Waits and Ctrl-C as in `bittern.announce`.
     #[pyo3(signature = (*, timeout = 15.0))]
     fn scrape(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<ScrapeResult>> {
         announce::scrape_torrent(py, &self.0, timeout)
@@ -368,14 +400,14 @@ impl Hash for File {
 
 #[pymethods]
 impl File {
-    /// The path relative to the download folder, components joined by `/` (invalid UTF-8
-    /// replaced). A multi-file torrent's paths start with the torrent's name.
+    /// The path relative to the download folder, components joined by `/`, invalid UTF-8
+    /// replaced. A multi-file torrent's paths start with the torrent's name.
     #[getter]
     fn path(&self) -> String {
         self.0.path_lossy()
     }
 
-    /// The path's components, as raw bytes.
+    /// The path's components as raw bytes.
     #[getter]
     fn path_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let parts: Vec<_> = self.0.components().map(|c| PyBytes::new(py, c)).collect();

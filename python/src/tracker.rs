@@ -11,7 +11,34 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// An HTTP BitTorrent tracker (BEP 3, 23, 7, 48), serving from construction until `stop()`.
+/// An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) serving on
+/// threads of its own from construction until `stop()`.
+///
+///     with bittern.Tracker("127.0.0.1:0") as tracker:
+///         print(tracker.url)   # http://127.0.0.1:<port>/announce
+///
+/// Routes: `/announce`, `/scrape`, `/` (an index page linking the published torrents with live
+/// counts), `/torrents/<file>` (a published file, as `application/x-bittorrent`) and `/stats`
+/// (the counters as JSON, to loopback clients only unless `public_stats`). Every bad request
+/// gets a bencoded `failure reason`, and the tracker goes on serving.
+///
+/// `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). Peers are told
+/// to re-announce every `interval` seconds (at least `min_interval` apart) and are dropped after
+/// twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (files added,
+/// changed or removed while it runs are noticed within a second; unreadable ones are skipped and
+/// logged); `publish()` adds a torrent from code. `allow_only` then tracks only the published
+/// torrents (it needs `torrents_dir`). The `ip` parameter of announces is ignored unless
+/// `trust_ip` (honouring it lets anyone point a swarm at a third party; turn it on only on a
+/// trusted network).
+///
+/// Peers per answer: `default_numwant` when not asked, at most `max_numwant`; `max_scrape`
+/// info-hashes per scrape; `max_connections` open at once; `idle_timeout` seconds for a
+/// request's head or between requests; `threads` 0 uses one per core.
+///
+/// Starting releases the GIL while it binds. Raises `StorageError` (an `OSError`) if it cannot
+/// listen (the address is taken or not local) or cannot read `torrents_dir`; `ValueError` for a
+/// bad argument. The tracker stops on `stop()`, at the end of a `with` block, or when garbage
+/// collected.
 #[pyclass(frozen, module = "bittern", name = "Tracker")]
 pub(crate) struct Tracker {
     server: Mutex<Option<TrackerServer>>,
@@ -104,8 +131,8 @@ impl Tracker {
         })
     }
 
-    /// The announce URL, e.g. `http://127.0.0.1:6969/announce` (127.0.0.1 when bound to every
-    /// address).
+    /// The announce URL, e.g. `http://127.0.0.1:6969/announce` (with 127.0.0.1 when bound
+    /// to every address).
     #[getter]
     fn url(&self) -> &str {
         &self.url
@@ -122,7 +149,7 @@ impl Tracker {
         self.addr.port()
     }
 
-    /// Whether it still serves (`stop()` not called yet).
+    /// True until `stop()`.
     #[getter]
     fn running(&self) -> bool {
         self.server().is_some()
@@ -138,15 +165,19 @@ impl Tracker {
             .collect()
     }
 
-    /// Publishes `torrent` at once: listed, served at `/torrents/<file_name>` and, with
-    /// `allow_only`, tracked.
+    /// Publishes `torrent` at once: listed on the index page, served at
+    /// `/torrents/<file_name>` and, with `allow_only`, tracked. Its file name is the torrent's
+    /// name plus `.torrent` (leading dots dropped, at most 200 bytes), with `-<8 hex digits of
+    /// the info-hash>` added when another published torrent has that name. Publishing it again
+    /// keeps its name. Raises `StorageError` past 10,000 torrents or for a file over 16 MiB.
     fn publish(&self, py: Python<'_>, torrent: &Torrent) -> PyResult<PublishedTorrent> {
         let metainfo = torrent.metainfo().clone();
         let published = py.detach(|| guard(|| self.tracker.publish(&metainfo)))?;
         Ok(PublishedTorrent::from(&published))
     }
 
-    /// Withdraws the torrent with `info_hash` that `publish()` published; whether there was one.
+    /// Withdraws the torrent with `info_hash` that `publish()` published; returns whether
+    /// there was one. A file in `torrents_dir` stays published while it is there.
     fn unpublish(&self, info_hash: &[u8]) -> PyResult<bool> {
         let info_hash = InfoHash(crate::announce::twenty(info_hash, "info_hash")?);
         Ok(self.tracker.unpublish(&info_hash))
@@ -168,13 +199,15 @@ impl Tracker {
         }
     }
 
-    /// The log lines since the last call.
+    /// The log lines since the last call: start, new torrents, completed downloads, refused
+    /// requests, skipped files. The newest 1024 are kept when nobody takes them.
     fn take_log(&self) -> Vec<String> {
         self.tracker.take_log()
     }
 
-    /// Stops serving: stops accepting, lets open requests finish (up to 2 s) and ends the
-    /// tracker's threads, with the GIL released. Calling it again does nothing.
+    /// Stops accepting, lets open requests finish (up to 2 s) and ends the tracker's
+    /// threads, with the GIL released. Calling it again does nothing; `url`, `stats()` and
+    /// `take_log()` still work afterwards.
     fn stop(&self, py: Python<'_>) {
         self.shut_down(py);
     }
@@ -215,14 +248,17 @@ pub(crate) struct TrackerStats {
     seeders: u64,
     #[pyo3(get)]
     leechers: u64,
+    /// `completed` events counted (once per peer and torrent), over all torrents.
     #[pyo3(get)]
     downloaded: u64,
     #[pyo3(get)]
     announces: u64,
     #[pyo3(get)]
     scrapes: u64,
+    /// Requests answered with a `failure reason`.
     #[pyo3(get)]
     refused: u64,
+    /// Connections open now.
     #[pyo3(get)]
     connections: u64,
 }
@@ -245,7 +281,7 @@ impl TrackerStats {
 
 #[pymethods]
 impl TrackerStats {
-    /// The counters as a new `dict`, in the order of the fields.
+    /// The counters as a new `dict`, in the order above.
     fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         for (name, value) in self.fields() {
@@ -264,11 +300,13 @@ impl TrackerStats {
     }
 }
 
-/// A `.torrent` file a tracker publishes: from its `torrents_dir`, or by `Tracker.publish()`.
+/// A `.torrent` file a `Tracker` publishes: from its `torrents_dir`, or by
+/// `Tracker.publish()`.
 #[pyclass(frozen, eq, module = "bittern", name = "PublishedTorrent")]
 #[derive(PartialEq)]
 pub(crate) struct PublishedTorrent {
-    /// The file's name in the folder (and in its URL, `/torrents/<file_name>`).
+    /// The file's name in the folder (or made by `publish()`); it is served at
+    /// `/torrents/<file_name>`.
     #[pyo3(get)]
     file_name: String,
     info_hash: InfoHash,
