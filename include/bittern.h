@@ -327,6 +327,25 @@ typedef enum {
 } bittern_disconnect_reason;
 
 /**
+ * Where a tracker of a torrent stands. The numbers are part of the ABI and never change; new
+ * states are only ever added.
+ */
+typedef enum {
+    /**
+     * Not asked yet (the torrent is being checked, or an earlier tracker answered).
+     */
+    BITTERN_TRACKER_STATE_NOT_TRIED = 0,
+    /**
+     * Its last announce was answered.
+     */
+    BITTERN_TRACKER_STATE_WORKING = 1,
+    /**
+     * Its last announce failed (`bittern_torrent_handle_tracker_message` says why).
+     */
+    BITTERN_TRACKER_STATE_FAILING = 2,
+} bittern_tracker_state;
+
+/**
  * How `bittern_session_add` adds a torrent. Made by `bittern_add_options_new`, ended by
  * `bittern_add_options_free`.
  *
@@ -444,6 +463,10 @@ typedef struct bittern_torrent bittern_torrent;
  * A handle stays valid after its torrent is removed or its session freed: the status is then
  * the last one the torrent had, and pausing or resuming gives
  * `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`) are listed in
+ * tier order, indexes 0 to `bittern_torrent_handle_tracker_count` - 1; the list and its order
+ * are fixed for the handle's life, only each tracker's state, peers and message change.
  *
  * Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
  * at once.
@@ -1649,6 +1672,87 @@ bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle
  * Thread safety: any thread.
  */
 bittern_result bittern_torrent_handle_resume(const bittern_torrent_handle *handle);
+
+/**
+ * Writes how many tracker URLs the torrent has to `*count_out`: 0 when it names no tracker
+ * (peers then come only from `bittern_session_add_peer`, or dial in). The count is fixed for
+ * the handle's life.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_tracker_count(const bittern_torrent_handle *handle,
+                                                    size_t *count_out);
+
+/**
+ * Writes where the tracker at `index` stands now to `*state_out`.
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count (the last error names
+ * it).
+ *
+ * Thread safety: any thread; the announcer updates the state after each announce.
+ */
+bittern_result bittern_torrent_handle_tracker_state(const bittern_torrent_handle *handle,
+                                                    size_t index,
+                                                    bittern_tracker_state *state_out);
+
+/**
+ * The URL of the tracker at `index`, or NULL when `handle` is NULL or `index` is not below the
+ * count (the last error says which).
+ *
+ * Ownership: owned by the handle, valid until `bittern_torrent_handle_free`; never free it.
+ * Thread safety: any thread.
+ */
+const char *bittern_torrent_handle_tracker_url(const bittern_torrent_handle *handle, size_t index);
+
+/**
+ * Writes the BEP 12 tier of the tracker at `index` (0 for the first; a torrent with only
+ * `announce` has tier 0 alone) to `*tier_out`.
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_tracker_tier(const bittern_torrent_handle *handle,
+                                                   size_t index,
+                                                   uint32_t *tier_out);
+
+/**
+ * Writes how many peers the last reply of the tracker at `index` named (0 until one came) to
+ * `*peers_out`.
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_tracker_peers(const bittern_torrent_handle *handle,
+                                                    size_t index,
+                                                    uint32_t *peers_out);
+
+/**
+ * Writes how many announces to the tracker at `index` failed in a row (0 once one is
+ * answered) to `*failures_out`.
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+ *
+ * Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_tracker_failures(const bittern_torrent_handle *handle,
+                                                       size_t index,
+                                                       uint32_t *failures_out);
+
+/**
+ * Copies why the last announce to the tracker at `index` failed (while it is
+ * `BITTERN_TRACKER_STATE_FAILING`) into `buf`, as `bittern_last_error_message` copies the last
+ * error, and returns the message's full length in bytes (not counting the NUL). Returns 0
+ * (and writes `""`) when there is none: the tracker is not failing, `handle` is NULL or
+ * `index` is not below the count (those two leave a last error).
+ *
+ * Ownership: `buf` is the caller's. Thread safety: any thread.
+ */
+size_t bittern_torrent_handle_tracker_message(const bittern_torrent_handle *handle,
+                                              size_t index,
+                                              char *buf,
+                                              size_t len);
 
 /**
  * The reason's short name as a static NUL-terminated string, the same in every face

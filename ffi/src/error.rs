@@ -2,7 +2,7 @@
 //! thread-local last error that keeps what a code cannot (`bittern_last_error_*`).
 
 use crate::guard::catch;
-use crate::{arg_out, bittern_result, without_nul};
+use crate::{arg_out, bittern_result, copy_str, copy_with_nul, without_nul};
 use bittern_core::bencode::BencodeError;
 use bittern_core::metainfo::MetainfoError;
 use bittern_core::tracker::TrackerError;
@@ -10,7 +10,6 @@ use bittern_core::ErrorKind;
 use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::c_char;
-use std::ptr;
 
 /// Why a call failed: its code, and what the last error will say.
 #[derive(Debug)]
@@ -176,12 +175,7 @@ pub extern "C" fn bittern_last_error_message(buf: *mut c_char, len: usize) -> us
     catch(|| {
         Ok(LAST_ERROR.with_borrow(|last| {
             let message = last.as_ref().map_or("", |l| l.message.as_str());
-            let mut n = message.len().min(len.saturating_sub(1));
-            while !message.is_char_boundary(n) {
-                n -= 1;
-            }
-            unsafe { copy_with_nul(&message.as_bytes()[..n], buf, len) };
-            message.len()
+            unsafe { copy_str(message, buf, len) }
         }))
     })
     .unwrap_or(0)
@@ -207,21 +201,6 @@ pub extern "C" fn bittern_last_error_path(buf: *mut c_char, len: usize) -> usize
         }))
     })
     .unwrap_or(0)
-}
-
-/// Writes `bytes` and a NUL to `buf` when it is not NULL and `len` is more than
-/// `bytes.len()`.
-///
-/// # Safety
-/// `buf` is NULL or has `len` writable bytes.
-unsafe fn copy_with_nul(bytes: &[u8], buf: *mut c_char, len: usize) {
-    if !buf.is_null() && bytes.len() < len {
-        // SAFETY: the caller provides `len` writable bytes at `buf`, more than `bytes`.
-        unsafe {
-            ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
-            *buf.add(bytes.len()) = 0;
-        }
-    }
 }
 
 /// Writes the operating system's error number (`errno`, such as `ENOENT` or `ENOSPC`) of the
@@ -266,6 +245,7 @@ pub extern "C" fn bittern_last_error_offset(offset_out: *mut u64) -> bittern_res
 mod tests {
     use super::*;
     use std::ffi::CStr;
+    use std::ptr;
 
     #[test]
     fn last_error_message_truncates_at_a_char_boundary() {

@@ -50,6 +50,7 @@ pub mod torrent_handle;
 pub mod torrent_status;
 
 pub mod disconnect_reason;
+pub mod tracker_state;
 
 pub mod torrent;
 pub mod tracker;
@@ -78,5 +79,5 @@ pub(crate) use error::Failure;
 pub(crate) use guard::{guard, guard_value};
 pub(crate) use owned::{free_handle, into_handle, into_owned_bytes, into_owned_string};
 pub(crate) use sigpipe::ignore_sigpipe;
-pub(crate) use strings::{c_string, without_nul, CStrCache};
+pub(crate) use strings::{c_string, copy_str, copy_with_nul, without_nul, CStrCache};
 pub(crate) use struct_size::{field_spans, put_sized};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 use std::hash::Hash;
+use std::ptr;
 use std::sync::{Mutex, PoisonError};
 
 /// `s` as a C string: a NUL inside it would cut the C string short, so each becomes U+FFFD.
@@ -14,6 +15,37 @@ pub(crate) fn c_string(s: &str) -> CString {
 /// `s` with each NUL replaced by U+FFFD (the last error keeps its message so).
 pub(crate) fn without_nul(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
+}
+
+/// Copies `s` into the caller's `buf` of `len` bytes as the `bittern_*_message` functions do:
+/// at most `len - 1` bytes, cut at a UTF-8 character boundary, then a NUL; nothing when `buf` is
+/// NULL or `len` 0. Returns the full length of `s` (without the NUL).
+///
+/// # Safety
+/// `buf` is NULL or has `len` writable bytes.
+pub(crate) unsafe fn copy_str(s: &str, buf: *mut c_char, len: usize) -> usize {
+    let mut n = s.len().min(len.saturating_sub(1));
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: as the caller promised.
+    unsafe { copy_with_nul(&s.as_bytes()[..n], buf, len) };
+    s.len()
+}
+
+/// Writes `bytes` and a NUL to `buf` when it is not NULL and `len` is more than
+/// `bytes.len()`.
+///
+/// # Safety
+/// `buf` is NULL or has `len` writable bytes.
+pub(crate) unsafe fn copy_with_nul(bytes: &[u8], buf: *mut c_char, len: usize) {
+    if !buf.is_null() && bytes.len() < len {
+        // SAFETY: the caller provides `len` writable bytes at `buf`, more than `bytes`.
+        unsafe {
+            ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+            *buf.add(bytes.len()) = 0;
+        }
+    }
 }
 
 /// C strings made on first request and kept until [`CStrCache::clear`], so a handle can return

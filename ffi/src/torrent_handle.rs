@@ -2,10 +2,14 @@
 
 use crate::disconnect_reason::bittern_disconnect_reason;
 use crate::torrent_status::bittern_torrent_status;
+use crate::tracker_state::bittern_tracker_state;
 use crate::{
-    arg, arg_out, bittern_result, field_spans, free_handle, guard, guard_value, put_sized, Failure,
+    arg, arg_out, bittern_result, copy_str, field_spans, free_handle, guard, guard_value,
+    put_sized, without_nul, CStrCache, Failure,
 };
-use bittern_core::session::TorrentHandle;
+use bittern_core::session::{TorrentHandle, TrackerStatus};
+use std::ffi::c_char;
+use std::ptr;
 use std::time::Duration;
 
 /// A torrent in a session, made by `bittern_session_add` and ended by
@@ -16,15 +20,24 @@ use std::time::Duration;
 /// the last one the torrent had, and pausing or resuming gives
 /// `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
+/// Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`) are listed in
+/// tier order, indexes 0 to `bittern_torrent_handle_tracker_count` - 1; the list and its order
+/// are fixed for the handle's life, only each tracker's state, peers and message change.
+///
 /// Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
 /// at once.
 pub struct bittern_torrent_handle {
     handle: TorrentHandle,
+    /// The tracker URLs handed out, by index.
+    urls: CStrCache<usize>,
 }
 
 impl bittern_torrent_handle {
     pub(crate) fn new(handle: TorrentHandle) -> Self {
-        bittern_torrent_handle { handle }
+        bittern_torrent_handle {
+            handle,
+            urls: CStrCache::default(),
+        }
     }
 
     /// Core's handle, for the session's functions that take one (add a peer, remove).
@@ -39,6 +52,34 @@ fn with_handle(
     body: impl FnOnce(&TorrentHandle) -> Result<(), Failure>,
 ) -> bittern_result {
     guard(|| body(&unsafe { arg(handle, "handle") }?.handle))
+}
+
+/// The tracker at `index` of the handle's torrent, as its announcer last found it; not found
+/// (naming the count) when there is none.
+fn tracker(h: &TorrentHandle, index: usize) -> Result<TrackerStatus, Failure> {
+    let mut trackers = h.trackers();
+    let count = trackers.len();
+    if index >= count {
+        return Err(Failure::not_found(format!(
+            "no tracker {index}: the torrent has {count}"
+        )));
+    }
+    Ok(trackers.swap_remove(index))
+}
+
+/// The guard of the functions that write one value of the tracker at `index` to `out`.
+fn with_tracker<T>(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    out: *mut T,
+    name: &str,
+    get: impl FnOnce(&TrackerStatus) -> T,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(out, name) }?;
+        out.put(get(&tracker(h, index)?));
+        Ok(())
+    })
 }
 
 /// Frees a handle. The torrent goes on in its session (`bittern_session_remove` stops it).
@@ -170,4 +211,125 @@ pub extern "C" fn bittern_torrent_handle_resume(
     handle: *const bittern_torrent_handle,
 ) -> bittern_result {
     with_handle(handle, |h| Ok(h.resume()?))
+}
+
+// ---- trackers ---------------------------------------------------------------------------------
+
+/// Writes how many tracker URLs the torrent has to `*count_out`: 0 when it names no tracker
+/// (peers then come only from `bittern_session_add_peer`, or dial in). The count is fixed for
+/// the handle's life.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_count(
+    handle: *const bittern_torrent_handle,
+    count_out: *mut usize,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(count_out, "count_out") }?;
+        out.put(h.trackers().len());
+        Ok(())
+    })
+}
+
+/// Writes where the tracker at `index` stands now to `*state_out`.
+///
+/// Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count (the last error names
+/// it).
+///
+/// Thread safety: any thread; the announcer updates the state after each announce.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_state(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    state_out: *mut bittern_tracker_state,
+) -> bittern_result {
+    with_tracker(handle, index, state_out, "state_out", |t| {
+        bittern_tracker_state::of(t.state)
+    })
+}
+
+/// The URL of the tracker at `index`, or NULL when `handle` is NULL or `index` is not below the
+/// count (the last error says which).
+///
+/// Ownership: owned by the handle, valid until `bittern_torrent_handle_free`; never free it.
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_url(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        let h = unsafe { arg(handle, "handle") }?;
+        // The list is fixed for the handle's life, so the index names one URL for good.
+        let url = tracker(&h.handle, index)?.url;
+        Ok(h.urls.get(index, || url))
+    })
+}
+
+/// Writes the BEP 12 tier of the tracker at `index` (0 for the first; a torrent with only
+/// `announce` has tier 0 alone) to `*tier_out`.
+///
+/// Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_tier(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    tier_out: *mut u32,
+) -> bittern_result {
+    with_tracker(handle, index, tier_out, "tier_out", |t| t.tier)
+}
+
+/// Writes how many peers the last reply of the tracker at `index` named (0 until one came) to
+/// `*peers_out`.
+///
+/// Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_peers(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    peers_out: *mut u32,
+) -> bittern_result {
+    with_tracker(handle, index, peers_out, "peers_out", |t| t.peers)
+}
+
+/// Writes how many announces to the tracker at `index` failed in a row (0 once one is
+/// answered) to `*failures_out`.
+///
+/// Errors: `BITTERN_RESULT_NOT_FOUND` when `index` is not below the count.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_failures(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    failures_out: *mut u32,
+) -> bittern_result {
+    with_tracker(handle, index, failures_out, "failures_out", |t| t.failures)
+}
+
+/// Copies why the last announce to the tracker at `index` failed (while it is
+/// `BITTERN_TRACKER_STATE_FAILING`) into `buf`, as `bittern_last_error_message` copies the last
+/// error, and returns the message's full length in bytes (not counting the NUL). Returns 0
+/// (and writes `""`) when there is none: the tracker is not failing, `handle` is NULL or
+/// `index` is not below the count (those two leave a last error).
+///
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_tracker_message(
+    handle: *const bittern_torrent_handle,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    let message = guard_value(String::new(), || {
+        let h = unsafe { arg(handle, "handle") }?;
+        let error = tracker(&h.handle, index)?.error;
+        Ok(error.map_or_else(String::new, |e| without_nul(&e.to_string())))
+    });
+    guard_value(0, || Ok(unsafe { copy_str(&message, buf, len) }))
 }

@@ -9,11 +9,14 @@
 
 #include "check.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -696,6 +699,178 @@ static void test_sigpipe(void)
     bittern_session_free(s);
 }
 
+/* A port of 127.0.0.1 that nothing listens on: bound, read back, closed. 0 when none. */
+static unsigned dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return 0;
+    }
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    unsigned port = 0;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &size) == 0) {
+        port = ntohs(addr.sin_port);
+    }
+    close(fd);
+    return port;
+}
+
+/* A torrent of a small file TEMP/trackers/NAME, with `tracker` as its only tracker (none when
+ * NULL). */
+static bittern_torrent *tracker_torrent(const char *name, const char *tracker)
+{
+    char dir[4096], relative[64], data[4096];
+    path_of(dir, sizeof dir, "trackers");
+    mkdir(dir, 0755);
+    snprintf(relative, sizeof relative, "trackers/%s", name);
+    path_of(data, sizeof data, relative);
+    FILE *f = fopen(data, "wb");
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < 40000; i++) {
+        fputc(i * 7 + (int)strlen(name), f);
+    }
+    fclose(f);
+    bittern_create_options *create = NULL;
+    CHECK_OK(bittern_create_options_new(&create));
+    if (tracker != NULL) {
+        CHECK_OK(bittern_create_options_add_tracker(create, tracker, 0));
+    }
+    CHECK_OK(bittern_create_options_set_piece_length(create, PIECE_LEN));
+    bittern_torrent *torrent = NULL;
+    CHECK_OK(bittern_torrent_create(data, create, NULL, NULL, &torrent));
+    bittern_create_options_free(create);
+    return torrent;
+}
+
+/* Whether the failure message of tracker `index` is 0 long and written as "". */
+static int tracker_message_is_blank(const bittern_torrent_handle *h, size_t index)
+{
+    char message[8] = "stale";
+    return bittern_torrent_handle_tracker_message(h, index, message, sizeof message) == 0 &&
+           message[0] == '\0';
+}
+
+/* Issue 9: the state of each tracker URL, read through the handle. */
+static void test_trackers(void)
+{
+    unsigned port = dead_port();
+    CHECK(port != 0);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", port);
+    bittern_torrent *dead = tracker_torrent("dead.bin", url);
+    bittern_torrent *none = tracker_torrent("none.bin", NULL);
+    if (dead == NULL || none == NULL) {
+        bittern_torrent_free(dead);
+        bittern_torrent_free(none);
+        return;
+    }
+    char out_dir[4096];
+    path_of(out_dir, sizeof out_dir, "trackers-out");
+    bittern_session *s = start_session();
+    bittern_torrent_handle *h = NULL;
+    CHECK_OK(bittern_session_add(s, dead, out_dir, NULL, &h));
+    bittern_torrent_handle *bare = NULL;
+    CHECK_OK(bittern_session_add(s, none, out_dir, NULL, &bare));
+    if (h == NULL || bare == NULL) {
+        bittern_torrent_handle_free(h);
+        bittern_torrent_handle_free(bare);
+        bittern_session_free(s);
+        bittern_torrent_free(dead);
+        bittern_torrent_free(none);
+        return;
+    }
+
+    size_t count = 99;
+    CHECK_OK(bittern_torrent_handle_tracker_count(h, &count));
+    CHECK(count == 1);
+    const char *got = bittern_torrent_handle_tracker_url(h, 0);
+    CHECKF(got != NULL && strcmp(got, url) == 0, "url %s", got ? got : "(null)");
+    /* The same string each time: owned by the handle. */
+    CHECK(bittern_torrent_handle_tracker_url(h, 0) == got);
+    uint32_t tier = 99;
+    CHECK_OK(bittern_torrent_handle_tracker_tier(h, 0, &tier));
+    CHECK(tier == 0);
+
+    /* Nothing listens there: the first announce fails soon (generous under valgrind). */
+    bittern_tracker_state state = BITTERN_TRACKER_STATE_NOT_TRIED;
+    double deadline = now_s() + 30;
+    while (now_s() < deadline) {
+        CHECK_OK(bittern_torrent_handle_tracker_state(h, 0, &state));
+        if (state == BITTERN_TRACKER_STATE_FAILING) {
+            break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+    CHECKF(state == BITTERN_TRACKER_STATE_FAILING, "state %d", (int)state);
+    size_t need = bittern_torrent_handle_tracker_message(h, 0, NULL, 0);
+    CHECK(need > 0);
+    char message[1024];
+    memset(message, 'x', sizeof message);
+    CHECK(bittern_torrent_handle_tracker_message(h, 0, message, sizeof message) == need);
+    CHECKF(strlen(message) == need || need >= sizeof message, "message %s", message);
+    char tiny[4];
+    CHECK(bittern_torrent_handle_tracker_message(h, 0, tiny, sizeof tiny) == need);
+    CHECK(strlen(tiny) < sizeof tiny);
+    uint32_t peers = 99, failures = 0;
+    CHECK_OK(bittern_torrent_handle_tracker_peers(h, 0, &peers));
+    CHECK(peers == 0);
+    CHECK_OK(bittern_torrent_handle_tracker_failures(h, 0, &failures));
+    CHECK(failures >= 1);
+
+    /* Index 1: not found, naming the count, and nothing written. */
+    state = BITTERN_TRACKER_STATE_WORKING;
+    CHECK_RESULT(bittern_torrent_handle_tracker_state(h, 1, &state), BITTERN_RESULT_NOT_FOUND);
+    CHECK_LAST_ERROR_HAS("has 1");
+    CHECK(state == BITTERN_TRACKER_STATE_WORKING);
+    peers = 99;
+    CHECK_RESULT(bittern_torrent_handle_tracker_peers(h, 1, &peers), BITTERN_RESULT_NOT_FOUND);
+    CHECK(peers == 99);
+    CHECK_RESULT(bittern_torrent_handle_tracker_tier(h, 1, &tier), BITTERN_RESULT_NOT_FOUND);
+    CHECK_RESULT(bittern_torrent_handle_tracker_failures(h, 1, &failures),
+                 BITTERN_RESULT_NOT_FOUND);
+    CHECK(bittern_torrent_handle_tracker_url(h, 1) == NULL);
+    CHECK_LAST_ERROR_HAS("no tracker 1");
+    CHECK(tracker_message_is_blank(h, 1));
+
+    /* NULL arguments. */
+    CHECK_RESULT(bittern_torrent_handle_tracker_count(NULL, &count),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_count(h, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_state(NULL, 0, &state),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_state(h, 0, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_peers(NULL, 0, &peers),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_peers(h, 0, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_tier(h, 0, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_tracker_failures(h, 0, NULL),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK(bittern_torrent_handle_tracker_url(NULL, 0) == NULL);
+    CHECK_LAST_ERROR_HAS("handle");
+    CHECK(tracker_message_is_blank(NULL, 0));
+
+    /* A torrent that names no tracker has none. */
+    count = 99;
+    CHECK_OK(bittern_torrent_handle_tracker_count(bare, &count));
+    CHECK(count == 0);
+    CHECK_RESULT(bittern_torrent_handle_tracker_state(bare, 0, &state), BITTERN_RESULT_NOT_FOUND);
+    CHECK_LAST_ERROR_HAS("has 0");
+
+    bittern_torrent_handle_free(bare);
+    bittern_session_free(s);
+    /* The handle outlives its session, and so does the URL it handed out. */
+    CHECK(strcmp(got, url) == 0);
+    bittern_torrent_handle_free(h);
+    bittern_torrent_free(dead);
+    bittern_torrent_free(none);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -708,6 +883,7 @@ int main(int argc, char **argv)
     test_config();
     test_polling_threads();
     test_fetch();
+    test_trackers();
     test_swarm();
     return finish("test_session");
 }
