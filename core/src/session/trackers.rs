@@ -39,6 +39,23 @@ pub struct TrackerStatus {
     pub next_announce: Option<Instant>,
 }
 
+impl TrackerStatus {
+    /// A tracker of the torrent's list before its first announce.
+    fn not_tried(url: String, tier: u32) -> TrackerStatus {
+        TrackerStatus {
+            url,
+            tier,
+            state: TrackerState::NotTried,
+            peers: 0,
+            interval: None,
+            error: None,
+            failures: 0,
+            updated: None,
+            next_announce: None,
+        }
+    }
+}
+
 /// What is wrong with a torrent's trackers, if anything: what a face says while no peer comes.
 #[derive(Debug, Clone)]
 pub enum TrackerTrouble {
@@ -85,17 +102,8 @@ impl SharedTrackers {
             .iter()
             .enumerate()
             .flat_map(|(tier, urls)| {
-                urls.iter().map(move |url| TrackerStatus {
-                    url: url.clone(),
-                    tier: tier as u32,
-                    state: TrackerState::NotTried,
-                    peers: 0,
-                    interval: None,
-                    error: None,
-                    failures: 0,
-                    updated: None,
-                    next_announce: None,
-                })
+                urls.iter()
+                    .map(move |url| TrackerStatus::not_tried(url.clone(), tier as u32))
             })
             .collect();
         SharedTrackers(Arc::new(Mutex::new(trackers)))
@@ -131,15 +139,8 @@ mod tests {
 
     fn tracker(state: TrackerState) -> TrackerStatus {
         TrackerStatus {
-            url: "http://t/announce".into(),
-            tier: 0,
             state,
-            peers: 0,
-            interval: None,
-            error: None,
-            failures: 0,
-            updated: None,
-            next_announce: None,
+            ..TrackerStatus::not_tried("http://t/announce".into(), 0)
         }
     }
 
