@@ -162,10 +162,10 @@ async fn check(
                     Err(e) => std::panic::resume_unwind(e.into_panic()),
                 },
                 input = rx.recv() => {
-                    if let Some(stopped) = asked.on_input(input, false) {
+                    if let Waiting::Stop(done) = asked.on_input(input) {
                         stop.store(true, Ordering::Relaxed);
                         let _ = task.await;
-                        stopped.map(|done| done.send(()));
+                        done.map(|done| done.send(()));
                         return None;
                     }
                 }
@@ -178,37 +178,43 @@ async fn check(
         });
         status.send_modify(|s| s.state = State::Error);
         loop {
-            let input = rx.recv().await;
-            let resumed = matches!(input, Some(Input::Command(Command::Resume)));
-            if let Some(stopped) = asked.on_input(input, true) {
-                stopped.map(|done| done.send(()));
-                return None;
-            }
-            if resumed {
-                break;
+            match asked.on_input(rx.recv().await) {
+                Waiting::Stop(done) => {
+                    done.map(|done| done.send(()));
+                    return None;
+                }
+                Waiting::Resumed => break,
+                Waiting::Go => {}
             }
         }
     }
 }
 
+/// What an input means to a torrent that does not run yet.
+enum Waiting {
+    Go,
+    /// Resumed: a pause asked before is undone, and a failed check runs again.
+    Resumed,
+    /// Stopped (with whom to tell, if anyone waits), or every sender is gone.
+    Stop(Option<tokio::sync::oneshot::Sender<()>>),
+}
+
 impl Asked {
-    /// Takes an input that reached a torrent not yet running; `Some` when it is to stop (with
-    /// whom to tell, if anyone waits). A resume clears a pause asked before (`failed`: it is
-    /// the retry of a failed check, and clears nothing).
-    fn on_input(
-        &mut self,
-        input: Option<Input>,
-        failed: bool,
-    ) -> Option<Option<tokio::sync::oneshot::Sender<()>>> {
-        match input? {
-            Input::Command(Command::Stop(done)) => return Some(Some(done)),
-            Input::Command(Command::Pause) => self.paused = true,
-            Input::Command(Command::Resume) if !failed => self.paused = false,
-            Input::Peers(addrs) => self.peers.extend(addrs),
+    /// Takes an input that reached a torrent not yet running.
+    fn on_input(&mut self, input: Option<Input>) -> Waiting {
+        match input {
+            None => return Waiting::Stop(None),
+            Some(Input::Command(Command::Stop(done))) => return Waiting::Stop(Some(done)),
+            Some(Input::Command(Command::Pause)) => self.paused = true,
+            Some(Input::Command(Command::Resume)) => {
+                self.paused = false;
+                return Waiting::Resumed;
+            }
+            Some(Input::Peers(addrs)) => self.peers.extend(addrs),
             // A peer that connected: its link is dropped, which closes it.
-            _ => {}
+            Some(_) => {}
         }
-        None
+        Waiting::Go
     }
 }
 
