@@ -595,3 +595,29 @@ def test_download_status_says_which_tracker_is_unreachable(bittern_script: str, 
     # Said in the status line, and kept saying (two status lines in a row name it).
     assert len(status) == 2, status
     assert url in status[-1] and "refused" in status[-1], status
+
+
+def test_a_trackers_trouble_is_told_once_until_it_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9: every failed retry of a dead tracker printed its `tracker:` line again, on top of
+    the status line that keeps saying it; now each URL's message is told when it changes."""
+    from bittern.cli.transfer import EventTeller
+
+    def failure(url: str, message: str) -> Any:
+        return types.SimpleNamespace(kind="tracker_error", url=url, message=message)
+
+    a, b = "http://a.example/announce", "http://b.example/announce"
+    batches = [
+        [failure(a, "cannot reach tracker: refused"), failure(b, "timed out")],
+        [failure(a, "cannot reach tracker: refused")],
+        [failure(a, "tracker answered HTTP 502"), failure(b, "timed out")],
+    ]
+    session = types.SimpleNamespace(events=lambda timeout: batches.pop(0) if batches else [])
+    teller = EventTeller(session)  # type: ignore[arg-type]
+    for _ in range(3):
+        teller.drain()
+    told = [line for line in capsys.readouterr().out.splitlines() if line.startswith("tracker:")]
+    assert told == [
+        f"tracker: {a}: cannot reach tracker: refused",
+        f"tracker: {b}: timed out",
+        f"tracker: {a}: tracker answered HTTP 502",
+    ]

@@ -8,7 +8,6 @@ import html
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ import bittern
 
 from .errors import CommandError
 from .progress import Display, ProgressBar, say
-from .transfer import add_torrent
+from .transfer import EventTeller, add_torrent
 from .units import average_rate, human_size, positive_int, positive_size
 
 
@@ -41,28 +40,6 @@ def same_bytes(a: Path, b: Path) -> bool:
                 return False
             if not x:
                 return True
-
-
-def start_publishing_tracker(
-    torrent: bittern.Torrent, folder: Path
-) -> tuple[bittern.Tracker, bittern.Torrent]:
-    """A tracker on a free loopback port that publishes `torrent`, announcing to itself.
-
-    The tracker reads its torrents folder when it starts, and the torrent must name the
-    tracker's URL: so the port is found first, and taken again if another program took it
-    meanwhile. `replace()` keeps the info-hash, so nothing is hashed again.
-    """
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        announced = torrent.replace(announce=f"http://127.0.0.1:{port}/announce")
-        announced.save(folder / f"{torrent.name}.torrent")
-        try:
-            return bittern.Tracker(f"127.0.0.1:{port}", interval=60, torrents_dir=folder), announced
-        except bittern.StorageError:
-            continue
-    raise CommandError("cannot find a free port for the tracker")
 
 
 def torrent_link(index_url: str) -> str:
@@ -89,9 +66,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def run_demo(work: Path, peers: int, size: int) -> int:
     tty = sys.stderr.isatty()
     name = "bittern-demo.bin"
-    origin_dir, torrents = work / "origin", work / "torrents"
+    origin_dir = work / "origin"
     origin_dir.mkdir()
-    torrents.mkdir()
     original = origin_dir / name
     say(f"[1/6] writing {human_size(size)} of random data to {original}")
     write_random(original, size)
@@ -103,8 +79,11 @@ def run_demo(work: Path, peers: int, size: int) -> int:
     finally:
         if progress is not None:
             progress.close()
-    tracker, torrent = start_publishing_tracker(plain, torrents)
-    with tracker:
+    with bittern.Tracker("127.0.0.1:0", interval=60) as tracker:
+        # The torrent must name the tracker's URL, known once it listens: `replace()` keeps the
+        # info-hash, so nothing is hashed again.
+        torrent = plain.replace(announce=tracker.url)
+        tracker.publish(torrent)
         index = tracker.url.rsplit("/", 1)[0] + "/"
         say(f"[3/6] tracker on {tracker.url}, publishing {torrent.name}.torrent on {index}")
         # Every session is on 127.0.0.1: let each take all the others.
@@ -120,7 +99,7 @@ def run_demo(work: Path, peers: int, size: int) -> int:
                     sessions.append(bittern.Session(listen="127.0.0.1:0", max_peers_per_ip=limit))
                 start = time.monotonic()
                 handles = [
-                    add_torrent(s, link, work / f"peer{i + 1}", tty=False) for i, s in enumerate(sessions)
+                    add_torrent(EventTeller(s), link, work / f"peer{i + 1}", tty=False) for i, s in enumerate(sessions)
                 ]
                 times = demo_wait(handles, start, tty)
             finally:

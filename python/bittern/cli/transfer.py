@@ -61,26 +61,35 @@ def stop_signals() -> Iterator[threading.Event]:
             signal.signal(which, handler if handler is not None else signal.SIG_DFL)
 
 
-def drain_events(session: bittern.Session) -> None:
-    """Reports what needs telling from the events waiting; a storage error ends the command."""
-    for event in session.events(timeout=0):
-        if event.kind == "tracker_error":
-            say(f"tracker: {event.url}: {event.message}")
-        elif event.kind == "peer_banned":
-            say(f"banned {event.ip}: it sent data that failed the hash check")
-        elif event.kind == "storage_error":
-            raise CommandError(f"storage: {event.message}")
+class EventTeller:
+    """Tells what needs telling from a session's events: a tracker's trouble once (until its
+    message changes: the status line keeps saying it), bans; a storage error ends the command."""
+
+    def __init__(self, session: bittern.Session) -> None:
+        self.session = session
+        self.trackers: dict[str, str] = {}
+
+    def drain(self) -> None:
+        for event in self.session.events(timeout=0):
+            if event.kind == "tracker_error":
+                if self.trackers.get(event.url) != event.message:
+                    self.trackers[event.url] = event.message
+                    say(f"tracker: {event.url}: {event.message}")
+            elif event.kind == "peer_banned":
+                say(f"banned {event.ip}: it sent data that failed the hash check")
+            elif event.kind == "storage_error":
+                raise CommandError(f"storage: {event.message}")
 
 
 def seed_until_stopped(
-    session: bittern.Session, handle: bittern.TorrentHandle, tty: bool, stopping: threading.Event
+    events: EventTeller, handle: bittern.TorrentHandle, tty: bool, stopping: threading.Event
 ) -> None:
     """Seeds, with a status line (peers, upload rate, uploaded), until `stopping` is set: in
     place on a terminal, else a line every 10 seconds when something changed."""
     last, logged = 0.0, ""
     try:
         while not stopping.wait(0.5):
-            drain_events(session)
+            events.drain()
             s = handle.status()
             line = (
                 f"seeding: {s.peers} peer{'' if s.peers == 1 else 's'}, "
@@ -102,13 +111,13 @@ def stop_session(session: bittern.Session) -> None:
 
 
 def add_torrent(
-    session: bittern.Session, source: str | Path | bittern.Torrent, save_dir: Path, tty: bool, **options: bool
+    events: EventTeller, source: str | Path | bittern.Torrent, save_dir: Path, tty: bool, **options: bool
 ) -> bittern.TorrentHandle:
     """`session.add` (which loads a path or an http(s) URL), with a failure to load the torrent
     told with where it came from; returns once the data on disk is checked, showing how far the
     check is meanwhile."""
     try:
-        handle = session.add(source, save_dir, **options)
+        handle = events.session.add(source, save_dir, **options)
     except (bittern.BencodeError, bittern.MetainfoError) as e:
         # A URL's failures name it already (as do fetch failures, told by bittern as they are).
         if str(source) in str(e):
@@ -117,7 +126,7 @@ def add_torrent(
     last = time.monotonic()
     try:
         while not handle.wait_checked(timeout=0.25):
-            drain_events(session)
+            events.drain()
             s = handle.status()
             line = f"checking:  {s.pieces_checked} of {s.piece_count} pieces"
             if tty:
@@ -127,7 +136,7 @@ def add_torrent(
                 last = time.monotonic()
     finally:
         STATUS_LINE.clear()
-    drain_events(session)
+    events.drain()
     if handle.status().state == "error":
         raise CommandError(f"checking {save_dir / handle.name} failed")
     return handle
@@ -140,7 +149,8 @@ def cmd_download(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tty = sys.stderr.isatty()
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
-        handle = add_torrent(session, args.torrent, out, tty)
+        events = EventTeller(session)
+        handle = add_torrent(events, args.torrent, out, tty)
         start = time.monotonic()  # checked: the download starts
         s = handle.status()
         say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
@@ -157,7 +167,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         try:
             display.update(s, force=True, handle=handle)
             while not handle.wait(timeout=0.25):
-                drain_events(session)
+                events.drain()
                 display.update(handle.status(), handle=handle)
             display.update(handle.status(), force=True)
         except KeyboardInterrupt:
@@ -174,7 +184,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             say(f"finished:  {display.summary(final)}" if display.fetched(final) else "finished")
             if not args.exit_when_done:
                 say(f"seeding on port {session.port}; press Ctrl-C to stop")
-                seed_until_stopped(session, handle, tty, stopping)
+                seed_until_stopped(events, handle, tty, stopping)
             stop_session(session)
     return 0
 
@@ -207,7 +217,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
         if not args.trust:
             say(f"checking {path} ({human_size(torrent.total_length)})...")
-        handle = add_torrent(session, torrent, save_dir, tty, seed_only=True, trust_data=args.trust)
+        events = EventTeller(session)
+        handle = add_torrent(events, torrent, save_dir, tty, seed_only=True, trust_data=args.trust)
         s = handle.status()
         if not s.finished:
             raise CommandError(
@@ -216,7 +227,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
             )
         with stop_signals() as stopping:
             say(f"seeding {torrent.name} ({torrent.info_hash_hex}) on port {session.port}; press Ctrl-C to stop")
-            seed_until_stopped(session, handle, tty, stopping)
+            seed_until_stopped(events, handle, tty, stopping)
             stop_session(session)
     return 0
 
