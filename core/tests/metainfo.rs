@@ -134,6 +134,43 @@ fn limits_are_enforced() {
         ..Default::default()
     };
     assert!(Metainfo::from_bytes_with_limits(&bytes, &few).is_err());
+    let short = LoadLimits {
+        max_path_len: 8,
+        ..Default::default()
+    };
+    let error = Metainfo::from_bytes_with_limits(&bytes, &short).unwrap_err();
+    assert!(
+        error.to_string().contains("longer than the limit of 8"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_path_longer_than_any_system_opens_is_refused() {
+    use bittern_core::bencode::{encode, Value};
+    let deep = vec![Value::Bytes(b"d".to_vec()); 3000]; // 5999 bytes joined
+    let file = Value::Dict(
+        [
+            (b"length".to_vec(), Value::Int(1)),
+            (b"path".to_vec(), Value::List(deep)),
+        ]
+        .into(),
+    );
+    let info = Value::Dict(
+        [
+            (b"files".to_vec(), Value::List(vec![file])),
+            (b"name".to_vec(), Value::Bytes(b"n".to_vec())),
+            (b"piece length".to_vec(), Value::Int(16384)),
+            (b"pieces".to_vec(), Value::Bytes(vec![0; 20])),
+        ]
+        .into(),
+    );
+    let torrent = encode(&Value::Dict([(b"info".to_vec(), info)].into()));
+    let error = Metainfo::from_bytes(&torrent).unwrap_err();
+    assert!(
+        error.to_string().contains("longer than the limit of 4096"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -124,6 +124,9 @@ pub struct LoadLimits {
     pub max_files: usize,
     /// Largest piece length (default 256 MiB).
     pub max_piece_length: u64,
+    /// Longest file path, in bytes, its components joined by `/` (default 4096, Linux's
+    /// `PATH_MAX`: no longer path can be opened). This also bounds the depth.
+    pub max_path_len: usize,
     /// Bencode limits (see [`crate::bencode::Limits`]).
     pub bencode: crate::bencode::Limits,
 }
@@ -135,6 +138,7 @@ impl Default for LoadLimits {
             max_pieces: 1 << 22,
             max_files: 1_000_000,
             max_piece_length: 256 << 20,
+            max_path_len: 4096,
             bencode: Default::default(),
         }
     }

@@ -161,6 +161,7 @@ fn parse_info(node: Node<'_>, limits: &LoadLimits) -> Result<Info> {
     }
     let name = bytes(required(node, "name", "info.name")?, "info.name")?;
     check_component(name, || "info.name".into())?;
+    check_path_len(name, limits, || "info.name".into())?;
 
     let piece_length = int(
         required(node, "piece length", "info.piece length")?,
@@ -318,6 +319,7 @@ fn parse_files(list: Node<'_>, name: &[u8], limits: &LoadLimits) -> Result<Vec<F
         if joined.len() == name.len() {
             return Err(entry("path", "empty"));
         }
+        check_path_len(&joined, limits, || field("path"))?;
         files.push(FileEntry {
             path: joined.as_slice().into(),
             length,
@@ -333,6 +335,20 @@ fn parse_files(list: Node<'_>, name: &[u8], limits: &LoadLimits) -> Result<Vec<F
     }
     check_unique_paths(&files, name.len() + 1)?;
     Ok(files)
+}
+
+fn check_path_len(path: &[u8], limits: &LoadLimits, field: impl Fn() -> String) -> Result<()> {
+    if path.len() > limits.max_path_len {
+        return Err(MetainfoError::invalid(
+            field(),
+            format!(
+                "a path of {} bytes is longer than the limit of {}",
+                path.len(),
+                limits.max_path_len
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A path component must name one entry inside its folder: nothing that could climb out of the

@@ -41,7 +41,7 @@ pub(super) async fn run(
         return;
     };
     let mut event = Some(AnnounceEvent::Started);
-    let mut completed_sent = state.borrow().completed;
+    let mut completed_sent = false;
     let mut backoff = Backoff::default();
     // Whether the trackers were told we are in the swarm (and not told since that we left).
     let mut joined = false;

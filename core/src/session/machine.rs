@@ -239,10 +239,10 @@ impl TorrentMachine {
         self.announce
     }
 
-    /// The torrent starts: a complete one says so at once.
+    /// The torrent starts: a complete one says so at once. It does not announce `completed`:
+    /// BEP 3 sends that when a download completes, and trackers count it as one.
     pub fn on_start(&mut self) {
         if self.picker.is_complete() {
-            self.announce.completed = true;
             self.event(EventKind::Finished);
         }
     }

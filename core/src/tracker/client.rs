@@ -116,7 +116,7 @@ impl Client {
             .http1_only()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+            .redirect(redirect_policy(config.max_redirects))
             // The Referer would repeat the announce URL, passkey and all, to the next host.
             .referer(false)
             .user_agent(config.user_agent.as_str())
@@ -302,6 +302,67 @@ fn with_query(mut url: Url, query: &str) -> Url {
 
 /// A short message for a failed request: what failed and the innermost cause, without the URL
 /// (it holds the info-hash and perhaps a passkey).
+/// Follows at most `max` redirects, only to http(s), and never from a public host to a
+/// loopback, private or link-local one: a tracker on the internet must not be able to make us
+/// query the services of our own network for it.
+fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let next = attempt.url();
+        if attempt.previous().len() > max {
+            let error = format!("more than {max} redirects");
+            return attempt.error(error);
+        }
+        if !matches!(next.scheme(), "http" | "https") {
+            let error = format!(
+                "redirect to a {}: URL, only http(s) is followed",
+                next.scheme()
+            );
+            return attempt.error(error);
+        }
+        let from_public = attempt.previous().first().is_some_and(|u| !is_local(u));
+        if from_public && is_local(next) {
+            let error = "redirect from a public host to a local address".to_owned();
+            return attempt.error(error);
+        }
+        attempt.follow()
+    })
+}
+
+/// Whether `url` names this machine or its network: a loopback, private, link-local,
+/// shared or unspecified address, or `localhost`.
+pub fn is_local(url: &Url) -> bool {
+    use std::net::{IpAddr, Ipv4Addr};
+    let v4 = |ip: Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let unbracketed = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = unbracketed.parse::<IpAddr>() else {
+        let name = host.trim_end_matches('.').to_ascii_lowercase();
+        return name == "localhost" || name.ends_with(".localhost");
+    };
+    match ip {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(mapped) => v4(mapped),
+            None => {
+                let first = ip.segments()[0];
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00 // unique local
+                    || (first & 0xffc0) == 0xfe80 // link-local
+            }
+        },
+    }
+}
+
 fn transport(e: reqwest::Error) -> TrackerError {
     if e.is_timeout() {
         return TrackerError::Timeout;
@@ -613,5 +674,40 @@ pub mod blocking {
             let client = Client::new(config.clone())?;
             list.announce(&client, req).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses_are_told_from_public_ones() {
+        for local in [
+            "http://127.0.0.1/a",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://192.168.1.1:8080/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:192.168.0.1]/",
+            "http://localhost:6969/announce",
+            "http://tracker.localhost./",
+        ] {
+            assert!(is_local(&Url::parse(local).unwrap()), "{local}");
+        }
+        for public in [
+            "http://93.184.216.34/",
+            "http://100.128.0.1/",
+            "http://[2001:db8::1]/",
+            "https://tracker.example/announce",
+            "http://localhost.example/",
+        ] {
+            assert!(!is_local(&Url::parse(public).unwrap()), "{public}");
+        }
     }
 }

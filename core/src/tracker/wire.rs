@@ -338,8 +338,9 @@ impl AnnounceResponse {
     }
 
     /// Reads a tracker's answer (client side). A `failure reason` becomes
-    /// [`TrackerError::Failure`]; peers with port 0 or a host name instead of an address are
-    /// left out; intervals are passed on as given (clamped into `u32`), for the caller to bound.
+    /// [`TrackerError::Failure`]; peers that cannot be dialled ([`is_dialable`]) or are named
+    /// by a host name instead of an address are left out; texts are made safe to show
+    /// ([`MAX_TRACKER_TEXT`]); intervals are passed on as given (clamped into `u32`), for the caller to bound.
     pub fn decode(body: &[u8]) -> Result<Self, TrackerError> {
         let doc = decode(body, DecodeOptions::tolerant()).map_err(|e| {
             let start = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
@@ -387,7 +388,7 @@ impl AnnounceResponse {
                 peer_id: None,
             }));
         }
-        peers.retain(|p| p.addr.port() != 0);
+        peers.retain(|p| is_dialable(p.addr));
         Ok(AnnounceResponse {
             interval: seconds(b"interval")
                 .ok_or_else(|| TrackerError::InvalidResponse("no 'interval'".into()))?,
@@ -404,9 +405,36 @@ impl AnnounceResponse {
     }
 }
 
+/// The longest text taken from a tracker's answer (a failure reason, a warning), in characters.
+pub const MAX_TRACKER_TEXT: usize = 512;
+
+/// A tracker's text as it may be shown: invalid UTF-8 replaced, control characters (terminal
+/// escapes, line breaks that would forge log lines or headers) written as escapes, and cut to
+/// [`MAX_TRACKER_TEXT`] characters, the last one `…`.
 fn text(node: Node<'_>) -> Option<String> {
-    node.as_bytes()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+    let raw = String::from_utf8_lossy(node.as_bytes()?);
+    let cut = raw.chars().nth(MAX_TRACKER_TEXT).is_some();
+    let mut shown = String::with_capacity(raw.len().min(4 * MAX_TRACKER_TEXT));
+    for (i, c) in raw.chars().enumerate() {
+        if cut && i == MAX_TRACKER_TEXT - 1 {
+            shown.push('…');
+            break;
+        }
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    Some(shown)
+}
+
+/// Whether a peer a tracker named can be dialled: not port 0, not an unspecified, multicast or
+/// broadcast address (a hostile tracker could point us at those to waste our connection slots).
+pub fn is_dialable(addr: SocketAddr) -> bool {
+    let ip = addr.ip();
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    addr.port() != 0 && !ip.is_unspecified() && !ip.is_multicast() && !broadcast
 }
 
 /// A peer of the dictionary form, if it names an address and a usable port.
@@ -493,6 +521,57 @@ mod tests {
         r.numwant = Some(30);
         r.key = Some(b"k y".to_vec());
         r
+    }
+
+    #[test]
+    fn a_trackers_text_cannot_drive_a_terminal_or_forge_lines() {
+        let answer = |reason: &[u8]| {
+            let mut e = Encoder::new();
+            e.begin_dict().bytes(b"failure reason").bytes(reason).end();
+            match AnnounceResponse::decode(&e.finish()) {
+                Err(TrackerError::Failure(text)) => text,
+                other => panic!("{other:?}"),
+            }
+        };
+        let shown = answer(b"\x1b[2J\x1b]0;pwned\x07gone\r\nLocation: http://evil/\x00");
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(
+            shown.contains("\\u{1b}[2J") && shown.contains("\\r\\nLocation"),
+            "{shown:?}"
+        );
+        let long = answer(&[b'x'; 100_000]);
+        assert_eq!(long.chars().count(), MAX_TRACKER_TEXT);
+        assert!(long.ends_with('…'));
+        let exact = "y".repeat(MAX_TRACKER_TEXT);
+        assert_eq!(answer(exact.as_bytes()), exact);
+    }
+
+    #[test]
+    fn peers_that_cannot_be_dialled_are_dropped() {
+        let mut compact = Vec::new();
+        for addr in [
+            "0.0.0.0:6881",
+            "255.255.255.255:6881",
+            "224.0.0.1:6881",
+            "10.0.0.1:0",
+            "10.0.0.1:6881",
+        ] {
+            push_compact(&mut compact, addr.parse().unwrap());
+        }
+        let mut six = Vec::new();
+        for addr in ["[::]:6881", "[ff02::1]:6881", "[2001:db8::1]:6881"] {
+            push_compact(&mut six, addr.parse().unwrap());
+        }
+        let mut e = Encoder::new();
+        e.begin_dict()
+            .bytes(b"interval")
+            .int(60)
+            .bytes(b"peers")
+            .bytes(&compact);
+        e.bytes(b"peers6").bytes(&six).end();
+        let answer = AnnounceResponse::decode(&e.finish()).unwrap();
+        let kept: Vec<String> = answer.peers.iter().map(|p| p.addr.to_string()).collect();
+        assert_eq!(kept, ["10.0.0.1:6881", "[2001:db8::1]:6881"]);
     }
 
     #[test]

@@ -156,6 +156,8 @@ fn a_seed_sends_its_bitfield_and_serves_requests_once_unchoked() {
     let now = Instant::now();
     let mut m = seeder(now);
     m.on_start();
+    // Complete from the start: finished, but no download completed to announce.
+    assert!(!m.announce().completed);
     assert!(m
         .take_actions()
         .iter()
