@@ -79,3 +79,22 @@ fn mutated_torrents_load_or_fail_cleanly() {
     }
     assert!((100..19_000).contains(&loaded), "{loaded} loaded");
 }
+
+#[test]
+fn token_and_depth_limits_are_errors_at_their_offset() {
+    use bittern_core::bencode::{BencodeErrorKind, Limits};
+    let few = DecodeOptions {
+        limits: Limits {
+            max_tokens: 3,
+            ..Limits::default()
+        },
+        ..DecodeOptions::strict()
+    };
+    assert!(decode(&b"li1ei2ee"[..], few).is_ok());
+    let error = decode(&b"li1ei2ei3ee"[..], few).unwrap_err();
+    assert_eq!(error.kind, BencodeErrorKind::TokenLimit { limit: 3 });
+    assert_eq!(error.offset, 7);
+    let deep = [vec![b'l'; 101], vec![b'e'; 101]].concat();
+    let error = decode(&deep[..], DecodeOptions::strict()).unwrap_err();
+    assert_eq!(error.kind, BencodeErrorKind::DepthLimit { limit: 100 });
+}
