@@ -257,3 +257,20 @@ def test_an_interval_never_makes_a_tight_announce_loop(interval: int, tmp_path: 
     assert announces == 1, [r.split(b"\r\n")[0] for r in server.requests]
     assert b"event=started" in server.requests[0]
     assert tracker.failures == 0
+
+
+def test_a_download_goes_on_through_its_other_tracker(tmp_path: Path) -> None:
+    """The first tier answers HTML forever; the second tier's tracker brings the seeder, the
+    download completes, and the hostile tracker's trouble stays visible in the torrent's list."""
+    data = tmp_path / "seed" / "data.bin"
+    data.parent.mkdir()
+    data.write_bytes(bytes(range(256)) * 2000)
+    with hostile(respond(b"<html>tracker moved</html>")) as (bad, _), bittern.Tracker("127.0.0.1:0") as good:
+        torrent = bittern.Torrent.create(data, announce=[bad, good.url], piece_length=16384)
+        with bittern.Session(listen="127.0.0.1:0") as seeder, bittern.Session(listen="127.0.0.1:0") as leecher:
+            seeder.add(torrent, data.parent, seed_only=True, trust_data=True)
+            handle = leecher.add(torrent, tmp_path / "out")
+            assert handle.wait(timeout=60), handle.status()
+            states = {t.url: t.state for t in handle.trackers()}
+    assert (tmp_path / "out" / "data.bin").read_bytes() == data.read_bytes()
+    assert states == {bad: "failing", good.url: "working"}
