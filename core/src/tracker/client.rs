@@ -300,8 +300,6 @@ fn with_query(mut url: Url, query: &str) -> Url {
     url
 }
 
-/// A short message for a failed request: what failed and the innermost cause, without the URL
-/// (it holds the info-hash and perhaps a passkey).
 /// Follows at most `max` redirects, only to http(s), and never from a public host to a
 /// loopback, private or link-local one: a tracker on the internet must not be able to make us
 /// query the services of our own network for it.
@@ -363,6 +361,8 @@ pub fn is_local(url: &Url) -> bool {
     }
 }
 
+/// A short message for a failed request: what failed and the innermost cause, without the URL
+/// (it holds the info-hash and perhaps a passkey).
 fn transport(e: reqwest::Error) -> TrackerError {
     if e.is_timeout() {
         return TrackerError::Timeout;

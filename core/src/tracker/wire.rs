@@ -340,7 +340,8 @@ impl AnnounceResponse {
     /// Reads a tracker's answer (client side). A `failure reason` becomes
     /// [`TrackerError::Failure`]; peers that cannot be dialled ([`is_dialable`]) or are named
     /// by a host name instead of an address are left out; texts are made safe to show
-    /// ([`MAX_TRACKER_TEXT`]); intervals are passed on as given (clamped into `u32`), for the caller to bound.
+    /// ([`MAX_TRACKER_TEXT`]); intervals are passed on as given (clamped into `u32`), for the
+    /// caller to bound.
     pub fn decode(body: &[u8]) -> Result<Self, TrackerError> {
         let doc = decode(body, DecodeOptions::tolerant()).map_err(|e| {
             let start = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
