@@ -17,6 +17,19 @@
  *   bittern_event) are made by a `_new`, `_load`, `_from_bytes`, `_fetch`, `_decode`, `_create`
  *   or `_start` function, or by the call that returns them, and ended by exactly one `_free`;
  *   `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
+ * - Threads: each handle type's documentation says what may run on several threads at once. In
+ *   short: functions taking a `const` handle only read it and may run on several threads at
+ *   once; setters (a non-`const` bittern_torrent or options or config) need exclusive access;
+ *   every function of bittern_session, bittern_torrent_handle and bittern_tracker but its
+ *   `_free` may run on several threads at once; a `_free` needs that no other thread uses the
+ *   handle. The last error is per thread.
+ * - What is not detected: a handle used after its `_free`, freed twice, or not made by bittern
+ *   (and a buffer shorter than its length says) is undefined behaviour, which the library cannot
+ *   tell from a valid pointer. What it does guarantee: NULL is never dereferenced (the NULL
+ *   results above, `_free(NULL)` a no-op), a handle documented to outlive another (a
+ *   bittern_torrent_handle its session, an event its session, a tracker its config, a session
+ *   the torrent and options it was given) stays usable after that one's `_free`, and nothing is
+ *   written past the length of a caller's buffer.
  * - Long work reports through events the caller polls (bittern_session_poll_event), never
  *   through callbacks from the library's threads.
  * - Strings returned as `const char *` are NUL-terminated UTF-8. Invalid UTF-8 in the data is
@@ -702,7 +715,8 @@ size_t bittern_last_error_message(char *buf, size_t len);
 /**
  * Copies the path of the file the last failed call on this thread was about (the bytes the
  * OS uses for it) into `buf`, as `bittern_last_error_message` copies the message, and returns
- * its full length; 0 (and `""`) when the last error names no file.
+ * its full length; 0 (and `""`) when the last error names no file. A path cut short is cut at
+ * a UTF-8 character boundary when it is UTF-8 (a path that is not is cut at any byte).
  *
  * Ownership: `buf` is the caller's. Thread safety: reads the calling thread's last error.
  */

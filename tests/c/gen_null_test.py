@@ -81,6 +81,11 @@ def parse(header):
     if not m:
         die("the header's conventions no longer list the handle types")
     handles = [h.strip() for h in m.group(1).replace("\n", " ").replace("*", "").split(",")]
+    # Every handle type says in its documentation what may run on several threads at once.
+    for h in handles:
+        m = re.search(r"/\*\*((?:[^*]|\*(?!/))*)\*/\s*typedef struct %s %s;" % (h, h), text)
+        if not m or "Thread safety" not in m.group(1):
+            die(f"the documentation of {h} does not say its thread safety")
     enums = set(re.findall(r"typedef enum \{[^}]*\} (\w+);", text))
     sized = set(re.findall(r"typedef struct \{\s*(?:/\*\*(?:[^*]|\*(?!/))*\*/\s*)?size_t struct_size;[^}]*\} (\w+);", text))
     callbacks = set(re.findall(r"typedef \w+ \(\*(\w+)\)", text))

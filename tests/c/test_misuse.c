@@ -522,6 +522,69 @@ static void strings_and_paths(void)
     }
 }
 
+/* Absurd timeouts: taken (or refused) without overflowing a deadline. */
+static void absurd_timeouts(void)
+{
+    bittern_session_config *sc = NULL;
+    bittern_session *session = NULL;
+    CHECK_OK(bittern_session_config_new(&sc));
+    CHECK_OK(bittern_session_config_set_listen(sc, "127.0.0.1:0"));
+    bittern_result r1 = bittern_session_config_set_handshake_timeout_ms(sc, UINT64_MAX);
+    bittern_result r2 = bittern_session_config_set_idle_timeout_ms(sc, UINT64_MAX);
+    bittern_result r3 = bittern_session_config_set_tracker_timeout_ms(sc, UINT32_MAX);
+    CHECK(r1 == BITTERN_RESULT_OK || r1 == BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(r2 == BITTERN_RESULT_OK || r2 == BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(r3 == BITTERN_RESULT_OK || r3 == BITTERN_RESULT_INVALID_ARGUMENT);
+    bittern_result r = bittern_session_new(sc, &session);
+    CHECK(r == BITTERN_RESULT_OK || r == BITTERN_RESULT_INVALID_ARGUMENT);
+    if (r == BITTERN_RESULT_OK) {
+        /* A torrent with a tracker and a peer that answer nothing, waited on briefly. */
+        bittern_torrent *torrent = make_torrent("timeouts.bin", "http://127.0.0.1:1/announce");
+        bittern_torrent_handle *handle = NULL;
+        char dir[1200];
+        snprintf(dir, sizeof dir, "%s/timeouts", tmp);
+        CHECK_OK(bittern_session_add(session, torrent, dir, NULL, &handle));
+        CHECK_OK(bittern_session_add_peer(session, handle, "127.0.0.1:1"));
+        bool finished = true;
+        CHECK_OK(bittern_torrent_handle_wait(handle, 300, &finished));
+        bittern_torrent_status status = {.struct_size = sizeof status};
+        CHECK_OK(bittern_torrent_handle_status(handle, &status));
+        CHECK(status.state != BITTERN_TORRENT_STATE_ERROR);
+        bittern_torrent_handle_free(handle);
+        bittern_torrent_free(torrent);
+        bittern_session_free(session);
+    }
+    bittern_session_config_free(sc);
+
+    bittern_tracker_config *tc = NULL;
+    bittern_tracker *tracker = NULL;
+    CHECK_OK(bittern_tracker_config_new(&tc));
+    CHECK_OK(bittern_tracker_config_set_bind(tc, "127.0.0.1:0"));
+    CHECK_OK(bittern_tracker_config_set_threads(tc, 1));
+    r = bittern_tracker_config_set_idle_timeout_ms(tc, UINT64_MAX);
+    CHECK(r == BITTERN_RESULT_OK || r == BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(bittern_tracker_config_set_interval(tc, UINT32_MAX));
+    CHECK_OK(bittern_tracker_config_set_min_interval(tc, UINT32_MAX));
+    r = bittern_tracker_start(tc, &tracker);
+    CHECK(r == BITTERN_RESULT_OK || r == BITTERN_RESULT_INVALID_ARGUMENT);
+    if (r == BITTERN_RESULT_OK) {
+        bittern_announce_options *options = NULL;
+        bittern_announce_response *response = NULL;
+        uint8_t ih[20] = {7};
+        CHECK_OK(bittern_announce_options_new(&options));
+        CHECK_OK(bittern_announce_options_set_numwant(options, UINT32_MAX));
+        CHECK_OK(bittern_announce_options_set_uploaded(options, UINT64_MAX));
+        CHECK_OK(bittern_announce_options_set_downloaded(options, UINT64_MAX));
+        CHECK_OK(bittern_announce_options_set_left(options, UINT64_MAX));
+        CHECK_OK(bittern_announce_options_set_timeout_ms(options, UINT32_MAX));
+        CHECK_OK(bittern_announce_url(bittern_tracker_url(tracker), ih, options, &response));
+        bittern_announce_response_free(response);
+        bittern_announce_options_free(options);
+        bittern_tracker_free(tracker);
+    }
+    bittern_tracker_config_free(tc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -534,5 +597,6 @@ int main(int argc, char **argv)
     lengths_and_indexes();
     strings_and_paths();
     tracker_message_buffers();
+    absurd_timeouts();
     return finish("test_misuse");
 }
