@@ -498,8 +498,9 @@ class Tracker:
         requests, skipped files. The newest 1024 are kept when nobody takes them."""
     def stop(self) -> None:
         """Stops accepting, lets open requests finish (up to 2 s) and ends the tracker's
-        threads, with the GIL released. Calling it again does nothing; `url`, `stats()` and
-        `take_log()` still work afterwards."""
+        threads, with the GIL released. Calling it again does nothing; `url`, `published`,
+        `stats()` and `take_log()` still work afterwards, `publish()` and `unpublish()` raise
+        `ValueError`."""
     def __enter__(self) -> Tracker: ...
     def __exit__(
         self,
@@ -648,7 +649,10 @@ class Session:
         """
     def close(self) -> None:
         """Stops every torrent (announcing `stopped`, saving resume data) and the session's
-        threads, with the GIL released. Calling it again does nothing."""
+        threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
+        `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
+        `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
+        were."""
     def __enter__(self) -> Session: ...
     def __exit__(
         self,

@@ -14,11 +14,20 @@ use std::time::{Duration, Instant};
 /// How often a blocking wait in Python wakes to check for Ctrl-C.
 pub(crate) const WAKE: Duration = bittern_core::cancel::POLL;
 
+/// The longest timeout taken, in seconds: 2^64 - 1 milliseconds, the most the C interface
+/// takes (half a billion years). Longer ones (up to `Duration::MAX`) would overflow a deadline.
+const MAX_SECONDS: f64 = u64::MAX as f64 / 1000.0;
+
 /// Seconds as a `Duration`, or `ValueError` naming the argument (negative, NaN, too large).
 pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a number of seconds, not {value}"))
-    })
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|_| value <= MAX_SECONDS)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{name} must be a number of seconds from 0 to {MAX_SECONDS:e}, not {value}"
+            ))
+        })
 }
 
 /// [`seconds`] for an optional value (`None`: no limit).
@@ -77,7 +86,8 @@ pub(crate) fn in_slices<T: Send>(
     timeout: Option<Duration>,
     wait: impl Fn(Duration) -> Option<T> + Sync,
 ) -> PyResult<Option<T>> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline past what an `Instant` can hold is no deadline.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let slice = deadline.map_or(WAKE, |d| {
             d.saturating_duration_since(Instant::now()).min(WAKE)

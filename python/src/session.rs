@@ -334,7 +334,10 @@ impl Session {
     }
 
     /// Stops every torrent (announcing `stopped`, saving resume data) and the session's
-    /// threads, with the GIL released. Calling it again does nothing.
+    /// threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
+    /// `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
+    /// `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
+    /// were.
     fn close(&self, py: Python<'_>) {
         self.close_now(py);
     }
