@@ -78,6 +78,41 @@ pub(crate) fn interruptibly<T: Send, E: Into<Failure> + Send>(
     Ok(result?)
 }
 
+/// Runs `work` (a file read or write) on a thread of its own while this one waits with the GIL
+/// released, checking for signals every [`WAKE`]: Ctrl-C raises `KeyboardInterrupt` even while
+/// `work` is stuck in a system call that never returns (opening a FIFO nobody writes to), which
+/// Rust retries on `EINTR`. The abandoned thread ends when its call does, or with the process.
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> PyResult<T> {
+    use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+    let (tx, rx) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("bittern-file".into())
+        .spawn(move || {
+            let _ = tx.send(guard(work));
+        })
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot start a thread: {e}")))?;
+    let rx = Mutex::new(rx);
+    loop {
+        let answer = py.detach(|| {
+            rx.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .recv_timeout(WAKE)
+        });
+        match answer {
+            Ok(result) => return Ok(result?),
+            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "bittern: a file thread ended without an answer",
+                ))
+            }
+        }
+    }
+}
+
 /// Waits in slices of at most [`WAKE`] with the GIL released, checking for signals between
 /// them (Ctrl-C raises `KeyboardInterrupt`), until `wait(slice)` gives an answer, or `timeout`
 /// passes (`None`: no limit), which gives `None`.

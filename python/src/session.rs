@@ -12,7 +12,7 @@
 //! from one thread never pulls the runtime from under a call in another: it waits (briefly)
 //! for those calls, or leaves the shutdown to the last of them.
 
-use crate::args::{in_slices, interruptibly, optional_seconds, parse_addr, seconds};
+use crate::args::{in_slices, interruptibly, on_own_thread, optional_seconds, parse_addr, seconds};
 use crate::errors::guard;
 use crate::events::EventIterator;
 use crate::torrent::Torrent;
@@ -138,8 +138,11 @@ impl Source {
             return Ok(Source::Torrent(Box::new(torrent.get().metainfo().clone())));
         }
         if let Ok(text) = obj.cast::<PyString>() {
-            let text = text.to_cow()?;
-            return Ok(Source::Load(guard(|| TorrentSource::parse(&text))?));
+            // A str that is not UTF-8 (undecodable bytes of a file name, as `os.fsdecode` gives
+            // them) can only be a path.
+            if let Ok(text) = text.to_cow() {
+                return Ok(Source::Load(guard(|| TorrentSource::parse(&text))?));
+            }
         }
         if let Ok(bytes) = obj.cast::<PyBytes>() {
             return Ok(Source::Load(TorrentSource::Bytes(
@@ -254,8 +257,13 @@ impl Session {
         seed_only: bool,
         trust_data: bool,
     ) -> PyResult<TorrentHandle> {
-        let source = Source::extract(torrent)?;
+        let mut source = Source::extract(torrent)?;
         let session = slf.get().live()?;
+        if let Source::Load(TorrentSource::Path(path)) = source {
+            // On a thread of its own: a FIFO would block the read beyond Ctrl-C.
+            let meta = on_own_thread(slf.py(), move || Ok(Metainfo::load(&path)?))?;
+            source = Source::Torrent(Box::new(meta));
+        }
         let options = AddOptions {
             save_dir,
             seed_only,

@@ -224,6 +224,9 @@ def test_surrogateescape_paths(tmp_path: Path) -> None:
     with bittern.Session(listen="127.0.0.1:0") as session:
         handle = session.add(torrent, path + "/dl\udcfe")
         assert handle.wait_checked(10)
+        # A str path that is not UTF-8 is a path to load (it once raised UnicodeEncodeError).
+        session.remove(handle)
+        assert session.add(saved, path + "/dl\udcfe").info_hash == torrent.info_hash
     assert os.path.isdir(raw + b"/dl\xfe")
     with bittern.Tracker(bind="127.0.0.1:0", torrents_dir=path) as tracker:
         assert tracker.running
@@ -452,6 +455,17 @@ BLOCKING = {
     "add_url": """
         session = bittern.Session(listen="127.0.0.1:0")
         ready(); session.add(f"http://127.0.0.1:{PORT}/x.torrent", "dl")
+    """,
+    # A FIFO nobody writes to (or reads from) blocks open() in the kernel, which Rust retries
+    # on EINTR: these once ignored Ctrl-C for ever.
+    "load_fifo": """
+        os.mkfifo("x.torrent")
+        ready(); bittern.Torrent.load("x.torrent")
+    """,
+    "add_fifo": """
+        os.mkfifo("x.torrent")
+        session = bittern.Session(listen="127.0.0.1:0")
+        ready(); session.add("x.torrent", "dl")
     """,
     "create": """
         with open("big.bin", "wb") as f:
