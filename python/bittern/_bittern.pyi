@@ -633,7 +633,9 @@ class Session:
     def remove(self, torrent: TorrentHandle) -> None:
         """Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
         files stay. The handle's last status stays readable. `ValueError` if it was removed
-        already or is of another session."""
+        already or is of another session. Waits up to about 3 s for trackers to take the
+        `stopped` announce; Ctrl-C raises `KeyboardInterrupt` at once (the torrent is removed
+        all the same)."""
     def events(self, *, timeout: float | None = None) -> EventIterator:
         """An iterator over the session's events, oldest first.
 
@@ -652,7 +654,7 @@ class Session:
         threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
         `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
         `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
-        were."""
+        were. Ctrl-C raises `KeyboardInterrupt` at once; the session is closed all the same."""
     def __enter__(self) -> Session: ...
     def __exit__(
         self,

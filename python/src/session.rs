@@ -103,11 +103,18 @@ impl Session {
         self.slot().is_none()
     }
 
-    fn close_now(&self, py: Python<'_>) {
+    /// Closes the session, waiting on a thread of its own (trackers that do not answer the
+    /// `stopped` announce keep it up to about 3 s): Ctrl-C raises `KeyboardInterrupt` at once
+    /// and the session goes on closing in the background.
+    fn close_now(&self, py: Python<'_>) -> PyResult<()> {
         let taken = self.slot().take();
         if let Some(session) = taken {
-            py.detach(move || shut_down(session));
+            on_own_thread(py, move || {
+                shut_down(session);
+                Ok(())
+            })?;
         }
+        Ok(())
     }
 }
 
@@ -315,11 +322,15 @@ impl Session {
 
     /// Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
     /// files stay. The handle's last status stays readable. `ValueError` if it was removed
-    /// already or is of another session.
+    /// already or is of another session. Waits up to about 3 s for trackers to take the
+    /// `stopped` announce; Ctrl-C raises `KeyboardInterrupt` at once (the torrent is removed
+    /// all the same).
     fn remove(slf: &Bound<'_, Self>, torrent: &TorrentHandle) -> PyResult<()> {
         let session = slf.get().live()?;
-        let removed = slf.py().detach(move || session.remove(&torrent.inner));
-        Ok(guard(|| removed)?)
+        // On a thread of its own: Ctrl-C stops the wait for the `stopped` announce, not the
+        // removal.
+        let handle = torrent.inner.clone();
+        on_own_thread(slf.py(), move || Ok(session.remove(&handle)?))
     }
 
     /// An iterator over the session's events, oldest first.
@@ -345,9 +356,9 @@ impl Session {
     /// threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
     /// `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
     /// `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
-    /// were.
-    fn close(&self, py: Python<'_>) {
-        self.close_now(py);
+    /// were. Ctrl-C raises `KeyboardInterrupt` at once; the session is closed all the same.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.close_now(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -360,9 +371,9 @@ impl Session {
         _exc_type: Py<PyAny>,
         _exc_value: Py<PyAny>,
         _traceback: Py<PyAny>,
-    ) -> bool {
-        self.close_now(py);
-        false
+    ) -> PyResult<bool> {
+        self.close_now(py)?;
+        Ok(false)
     }
 
     fn __repr__(&self) -> String {

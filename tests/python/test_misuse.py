@@ -467,6 +467,19 @@ BLOCKING = {
         session = bittern.Session(listen="127.0.0.1:0")
         ready(); session.add("x.torrent", "dl")
     """,
+    # A tracker that never answers the `stopped` announce keeps these up to 3 s.
+    "remove": """
+        session = bittern.Session(listen="127.0.0.1:0")
+        handle = session.add(fake().replace(announce=f"http://127.0.0.1:{PORT}/announce"), "dl")
+        time.sleep(0.5)
+        ready(); session.remove(handle)
+    """,
+    "close": """
+        session = bittern.Session(listen="127.0.0.1:0")
+        handle = session.add(fake().replace(announce=f"http://127.0.0.1:{PORT}/announce"), "dl")
+        time.sleep(0.5)
+        ready(); session.close()
+    """,
     "create": """
         with open("big.bin", "wb") as f:
             f.truncate(64 << 30)
