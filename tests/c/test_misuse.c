@@ -208,8 +208,15 @@ static void tracker_message_buffers(void)
               canary_intact(s.bytes + sizeof(size_t), sizeof s.bytes - sizeof(size_t)));
     }
 
-    /* The handle outlives its session (documented): the last status, pause refused. */
+    /* The handle and an event outlive their session (documented): the last status, pause
+     * refused; the event's accessors work until its own _free. */
+    bittern_event *event = NULL;
+    CHECK_OK(bittern_session_poll_event(session, 10000, &event));
     bittern_session_free(session);
+    CHECK(bittern_event_kind_name(bittern_event_get_kind(event)) != NULL);
+    uint8_t event_hash[20];
+    CHECK_OK(bittern_event_info_hash(event, event_hash));
+    bittern_event_free(event);
     bittern_torrent_status status = {.struct_size = sizeof status};
     CHECK_OK(bittern_torrent_handle_status(handle, &status));
     CHECK(status.piece_count > 0);

@@ -522,3 +522,49 @@ def test_ctrl_c_interrupts_blocking_waits(name: str, tmp_path: Path) -> None:
     assert elapsed < 1.0, f"KeyboardInterrupt after {elapsed:.2f} s"
     assert child.returncode == 0, err
     assert "panicked" not in err and "SystemError" not in err, err
+
+
+# -- many threads on one session -----------------------------------------------------------------
+
+
+def test_many_threads_on_one_session(tmp_path: Path) -> None:
+    """8 threads add, look at, pause, resume and remove torrents of one session (the GIL is
+    released in each call), and share one handle: every result is one the docs allow."""
+    import threading
+
+    torrents = [fake_torrent(name=f"t{i}".encode()) for i in range(4)]
+    problems: list[BaseException] = []
+    with bittern.Session(listen="127.0.0.1:0") as session:
+        shared = session.add(fake_torrent(name=b"shared"), tmp_path / "shared")
+
+        def work(n: int) -> None:
+            try:
+                for round in range(10):
+                    torrent = torrents[(n + round) % len(torrents)]
+                    try:
+                        handle = session.add(torrent, tmp_path / f"dl{n}")
+                    except ValueError as e:  # another thread has it in the session now
+                        assert "already" in str(e), e
+                    else:
+                        handle.status()
+                        handle.pause()
+                        session.add_peers(handle, [("127.0.0.1", 1)])
+                        handle.resume()
+                        handle.wait_checked(0.01)
+                        session.remove(handle)
+                        raises_cleanly(lambda: session.remove(handle), ValueError)
+                    shared.status()
+                    (shared.pause if round % 2 else shared.resume)()
+                    shared.trackers()
+                    for _ in session.events(timeout=0):
+                        pass
+            except BaseException as e:  # reported by the main thread
+                problems.append(e)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads)
+    assert not problems, problems
