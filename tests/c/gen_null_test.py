@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates the C program test_null.c from include/bittern.h: every exported function called
 with NULL for each of its pointer parameters in turn (the others valid), then with NULL for all
-of them at once.
+of them at once; and each enum argument given a number that is none of its values (an error,
+BITTERN_RESULT_INVALID_ARGUMENT or NULL).
 
     python3 tests/c/gen_null_test.py include/bittern.h [libbittern.so] > test_null.c
 
@@ -259,6 +260,22 @@ class Gen:
                 lines += self.call(fn, ret, params, {i}, doc)
             if len(pointers) > 1:
                 lines += self.call(fn, ret, params, set(pointers), doc)
+        # An enum argument that names none of its values (a newer header's, or garbage): an
+        # error, never undefined behaviour.
+        for i, (ty, name) in enumerate(params):
+            if not self.is_pointer(ty) and ty in self.enums:
+                args = [self.valid(fn, params, j) if j != i else f"({ty})0x7fff"
+                        for j in range(len(params))]
+                what = f'"{fn}({name} = 0x7fff)"'
+                lines += [f"    /* {what[1:-1]} */", "    {"]
+                if ret == "bittern_result":
+                    lines.append(f"        bittern_result r = {fn}({', '.join(args)});")
+                    lines.append(f"        CHECKF(r == BITTERN_RESULT_INVALID_ARGUMENT, \"%s gave %s\", {what}, bittern_result_name(r));")
+                elif ret == "const char *":
+                    lines.append(f"        CHECKF({fn}({', '.join(args)}) == NULL, \"%s is not NULL\", {what});")
+                else:
+                    die(f"{fn}: an enum argument, and a return type the generator cannot check")
+                lines.append("    }")
         lines.append("}")
         return lines
 
