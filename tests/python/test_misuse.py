@@ -102,6 +102,8 @@ def test_wrong_types_on_session_and_handle(session: bittern.Session, tmp_path: P
         lambda: session.remove("handle"),  # type: ignore[arg-type]
         lambda: session.remove(None),  # type: ignore[arg-type]
         lambda: session.events(timeout="1"),  # type: ignore[arg-type]
+        lambda: session.add(fake_torrent(name=b"d"), tmp_path, seed_only="yes"),  # type: ignore[arg-type]
+        lambda: session.add(fake_torrent(name=b"e"), tmp_path, trust_data=1),  # type: ignore[arg-type]
         lambda: handle.wait("1"),  # type: ignore[arg-type]
         lambda: handle.wait_checked([]),  # type: ignore[arg-type]
     ]
@@ -322,6 +324,19 @@ def test_event_iterator_after_close(tmp_path: Path) -> None:
     start = time.monotonic()
     assert all(isinstance(e, bittern.Event) for e in events)
     assert time.monotonic() - start < 2
+
+
+def test_tracker_with_a_fifo_in_its_folder(tmp_path: Path) -> None:
+    """A FIFO named like a torrent in the torrents folder is skipped, never read (which would
+    block the tracker's start, or its rescans, for ever)."""
+    os.mkfifo(tmp_path / "x.torrent")
+    fake_torrent().save(tmp_path / "real.torrent")
+    start = time.monotonic()
+    with bittern.Tracker(bind="127.0.0.1:0", torrents_dir=tmp_path) as tracker:
+        assert [p.file_name for p in tracker.published] == ["real.torrent"]
+        time.sleep(1.2)  # a rescan
+        assert len(tracker.published) == 1
+    assert time.monotonic() - start < 5
 
 
 def test_tracker_use_after_stop() -> None:
