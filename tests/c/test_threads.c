@@ -1,7 +1,8 @@
-/* Many threads calling into one session at once (bittern_session, bittern_torrent_handle and
- * the last error are documented safe for that): 8 threads add, look at, pause, resume, give
- * peers to and remove torrents of one session, poll its events, and share one handle, while
- * each keeps its own last error. No call may panic or crash, and each result must be one the
+/* Many threads calling into one session at once (bittern_session, bittern_torrent_handle,
+ * bittern_tracker and the last error are documented safe for that): 8 threads add, look at,
+ * pause, resume, give peers to and remove torrents of one session, poll its events, and share
+ * one handle, while each keeps its own last error; then 8 threads publish, withdraw and count
+ * on one tracker. No call may panic or crash, and each result must be one the
  * documentation allows.
  *
  * Usage: test_threads TMPDIR */
@@ -35,6 +36,37 @@ static atomic_int added, refused;
 static const char *name(bittern_result r)
 {
     return bittern_result_name(r);
+}
+
+static bittern_tracker *tracker;
+
+/* One tracker from every thread at once: publish, unpublish, counters, log lines. */
+static void *tracker_worker(void *arg)
+{
+    int id = (int)(size_t)arg;
+    for (int round = 0; round < ROUNDS; round++) {
+        bittern_torrent *torrent = torrents[(id + round) % TORRENTS];
+        bittern_result r = bittern_tracker_publish(tracker, torrent);
+        EXPECT(r == BITTERN_RESULT_OK, "publish gave %s", name(r));
+        bittern_tracker_stats stats = {.struct_size = sizeof stats};
+        r = bittern_tracker_get_stats(tracker, &stats);
+        EXPECT(r == BITTERN_RESULT_OK, "get_stats gave %s", name(r));
+        char *line = NULL;
+        r = bittern_tracker_next_log_line(tracker, &line);
+        EXPECT(r == BITTERN_RESULT_OK || r == BITTERN_RESULT_NOT_FOUND, "next_log_line gave %s",
+               name(r));
+        bittern_string_free(line);
+        uint8_t hash[20];
+        r = bittern_torrent_info_hash(torrent, hash);
+        EXPECT(r == BITTERN_RESULT_OK, "info_hash gave %s", name(r));
+        /* Another thread may have withdrawn it already. */
+        r = bittern_tracker_unpublish(tracker, hash);
+        EXPECT(r == BITTERN_RESULT_OK || r == BITTERN_RESULT_NOT_FOUND, "unpublish gave %s",
+               name(r));
+        EXPECT(bittern_tracker_url(tracker) != NULL && bittern_tracker_port(tracker) != 0,
+               "url and port");
+    }
+    return NULL;
 }
 
 static void *worker(void *arg)
@@ -152,6 +184,21 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < THREADS; i++) {
         pthread_join(threads[i], NULL);
+    }
+    bittern_tracker_config *tc = NULL;
+    CHECK_OK(bittern_tracker_config_new(&tc));
+    CHECK_OK(bittern_tracker_config_set_bind(tc, "127.0.0.1:0"));
+    CHECK_OK(bittern_tracker_config_set_threads(tc, 2));
+    CHECK_OK(bittern_tracker_start(tc, &tracker));
+    bittern_tracker_config_free(tc);
+    if (tracker != NULL) {
+        for (size_t i = 0; i < THREADS; i++) {
+            CHECK(pthread_create(&threads[i], NULL, tracker_worker, (void *)i) == 0);
+        }
+        for (size_t i = 0; i < THREADS; i++) {
+            pthread_join(threads[i], NULL);
+        }
+        bittern_tracker_free(tracker);
     }
     CHECKF(atomic_load(&failures) == 0, "%d failures in the threads", atomic_load(&failures));
     CHECKF(atomic_load(&added) + atomic_load(&refused) == THREADS * ROUNDS, "%d added, %d refused",
