@@ -8,7 +8,8 @@
  * - A pointer argument that must not be NULL gives BITTERN_RESULT_NULL_PARAMETER when it is;
  *   a `const char *` that is not valid UTF-8 gives BITTERN_RESULT_INVALID_ARGUMENT. A function
  *   that returns a value instead (a count, a `const char *`) returns 0, false or NULL for a
- *   NULL handle.
+ *   NULL handle. An enum argument that is none of the enum's values (a newer header's) gives
+ *   BITTERN_RESULT_INVALID_ARGUMENT, or NULL from a function returning a string.
  * - Whatever fails leaves a message in a per-thread last error: bittern_last_error_message,
  *   and bittern_last_error_offset for the byte offset of a bencode error.
  * - Handles (bittern_torrent, bittern_bencode, bittern_create_options, bittern_tracker_config,
@@ -17,6 +18,19 @@
  *   bittern_event) are made by a `_new`, `_load`, `_from_bytes`, `_fetch`, `_decode`, `_create`
  *   or `_start` function, or by the call that returns them, and ended by exactly one `_free`;
  *   `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
+ * - Threads: each handle type's documentation says what may run on several threads at once. In
+ *   short: functions taking a `const` handle only read it and may run on several threads at
+ *   once; setters (a non-`const` bittern_torrent or options or config) need exclusive access;
+ *   every function of bittern_session, bittern_torrent_handle and bittern_tracker but its
+ *   `_free` may run on several threads at once; a `_free` needs that no other thread uses the
+ *   handle. The last error is per thread.
+ * - What is not detected: a handle used after its `_free`, freed twice, or not made by bittern
+ *   (and a buffer shorter than its length says) is undefined behaviour, which the library cannot
+ *   tell from a valid pointer. What it does guarantee: NULL is never dereferenced (the NULL
+ *   results above, `_free(NULL)` a no-op), a handle documented to outlive another (a
+ *   bittern_torrent_handle its session, an event its session, a tracker its config, a session
+ *   the torrent and options it was given) stays usable after that one's `_free`, and nothing is
+ *   written past the length of a caller's buffer.
  * - Long work reports through events the caller polls (bittern_session_poll_event), never
  *   through callbacks from the library's threads.
  * - Strings returned as `const char *` are NUL-terminated UTF-8. Invalid UTF-8 in the data is
@@ -126,28 +140,6 @@ typedef enum {
 } bittern_result;
 
 /**
- * What an announce tells the tracker happened (BEP 3).
- */
-typedef enum {
-    /**
-     * A regular re-announce (no `event` parameter).
-     */
-    BITTERN_ANNOUNCE_EVENT_NONE = 0,
-    /**
-     * The first announce of a download.
-     */
-    BITTERN_ANNOUNCE_EVENT_STARTED = 1,
-    /**
-     * The download finished (not sent when starting complete).
-     */
-    BITTERN_ANNOUNCE_EVENT_COMPLETED = 2,
-    /**
-     * The peer is leaving the swarm.
-     */
-    BITTERN_ANNOUNCE_EVENT_STOPPED = 3,
-} bittern_announce_event;
-
-/**
  * The type of a bencode value.
  */
 typedef enum {
@@ -214,6 +206,73 @@ typedef enum {
 } bittern_event_kind;
 
 /**
+ * What a torrent is doing.
+ */
+typedef enum {
+    /**
+     * Checking the data on disk, which follows an add (`pieces_checked` counts).
+     */
+    BITTERN_TORRENT_STATE_CHECKING = 0,
+    /**
+     * Downloading what is missing.
+     */
+    BITTERN_TORRENT_STATE_DOWNLOADING = 1,
+    /**
+     * Complete: uploading only.
+     */
+    BITTERN_TORRENT_STATE_SEEDING = 2,
+    /**
+     * Paused by `bittern_torrent_handle_pause`: no peers, no transfers.
+     */
+    BITTERN_TORRENT_STATE_PAUSED = 3,
+    /**
+     * Stopped by an error (`BITTERN_EVENT_KIND_STORAGE_ERROR` says which).
+     */
+    BITTERN_TORRENT_STATE_ERROR = 4,
+} bittern_torrent_state;
+
+/**
+ * Where a tracker of a torrent stands. The numbers are part of the ABI and never change; new
+ * states are only ever added.
+ */
+typedef enum {
+    /**
+     * Not asked yet (the torrent is being checked, or an earlier tracker answered).
+     */
+    BITTERN_TRACKER_STATE_NOT_TRIED = 0,
+    /**
+     * Its last announce was answered.
+     */
+    BITTERN_TRACKER_STATE_WORKING = 1,
+    /**
+     * Its last announce failed (`bittern_torrent_handle_tracker_message` says why).
+     */
+    BITTERN_TRACKER_STATE_FAILING = 2,
+} bittern_tracker_state;
+
+/**
+ * What an announce tells the tracker happened (BEP 3).
+ */
+typedef enum {
+    /**
+     * A regular re-announce (no `event` parameter).
+     */
+    BITTERN_ANNOUNCE_EVENT_NONE = 0,
+    /**
+     * The first announce of a download.
+     */
+    BITTERN_ANNOUNCE_EVENT_STARTED = 1,
+    /**
+     * The download finished (not sent when starting complete).
+     */
+    BITTERN_ANNOUNCE_EVENT_COMPLETED = 2,
+    /**
+     * The peer is leaving the swarm.
+     */
+    BITTERN_ANNOUNCE_EVENT_STOPPED = 3,
+} bittern_announce_event;
+
+/**
  * How much of the engine's diagnostics `bittern_log_set_level` shows: each level includes the
  * ones before it. The numbers are part of the ABI and never change.
  */
@@ -243,32 +302,6 @@ typedef enum {
      */
     BITTERN_LOG_LEVEL_TRACE = 5,
 } bittern_log_level;
-
-/**
- * What a torrent is doing.
- */
-typedef enum {
-    /**
-     * Checking the data on disk, which follows an add (`pieces_checked` counts).
-     */
-    BITTERN_TORRENT_STATE_CHECKING = 0,
-    /**
-     * Downloading what is missing.
-     */
-    BITTERN_TORRENT_STATE_DOWNLOADING = 1,
-    /**
-     * Complete: uploading only.
-     */
-    BITTERN_TORRENT_STATE_SEEDING = 2,
-    /**
-     * Paused by `bittern_torrent_handle_pause`: no peers, no transfers.
-     */
-    BITTERN_TORRENT_STATE_PAUSED = 3,
-    /**
-     * Stopped by an error (`BITTERN_EVENT_KIND_STORAGE_ERROR` says which).
-     */
-    BITTERN_TORRENT_STATE_ERROR = 4,
-} bittern_torrent_state;
 
 /**
  * Why a peer connection of a torrent ended. The numbers are part of the ABI and never change;
@@ -325,25 +358,6 @@ typedef enum {
      */
     BITTERN_DISCONNECT_REASON_DUPLICATE = 11,
 } bittern_disconnect_reason;
-
-/**
- * Where a tracker of a torrent stands. The numbers are part of the ABI and never change; new
- * states are only ever added.
- */
-typedef enum {
-    /**
-     * Not asked yet (the torrent is being checked, or an earlier tracker answered).
-     */
-    BITTERN_TRACKER_STATE_NOT_TRIED = 0,
-    /**
-     * Its last announce was answered.
-     */
-    BITTERN_TRACKER_STATE_WORKING = 1,
-    /**
-     * Its last announce failed (`bittern_torrent_handle_tracker_message` says why).
-     */
-    BITTERN_TRACKER_STATE_FAILING = 2,
-} bittern_tracker_state;
 
 /**
  * How `bittern_session_add` adds a torrent. Made by `bittern_add_options_new`, ended by
@@ -670,10 +684,11 @@ extern "C" {
 
 /**
  * The name of a result code as a static NUL-terminated string, such as
- * `"BITTERN_RESULT_OK"`.
+ * `"BITTERN_RESULT_OK"`; NULL (and a last error) for a `result` that is none of the
+ * `bittern_result` values, such as a newer library's.
  *
  * Ownership: the string is static; never free it. Thread safety: may be called from any
- * thread. `result` must be one of the `bittern_result` values.
+ * thread.
  */
 const char *bittern_result_name(bittern_result result);
 
@@ -702,7 +717,8 @@ size_t bittern_last_error_message(char *buf, size_t len);
 /**
  * Copies the path of the file the last failed call on this thread was about (the bytes the
  * OS uses for it) into `buf`, as `bittern_last_error_message` copies the message, and returns
- * its full length; 0 (and `""`) when the last error names no file.
+ * its full length; 0 (and `""`) when the last error names no file. A path cut short is cut at
+ * a UTF-8 character boundary when it is UTF-8 (a path that is not is cut at any byte).
  *
  * Ownership: `buf` is the caller's. Thread safety: reads the calling thread's last error.
  */
@@ -813,8 +829,8 @@ bittern_result bittern_announce_options_set_downloaded(bittern_announce_options 
 bittern_result bittern_announce_options_set_left(bittern_announce_options *options, uint64_t left);
 
 /**
- * Sets the event sent (default `BITTERN_ANNOUNCE_EVENT_NONE`). `event` must be one of the
- * `bittern_announce_event` values.
+ * Sets the event sent (default `BITTERN_ANNOUNCE_EVENT_NONE`). An `event` that is none of the
+ * `bittern_announce_event` values gives `BITTERN_RESULT_INVALID_ARGUMENT`.
  *
  * Thread safety: needs exclusive access to the options.
  */
@@ -1279,10 +1295,10 @@ bittern_event_kind bittern_event_get_kind(const bittern_event *event);
 
 /**
  * The name of an event kind as a static NUL-terminated string, such as
- * `"BITTERN_EVENT_KIND_FINISHED"`.
+ * `"BITTERN_EVENT_KIND_FINISHED"`; NULL (and a last error) for a `kind` that is none of the
+ * `bittern_event_kind` values, such as a newer library's.
  *
- * Ownership: the string is static; never free it. Thread safety: any thread. `kind` must be
- * one of the `bittern_event_kind` values.
+ * Ownership: the string is static; never free it. Thread safety: any thread.
  */
 const char *bittern_event_kind_name(bittern_event_kind kind);
 
@@ -1350,8 +1366,8 @@ const char *bittern_event_path(const bittern_event *event);
 /**
  * Shows the library's diagnostics of `level` and above on stderr, one line each, or none with
  * `BITTERN_LOG_LEVEL_OFF` (the default). It can be switched on, changed and off again any
- * number of times; setting what is already set does nothing. `level` must be one of the
- * `bittern_log_level` values.
+ * number of times; setting what is already set does nothing. A `level` that is none of the
+ * `bittern_log_level` values gives `BITTERN_RESULT_INVALID_ARGUMENT`.
  *
  * Returns `BITTERN_RESULT_INVALID_ARGUMENT` when a level is asked for but the library's
  * diagnostics already go to another `tracing` subscriber (one installed by Rust code linked
@@ -1619,6 +1635,8 @@ bittern_result bittern_torrent_handle_status(const bittern_torrent_handle *handl
 
 /**
  * Writes how many peer connections of the torrent ended for `reason` so far to `*count_out`.
+ * A `reason` that is none of the `bittern_disconnect_reason` values gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
  *
  * Thread safety: any thread; the count is part of the status, updated as `status` is.
  */
@@ -1758,8 +1776,10 @@ size_t bittern_torrent_handle_tracker_message(const bittern_torrent_handle *hand
  * The reason's short name as a static NUL-terminated string, the same in every face
  * (`"closed_by_peer"`, `"idle"` ...).
  *
- * Ownership: static; never free it. Thread safety: any thread. `reason` must be one of the
- * `bittern_disconnect_reason` values.
+ * NULL (and a last error) for a `reason` that is none of the `bittern_disconnect_reason`
+ * values, such as a newer library's.
+ *
+ * Ownership: static; never free it. Thread safety: any thread.
  */
 const char *bittern_disconnect_reason_name(bittern_disconnect_reason reason);
 

@@ -39,6 +39,8 @@ pub enum bittern_announce_event {
     Stopped = 3,
 }
 
+crate::enum_arg::enum_arg!(bittern_announce_event_arg => bittern_announce_event [None, Started, Completed, Stopped]);
+
 /// What an announce says about the caller. Made by `bittern_announce_options_new`, ended by
 /// `bittern_announce_options_free`.
 ///
@@ -214,22 +216,24 @@ pub extern "C" fn bittern_announce_options_set_left(
     edit_options(options, |o| o.left = Some(left))
 }
 
-/// Sets the event sent (default `BITTERN_ANNOUNCE_EVENT_NONE`). `event` must be one of the
-/// `bittern_announce_event` values.
+/// Sets the event sent (default `BITTERN_ANNOUNCE_EVENT_NONE`). An `event` that is none of the
+/// `bittern_announce_event` values gives `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
 /// Thread safety: needs exclusive access to the options.
 #[no_mangle]
 pub extern "C" fn bittern_announce_options_set_event(
     options: *mut bittern_announce_options,
-    event: bittern_announce_event,
+    event: bittern_announce_event_arg,
 ) -> bittern_result {
-    edit_options(options, |o| {
-        o.event = match event {
+    guard(|| {
+        let options = unsafe { arg_mut(options, "options") }?;
+        options.event = match event.value("event")? {
             bittern_announce_event::None => None,
             bittern_announce_event::Started => Some(Event::Started),
             bittern_announce_event::Completed => Some(Event::Completed),
             bittern_announce_event::Stopped => Some(Event::Stopped),
-        }
+        };
+        Ok(())
     })
 }
 

@@ -39,6 +39,8 @@ pub enum bittern_disconnect_reason {
     Duplicate = 11,
 }
 
+crate::enum_arg::enum_arg!(bittern_disconnect_reason_arg => bittern_disconnect_reason [ClosedByPeer, Idle, Io, Malformed, RuleBroken, Banned, Limit, SlowReader, BothSeeding, Paused, Stopped, Duplicate]);
+
 impl bittern_disconnect_reason {
     pub(crate) fn to_core(self) -> DisconnectReason {
         // Both enums number their reasons alike (a test checks every one).
@@ -49,16 +51,17 @@ impl bittern_disconnect_reason {
 /// The reason's short name as a static NUL-terminated string, the same in every face
 /// (`"closed_by_peer"`, `"idle"` ...).
 ///
-/// Ownership: static; never free it. Thread safety: any thread. `reason` must be one of the
-/// `bittern_disconnect_reason` values.
+/// NULL (and a last error) for a `reason` that is none of the `bittern_disconnect_reason`
+/// values, such as a newer library's.
+///
+/// Ownership: static; never free it. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn bittern_disconnect_reason_name(
-    reason: bittern_disconnect_reason,
+    reason: bittern_disconnect_reason_arg,
 ) -> *const c_char {
-    guard_value(
-        ptr::null(),
-        || Ok(NAMES[reason.to_core() as usize].as_ptr()),
-    )
+    guard_value(ptr::null(), || {
+        Ok(NAMES[reason.value("reason")?.to_core() as usize].as_ptr())
+    })
 }
 
 /// Core's names, as C strings made once.
@@ -95,7 +98,7 @@ mod tests {
         for c in all {
             let core = c.to_core();
             assert_eq!(core as usize, c as usize);
-            let name = unsafe { CStr::from_ptr(bittern_disconnect_reason_name(c)) };
+            let name = unsafe { CStr::from_ptr(bittern_disconnect_reason_name(c.into())) };
             assert_eq!(name.to_str().unwrap(), core.name());
         }
     }

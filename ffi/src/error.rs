@@ -183,7 +183,8 @@ pub extern "C" fn bittern_last_error_message(buf: *mut c_char, len: usize) -> us
 
 /// Copies the path of the file the last failed call on this thread was about (the bytes the
 /// OS uses for it) into `buf`, as `bittern_last_error_message` copies the message, and returns
-/// its full length; 0 (and `""`) when the last error names no file.
+/// its full length; 0 (and `""`) when the last error names no file. A path cut short is cut at
+/// a UTF-8 character boundary when it is UTF-8 (a path that is not is cut at any byte).
 ///
 /// Ownership: `buf` is the caller's. Thread safety: reads the calling thread's last error.
 #[no_mangle]
@@ -195,6 +196,10 @@ pub extern "C" fn bittern_last_error_path(buf: *mut c_char, len: usize) -> usize
                 .as_ref()
                 .and_then(|l| l.path.as_deref())
                 .map_or(&[][..], |p| p.as_os_str().as_bytes());
+            if let Ok(text) = std::str::from_utf8(path) {
+                // SAFETY: the caller gives `len` writable bytes at `buf` (or NULL).
+                return unsafe { copy_str(text, buf, len) };
+            }
             let n = path.len().min(len.saturating_sub(1));
             unsafe { copy_with_nul(&path[..n], buf, len) };
             path.len()

@@ -34,6 +34,8 @@ pub enum bittern_event_kind {
     StorageError = 7,
 }
 
+crate::enum_arg::enum_arg!(bittern_event_kind_arg => bittern_event_kind [Other, PieceVerified, HashFailed, Finished, TrackerReply, TrackerError, PeerBanned, StorageError]);
+
 /// An event of a session, taken by `bittern_session_poll_event` and ended by
 /// `bittern_event_free`.
 ///
@@ -129,14 +131,14 @@ pub extern "C" fn bittern_event_get_kind(event: *const bittern_event) -> bittern
 }
 
 /// The name of an event kind as a static NUL-terminated string, such as
-/// `"BITTERN_EVENT_KIND_FINISHED"`.
+/// `"BITTERN_EVENT_KIND_FINISHED"`; NULL (and a last error) for a `kind` that is none of the
+/// `bittern_event_kind` values, such as a newer library's.
 ///
-/// Ownership: the string is static; never free it. Thread safety: any thread. `kind` must be
-/// one of the `bittern_event_kind` values.
+/// Ownership: the string is static; never free it. Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn bittern_event_kind_name(kind: bittern_event_kind) -> *const c_char {
+pub extern "C" fn bittern_event_kind_name(kind: bittern_event_kind_arg) -> *const c_char {
     guard_value(ptr::null(), || {
-        let name: &CStr = match kind {
+        let name: &CStr = match kind.value("kind")? {
             bittern_event_kind::Other => c"BITTERN_EVENT_KIND_OTHER",
             bittern_event_kind::PieceVerified => c"BITTERN_EVENT_KIND_PIECE_VERIFIED",
             bittern_event_kind::HashFailed => c"BITTERN_EVENT_KIND_HASH_FAILED",
@@ -353,7 +355,7 @@ mod tests {
             "{said}"
         );
 
-        let name = bittern_event_kind_name(bittern_event_kind::TrackerError);
+        let name = bittern_event_kind_name(bittern_event_kind::TrackerError.into());
         assert_eq!(
             unsafe { CStr::from_ptr(name) }.to_str().unwrap(),
             "BITTERN_EVENT_KIND_TRACKER_ERROR"

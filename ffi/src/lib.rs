@@ -56,6 +56,7 @@ pub mod torrent;
 pub mod tracker;
 
 mod args;
+mod enum_arg;
 mod guard;
 mod sigpipe;
 mod strings;

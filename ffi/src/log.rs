@@ -23,10 +23,12 @@ pub enum bittern_log_level {
     Trace = 5,
 }
 
+crate::enum_arg::enum_arg!(bittern_log_level_arg => bittern_log_level [Off, Error, Warn, Info, Debug, Trace]);
+
 /// Shows the library's diagnostics of `level` and above on stderr, one line each, or none with
 /// `BITTERN_LOG_LEVEL_OFF` (the default). It can be switched on, changed and off again any
-/// number of times; setting what is already set does nothing. `level` must be one of the
-/// `bittern_log_level` values.
+/// number of times; setting what is already set does nothing. A `level` that is none of the
+/// `bittern_log_level` values gives `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
 /// Returns `BITTERN_RESULT_INVALID_ARGUMENT` when a level is asked for but the library's
 /// diagnostics already go to another `tracing` subscriber (one installed by Rust code linked
@@ -35,9 +37,9 @@ pub enum bittern_log_level {
 ///
 /// Thread safety: may be called from any thread; the setting is process-wide.
 #[no_mangle]
-pub extern "C" fn bittern_log_set_level(level: bittern_log_level) -> bittern_result {
+pub extern "C" fn bittern_log_set_level(level: bittern_log_level_arg) -> bittern_result {
     guard(|| {
-        let level = match level {
+        let level = match level.value("level")? {
             bittern_log_level::Off => None,
             bittern_log_level::Error => Some(Level::Error),
             bittern_log_level::Warn => Some(Level::Warn),

@@ -35,15 +35,18 @@ pub enum bittern_result {
     Panic = 11,
 }
 
+crate::enum_arg::enum_arg!(bittern_result_arg => bittern_result [Ok, Bencode, Metainfo, Tracker, Network, Io, InvalidArgument, NullParameter, Cancelled, Timeout, NotFound, Panic]);
+
 /// The name of a result code as a static NUL-terminated string, such as
-/// `"BITTERN_RESULT_OK"`.
+/// `"BITTERN_RESULT_OK"`; NULL (and a last error) for a `result` that is none of the
+/// `bittern_result` values, such as a newer library's.
 ///
 /// Ownership: the string is static; never free it. Thread safety: may be called from any
-/// thread. `result` must be one of the `bittern_result` values.
+/// thread.
 #[no_mangle]
-pub extern "C" fn bittern_result_name(result: bittern_result) -> *const c_char {
+pub extern "C" fn bittern_result_name(result: bittern_result_arg) -> *const c_char {
     guard_value(ptr::null(), || {
-        let name: &CStr = match result {
+        let name: &CStr = match result.value("result")? {
             bittern_result::Ok => c"BITTERN_RESULT_OK",
             bittern_result::Bencode => c"BITTERN_RESULT_BENCODE",
             bittern_result::Metainfo => c"BITTERN_RESULT_METAINFO",

@@ -1,6 +1,6 @@
 //! `bittern_torrent_handle`: a torrent in a session, made by `bittern_session_add`.
 
-use crate::disconnect_reason::bittern_disconnect_reason;
+use crate::disconnect_reason::bittern_disconnect_reason_arg;
 use crate::torrent_status::bittern_torrent_status;
 use crate::tracker_state::bittern_tracker_state;
 use crate::{
@@ -131,16 +131,19 @@ pub extern "C" fn bittern_torrent_handle_status(
 }
 
 /// Writes how many peer connections of the torrent ended for `reason` so far to `*count_out`.
+/// A `reason` that is none of the `bittern_disconnect_reason` values gives
+/// `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
 /// Thread safety: any thread; the count is part of the status, updated as `status` is.
 #[no_mangle]
 pub extern "C" fn bittern_torrent_handle_disconnects(
     handle: *const bittern_torrent_handle,
-    reason: bittern_disconnect_reason,
+    reason: bittern_disconnect_reason_arg,
     count_out: *mut u32,
 ) -> bittern_result {
     with_handle(handle, |h| {
         let out = unsafe { arg_out(count_out, "count_out") }?;
+        let reason = reason.value("reason")?;
         out.put(h.status().disconnects.get(reason.to_core()));
         Ok(())
     })

@@ -498,8 +498,9 @@ class Tracker:
         requests, skipped files. The newest 1024 are kept when nobody takes them."""
     def stop(self) -> None:
         """Stops accepting, lets open requests finish (up to 2 s) and ends the tracker's
-        threads, with the GIL released. Calling it again does nothing; `url`, `stats()` and
-        `take_log()` still work afterwards."""
+        threads, with the GIL released. Calling it again does nothing; `url`, `published`,
+        `stats()` and `take_log()` still work afterwards, `publish()` and `unpublish()` raise
+        `ValueError`."""
     def __enter__(self) -> Tracker: ...
     def __exit__(
         self,
@@ -632,7 +633,9 @@ class Session:
     def remove(self, torrent: TorrentHandle) -> None:
         """Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
         files stay. The handle's last status stays readable. `ValueError` if it was removed
-        already or is of another session."""
+        already or is of another session. Waits up to about 3 s for trackers to take the
+        `stopped` announce; Ctrl-C raises `KeyboardInterrupt` at once (the torrent is removed
+        all the same)."""
     def events(self, *, timeout: float | None = None) -> EventIterator:
         """An iterator over the session's events, oldest first.
 
@@ -648,7 +651,10 @@ class Session:
         """
     def close(self) -> None:
         """Stops every torrent (announcing `stopped`, saving resume data) and the session's
-        threads, with the GIL released. Calling it again does nothing."""
+        threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
+        `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
+        `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
+        were. Ctrl-C raises `KeyboardInterrupt` at once; the session is closed all the same."""
     def __enter__(self) -> Session: ...
     def __exit__(
         self,

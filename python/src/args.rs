@@ -14,11 +14,20 @@ use std::time::{Duration, Instant};
 /// How often a blocking wait in Python wakes to check for Ctrl-C.
 pub(crate) const WAKE: Duration = bittern_core::cancel::POLL;
 
+/// The longest timeout taken, in seconds: 2^64 - 1 milliseconds, the most the C interface
+/// takes (half a billion years). Longer ones (up to `Duration::MAX`) would overflow a deadline.
+const MAX_SECONDS: f64 = u64::MAX as f64 / 1000.0;
+
 /// Seconds as a `Duration`, or `ValueError` naming the argument (negative, NaN, too large).
 pub(crate) fn seconds(value: f64, name: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a number of seconds, not {value}"))
-    })
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|_| value <= MAX_SECONDS)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{name} must be a number of seconds from 0 to {MAX_SECONDS:e}, not {value}"
+            ))
+        })
 }
 
 /// [`seconds`] for an optional value (`None`: no limit).
@@ -69,6 +78,41 @@ pub(crate) fn interruptibly<T: Send, E: Into<Failure> + Send>(
     Ok(result?)
 }
 
+/// Runs `work` (a file read or write) on a thread of its own while this one waits with the GIL
+/// released, checking for signals every [`WAKE`]: Ctrl-C raises `KeyboardInterrupt` even while
+/// `work` is stuck in a system call that never returns (opening a FIFO nobody writes to), which
+/// Rust retries on `EINTR`. The abandoned thread ends when its call does, or with the process.
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> PyResult<T> {
+    use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+    let (tx, rx) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("bittern-file".into())
+        .spawn(move || {
+            let _ = tx.send(guard(work));
+        })
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot start a thread: {e}")))?;
+    let rx = Mutex::new(rx);
+    loop {
+        let answer = py.detach(|| {
+            rx.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .recv_timeout(WAKE)
+        });
+        match answer {
+            Ok(result) => return Ok(result?),
+            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "bittern: a file thread ended without an answer",
+                ))
+            }
+        }
+    }
+}
+
 /// Waits in slices of at most [`WAKE`] with the GIL released, checking for signals between
 /// them (Ctrl-C raises `KeyboardInterrupt`), until `wait(slice)` gives an answer, or `timeout`
 /// passes (`None`: no limit), which gives `None`.
@@ -77,7 +121,8 @@ pub(crate) fn in_slices<T: Send>(
     timeout: Option<Duration>,
     wait: impl Fn(Duration) -> Option<T> + Sync,
 ) -> PyResult<Option<T>> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline past what an `Instant` can hold is no deadline.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let slice = deadline.map_or(WAKE, |d| {
             d.saturating_duration_since(Instant::now()).min(WAKE)

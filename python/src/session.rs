@@ -12,7 +12,7 @@
 //! from one thread never pulls the runtime from under a call in another: it waits (briefly)
 //! for those calls, or leaves the shutdown to the last of them.
 
-use crate::args::{in_slices, interruptibly, optional_seconds, parse_addr, seconds};
+use crate::args::{in_slices, interruptibly, on_own_thread, optional_seconds, parse_addr, seconds};
 use crate::errors::guard;
 use crate::events::EventIterator;
 use crate::torrent::Torrent;
@@ -103,11 +103,18 @@ impl Session {
         self.slot().is_none()
     }
 
-    fn close_now(&self, py: Python<'_>) {
+    /// Closes the session, waiting on a thread of its own (trackers that do not answer the
+    /// `stopped` announce keep it up to about 3 s): Ctrl-C raises `KeyboardInterrupt` at once
+    /// and the session goes on closing in the background.
+    fn close_now(&self, py: Python<'_>) -> PyResult<()> {
         let taken = self.slot().take();
         if let Some(session) = taken {
-            py.detach(move || shut_down(session));
+            on_own_thread(py, move || {
+                shut_down(session);
+                Ok(())
+            })?;
         }
+        Ok(())
     }
 }
 
@@ -138,8 +145,11 @@ impl Source {
             return Ok(Source::Torrent(Box::new(torrent.get().metainfo().clone())));
         }
         if let Ok(text) = obj.cast::<PyString>() {
-            let text = text.to_cow()?;
-            return Ok(Source::Load(guard(|| TorrentSource::parse(&text))?));
+            // A str that is not UTF-8 (undecodable bytes of a file name, as `os.fsdecode` gives
+            // them) can only be a path.
+            if let Ok(text) = text.to_cow() {
+                return Ok(Source::Load(guard(|| TorrentSource::parse(&text))?));
+            }
         }
         if let Ok(bytes) = obj.cast::<PyBytes>() {
             return Ok(Source::Load(TorrentSource::Bytes(
@@ -254,8 +264,13 @@ impl Session {
         seed_only: bool,
         trust_data: bool,
     ) -> PyResult<TorrentHandle> {
-        let source = Source::extract(torrent)?;
+        let mut source = Source::extract(torrent)?;
         let session = slf.get().live()?;
+        if let Source::Load(TorrentSource::Path(path)) = source {
+            // On a thread of its own: a FIFO would block the read beyond Ctrl-C.
+            let meta = on_own_thread(slf.py(), move || Ok(Metainfo::load(&path)?))?;
+            source = Source::Torrent(Box::new(meta));
+        }
         let options = AddOptions {
             save_dir,
             seed_only,
@@ -307,11 +322,15 @@ impl Session {
 
     /// Stops a torrent (announcing `stopped`, saving its resume data) and forgets it; its
     /// files stay. The handle's last status stays readable. `ValueError` if it was removed
-    /// already or is of another session.
+    /// already or is of another session. Waits up to about 3 s for trackers to take the
+    /// `stopped` announce; Ctrl-C raises `KeyboardInterrupt` at once (the torrent is removed
+    /// all the same).
     fn remove(slf: &Bound<'_, Self>, torrent: &TorrentHandle) -> PyResult<()> {
         let session = slf.get().live()?;
-        let removed = slf.py().detach(move || session.remove(&torrent.inner));
-        Ok(guard(|| removed)?)
+        // On a thread of its own: Ctrl-C stops the wait for the `stopped` announce, not the
+        // removal.
+        let handle = torrent.inner.clone();
+        on_own_thread(slf.py(), move || Ok(session.remove(&handle)?))
     }
 
     /// An iterator over the session's events, oldest first.
@@ -334,9 +353,12 @@ impl Session {
     }
 
     /// Stops every torrent (announcing `stopped`, saving resume data) and the session's
-    /// threads, with the GIL released. Calling it again does nothing.
-    fn close(&self, py: Python<'_>) {
-        self.close_now(py);
+    /// threads, with the GIL released. Calling it again does nothing. Afterwards `add`,
+    /// `add_peers` and `remove` raise `ValueError`, as do `pause` and `resume` of its handles;
+    /// `events` yields nothing; `listen_address`, `port` and `peer_id` still tell what they
+    /// were. Ctrl-C raises `KeyboardInterrupt` at once; the session is closed all the same.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.close_now(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -349,9 +371,9 @@ impl Session {
         _exc_type: Py<PyAny>,
         _exc_value: Py<PyAny>,
         _traceback: Py<PyAny>,
-    ) -> bool {
-        self.close_now(py);
-        false
+    ) -> PyResult<bool> {
+        self.close_now(py)?;
+        Ok(false)
     }
 
     fn __repr__(&self) -> String {

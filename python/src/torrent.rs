@@ -1,6 +1,7 @@
 //! `Torrent` and `File`: read-only views of a core [`Metainfo`].
 
 use crate::announce::{self, AnnounceArgs, AnnounceResult, ScrapeResult};
+use crate::args::on_own_thread;
 use crate::convert::{Opt, Tiers, Timestamp};
 use crate::errors::{guard, Failure};
 use bittern_core::metainfo::{self, CreateOptions, FileEntry, Metainfo};
@@ -43,7 +44,10 @@ impl Torrent {
     /// Loads a `.torrent` file. Raises `StorageError`, `BencodeError` or `MetainfoError`.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(Torrent(py.detach(|| guard(|| Metainfo::load(&path)))?))
+        // On a thread of its own: a FIFO would block the read beyond Ctrl-C.
+        Ok(Torrent(on_own_thread(py, move || {
+            Ok(Metainfo::load(&path)?)
+        })?))
     }
 
     /// Loads a torrent from its bytes. Raises `BencodeError` or `MetainfoError`.

@@ -5,6 +5,7 @@ use crate::errors::guard;
 use crate::torrent::Torrent;
 use bittern_core::metainfo::InfoHash;
 use bittern_core::tracker::server::{self, ServerConfig, TrackerServer};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use std::net::SocketAddr;
@@ -50,6 +51,14 @@ pub(crate) struct Tracker {
 impl Tracker {
     fn server(&self) -> MutexGuard<'_, Option<TrackerServer>> {
         self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `ValueError` once stopped: what would change the tracker then serves nobody.
+    fn check_running(&self) -> PyResult<()> {
+        if self.server().is_none() {
+            return Err(PyValueError::new_err("the tracker is stopped"));
+        }
+        Ok(())
     }
 
     fn shut_down(&self, py: Python<'_>) {
@@ -171,6 +180,7 @@ impl Tracker {
     /// the info-hash>` added when another published torrent has that name. Publishing it again
     /// keeps its name. Raises `StorageError` past 10,000 torrents or for a file over 16 MiB.
     fn publish(&self, py: Python<'_>, torrent: &Torrent) -> PyResult<PublishedTorrent> {
+        self.check_running()?;
         let metainfo = torrent.metainfo().clone();
         let published = py.detach(|| guard(|| self.tracker.publish(&metainfo)))?;
         Ok(PublishedTorrent::from(&published))
@@ -179,6 +189,7 @@ impl Tracker {
     /// Withdraws the torrent with `info_hash` that `publish()` published; returns whether
     /// there was one. A file in `torrents_dir` stays published while it is there.
     fn unpublish(&self, info_hash: &[u8]) -> PyResult<bool> {
+        self.check_running()?;
         let info_hash = InfoHash(crate::announce::twenty(info_hash, "info_hash")?);
         Ok(self.tracker.unpublish(&info_hash))
     }
@@ -206,8 +217,9 @@ impl Tracker {
     }
 
     /// Stops accepting, lets open requests finish (up to 2 s) and ends the tracker's
-    /// threads, with the GIL released. Calling it again does nothing; `url`, `stats()` and
-    /// `take_log()` still work afterwards.
+    /// threads, with the GIL released. Calling it again does nothing; `url`, `published`,
+    /// `stats()` and `take_log()` still work afterwards, `publish()` and `unpublish()` raise
+    /// `ValueError`.
     fn stop(&self, py: Python<'_>) {
         self.shut_down(py);
     }
