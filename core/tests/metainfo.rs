@@ -198,3 +198,27 @@ fn tracker_problems_name_what_no_tracker_can_answer() {
         ]
     );
 }
+
+#[test]
+fn saving_to_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.torrent");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let torrent = Metainfo::from_bytes(&vector("multi.torrent")).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    torrent.save(&fifo).unwrap();
+    assert_eq!(reader.join().unwrap(), torrent.as_bytes());
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    assert!(torrent.save(&folder).is_err());
+    assert!(folder.is_dir());
+}

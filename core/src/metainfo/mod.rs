@@ -357,14 +357,24 @@ impl Metainfo {
     }
 
     /// Writes the torrent to `path` through a temporary file and a rename, so a crash never
-    /// leaves a half-written torrent behind.
+    /// leaves a half-written torrent behind; a `path` that is not a regular file (a pipe, a
+    /// device, `/dev/stdout`) is written to directly, never replaced.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), MetainfoError> {
+        use std::io::Write;
         let path = path.as_ref();
+        // A device, a pipe or /dev/stdout is written to as it is: renaming over it would put
+        // a plain file in its place.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(&self.raw))
+                .map_err(|e| MetainfoError::io(path, e));
+        }
         let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
         tmp_name.push(format!(".{}.tmp", std::process::id()));
         let tmp = path.with_file_name(tmp_name);
         let write = || -> std::io::Result<()> {
-            use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&self.raw)?;
             f.sync_all()?;
