@@ -1,0 +1,381 @@
+"""Adversarial peers (issue 10): a hostile peer (hostile_peer.py) speaks the wire protocol and
+misbehaves against bittern's seeder and downloader. Each test states the outcome it expects;
+SECURITY.md ("Hostile peers") lists them with their bounds.
+
+Every session here runs in this process, so the memory and CPU figures measured with
+/proc/self/status and getrusage include the engine's."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import bittern
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile_peer import (  # noqa: E402
+    BLOCK,
+    CANCEL,
+    CHOKE,
+    HAVE,
+    INTERESTED,
+    NOT_INTERESTED,
+    PIECE,
+    REQUEST,
+    UNCHOKE,
+    Closed,
+    HostilePeer,
+    Listener,
+    bitfield,
+    cancel,
+    frame,
+    full_bitfield,
+    handshake_bytes,
+    have,
+    piece,
+    request,
+    vm_rss_kib,
+)
+
+PIECE_LENGTH = 32768
+# 9 pieces, the last one short (5000 bytes: one block that is not a whole 16 KiB).
+SIZE = 8 * PIECE_LENGTH + 5000
+PIECES = 9
+# Disconnect bounds: a refusal that needs no timer must come within QUICK seconds, while the
+# session's timeouts are far longer (so only the rule can explain it).
+QUICK = 3.0
+LONG = 60.0
+
+
+# ----------------------------------------------------------------------------------------------
+# fixtures
+
+
+@dataclass
+class Seed:
+    session: bittern.Session
+    handle: bittern.TorrentHandle
+    torrent: bittern.Torrent
+    data: bytes
+
+    @property
+    def info_hash(self) -> bytes:
+        return self.torrent.info_hash
+
+    def block(self, index: int, begin: int, length: int) -> bytes:
+        start = index * self.torrent.piece_length + begin
+        return self.data[start : start + length]
+
+    def disconnects(self) -> dict[str, int]:
+        return self.handle.status().disconnects
+
+
+def make_data(folder: Path, size: int = SIZE, piece_length: int = PIECE_LENGTH) -> tuple[bittern.Torrent, bytes, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = os.urandom(size)
+    path = folder / "data.bin"
+    path.write_bytes(data)
+    torrent = bittern.Torrent.create(path, piece_length=piece_length, creation_date=None)
+    return torrent, data, path
+
+
+@pytest.fixture
+def sessions() -> Iterator[Callable[..., bittern.Session]]:
+    """Makes sessions on loopback, closed at the end of the test. Timeouts are long unless a
+    test asks otherwise, so that a quick disconnect can only be the rule under test."""
+    made: list[bittern.Session] = []
+
+    def make(**kw: object) -> bittern.Session:
+        options: dict[str, object] = {
+            "listen": "127.0.0.1:0",
+            "handshake_timeout": LONG,
+            "idle_timeout": LONG,
+            "max_peers_per_ip": 50,
+        }
+        options.update(kw)
+        s = bittern.Session(**options)  # type: ignore[arg-type]
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def make_seed(tmp_path: Path, sessions: Callable[..., bittern.Session]) -> Callable[..., Seed]:
+    """A seeder (seed_only, trust_data) of a fresh random file, with the session options given."""
+    made = 0
+
+    def make(size: int = SIZE, piece_length: int = PIECE_LENGTH, **kw: object) -> Seed:
+        nonlocal made
+        made += 1
+        torrent, data, path = make_data(tmp_path / f"seed{made}", size, piece_length)
+        session = sessions(**kw)
+        handle = session.add(torrent, path.parent, seed_only=True, trust_data=True)
+        assert handle.wait_checked(timeout=10)
+        assert handle.status().finished
+        return Seed(session, handle, torrent, data)
+
+    return make
+
+
+@pytest.fixture
+def seed(make_seed: Callable[..., Seed]) -> Seed:
+    return make_seed()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def counted(seed_or_handle: Seed | bittern.TorrentHandle, reason: str, at_least: int = 1, timeout: float = 5.0) -> bool:
+    handle = seed_or_handle.handle if isinstance(seed_or_handle, Seed) else seed_or_handle
+    return wait_until(lambda: handle.status().disconnects[reason] >= at_least, timeout)
+
+
+def open_to(seed: Seed, *, interested: bool = False, source: str | None = None) -> HostilePeer:
+    """A hostile peer with a valid handshake, past the seeder's handshake and bitfield; if
+    `interested`, unchoked too."""
+    p = HostilePeer.connect(seed.session.port, source=source)
+    p.handshake(seed.info_hash)
+    info_hash, _ = p.expect_handshake()
+    assert info_hash == seed.info_hash
+    m = p.read_message()
+    assert m.id == 5 and m.payload == full_bitfield(PIECES if seed.torrent.piece_count == PIECES else seed.torrent.piece_count)
+    if interested:
+        p.send(frame(INTERESTED))
+        p.wait_for(UNCHOKE)
+    return p
+
+
+def served_correctly(seed: Seed, p: HostilePeer, asked: set[tuple[int, int, int]], count: int, timeout: float = 10.0) -> int:
+    """Reads `count` piece messages; each must answer a block asked for, byte for byte."""
+    got = 0
+    deadline = time.monotonic() + timeout
+    while got < count:
+        m = p.read_message(max(0.01, deadline - time.monotonic()))
+        if m.id != PIECE:
+            continue
+        index, begin, length = m.block
+        assert (index, begin, length) in asked, (index, begin, length)
+        assert m.payload[8:] == seed.block(index, begin, length)
+        got += 1
+    return got
+
+
+# ----------------------------------------------------------------------------------------------
+# handshakes
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pstrlen_18", "pstrlen_0", "pstr_wrong", "http_request", "unknown_info_hash", "own_peer_id", "short_then_close"],
+)
+def test_broken_handshake_is_refused_at_once(seed: Seed, name: str) -> None:
+    """A handshake that is not BEP 3's, for a torrent we do not serve, or carrying our own
+    peer id: the connection is closed within QUICK seconds (the handshake timeout is 60 s),
+    and nothing of ours is sent (no handshake, no bitfield)."""
+    good = handshake_bytes(seed.info_hash)
+    bad = {
+        "pstrlen_18": bytes([18]) + good[1:],
+        "pstrlen_0": bytes(68),
+        "pstr_wrong": good[:1] + b"BitTorrent_protocol" + good[20:],
+        "http_request": b"GET /announce?info_hash=x HTTP/1.1\r\nHost: a\r\n\r\n" + bytes(20),
+        "unknown_info_hash": handshake_bytes(hashlib.sha1(b"not served").digest()),
+        "own_peer_id": handshake_bytes(seed.info_hash, seed.session.peer_id),
+        "short_then_close": good[:40],
+    }[name]
+    with HostilePeer.connect(seed.session.port) as p:
+        p.send(bad)
+        if name == "short_then_close":
+            p.sock.shutdown(1)  # half-close: "the rest never comes"
+        took = p.closed_within(QUICK)
+        assert took is not None, f"{name}: still connected after {QUICK}s"
+        assert p.received == 0, f"{name}: bittern sent {p.received} bytes to a refused peer"
+    assert seed.handle.status().peers == 0
+
+
+def test_silence_before_the_handshake_times_out(make_seed: Callable[..., Seed]) -> None:
+    """Connecting and saying nothing: closed at the handshake timeout (1 s here), within
+    4 timeouts, having sent nothing."""
+    seed = make_seed(handshake_timeout=1.0)
+    with HostilePeer.connect(seed.session.port) as p:
+        took = p.closed_within(4.0)
+        assert took is not None and took >= 0.9, took
+        assert p.received == 0
+    print(f"silent peer closed after {took:.2f}s (handshake timeout 1 s)")
+
+
+def test_a_byte_a_second_handshake_is_cut_at_the_handshake_timeout(make_seed: Callable[..., Seed]) -> None:
+    """Slowloris: the handshake one byte a second. The handshake timeout (2 s here) bounds the
+    whole handshake, not each read: cut off within 3 timeouts, after a few bytes of 68."""
+    seed = make_seed(handshake_timeout=2.0)
+    with HostilePeer.connect(seed.session.port) as p:
+        start = time.monotonic()
+        sent = p.dribble(handshake_bytes(seed.info_hash), 1.0, deadline=6.0)
+        assert p.closed_within(max(0.1, start + 6.0 - time.monotonic())) is not None
+        took = time.monotonic() - start
+        assert sent < 10 and took < 6.0, (sent, took)
+        assert p.received == 0
+    print(f"slowloris handshake cut after {sent} bytes, {took:.2f}s (handshake timeout 2 s)")
+
+
+def test_zeros_instead_of_a_handshake_are_cut_off_after_bounded_bytes(seed: Seed) -> None:
+    """`nc < /dev/zero`: a stream of zero bytes (pstrlen 0) is refused after its first 20
+    bytes. Bytes the sender manages to push before the reset are bounded by the socket
+    buffers (asserted under 8 MiB of the gigabyte on offer), within QUICK seconds."""
+    chunk = bytes(1 << 20)
+    with HostilePeer.connect(seed.session.port) as p:
+        start = time.monotonic()
+        sent = 0
+        with pytest.raises(Closed):
+            while sent < (1 << 30):
+                n = p.send(chunk, timeout=QUICK)
+                sent += n
+                if n < len(chunk):  # the kernel stopped taking them: the reader is gone
+                    assert p.closed_within(QUICK) is not None
+                    raise Closed("stopped reading")
+        took = time.monotonic() - start
+        assert p.sent < 8 << 20 and took < 2 * QUICK, (p.sent, took)
+    print(f"zeros: cut off after {p.sent} bytes sent, {took:.2f}s")
+
+
+# ----------------------------------------------------------------------------------------------
+# malformed messages after the handshake
+
+
+MAX_LEN = 9 + BLOCK  # the largest message this torrent allows (its bitfield is 2 bytes)
+
+MALFORMED = {
+    # length prefixes
+    "length_4_GiB": struct.pack(">I", 0xFFFFFFFF) + bytes([PIECE]),
+    "length_prefix_only_4_GiB": struct.pack(">I", 0xFFFFFFFF),
+    "oversized_unknown_id": frame(20, bytes(MAX_LEN)),
+    "oversized_piece": piece(0, 0, bytes(BLOCK + 1)),
+    # payload sizes that do not fit their id
+    "choke_with_payload": frame(CHOKE, b"\0"),
+    "interested_with_payload": frame(INTERESTED, b"\0\0\0\0"),
+    "have_short": frame(HAVE, b"\0\0\0"),
+    "have_long": frame(HAVE, b"\0\0\0\0\0"),
+    "request_short": frame(REQUEST, bytes(11)),
+    "request_long": frame(REQUEST, bytes(13)),
+    "cancel_short": frame(CANCEL, bytes(8)),
+    "piece_without_begin": frame(PIECE, bytes(4)),
+    "piece_empty": piece(0, 0, b""),
+    # bitfields
+    "bitfield_short": bitfield(b"\xff"),
+    "bitfield_long": bitfield(b"\xff\x80\x00"),
+    "bitfield_spare_bits": bitfield(b"\xff\xc0"),  # 9 pieces: bit 10 is spare
+    "bitfield_empty": bitfield(b""),
+    # indices and blocks out of range
+    "have_out_of_range": have(PIECES),
+    "have_u32_max": have(0xFFFFFFFF),
+    "request_index_out_of_range": request(PIECES, 0, BLOCK),
+    "request_past_piece_end": request(0, PIECE_LENGTH - BLOCK + 1, BLOCK),
+    "request_past_short_last_piece": request(PIECES - 1, 0, 5001),
+    "request_length_zero": request(0, 0, 0),
+    "request_larger_than_16_KiB": request(0, 0, BLOCK + 1),
+    "request_offset_plus_length_overflows_u32": request(0, 0xFFFFC000, 0x4000),
+    "request_offset_u32_max": request(0, 0xFFFFFFFF, 1),
+    "cancel_out_of_range": cancel(PIECES, 0, BLOCK),
+    "piece_past_piece_end": piece(0, PIECE_LENGTH - 10, bytes(11)),
+    "piece_index_out_of_range": piece(PIECES, 0, bytes(16)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_message_disconnects_at_once(seed: Seed, name: str) -> None:
+    """Each message breaking the wire format or the torrent's layout closes the connection
+    within QUICK seconds (the idle timeout is 60 s), counted as `malformed`. A length prefix
+    of 4 GiB is refused on its 4 bytes: nothing of the claimed payload is awaited."""
+    before = seed.disconnects()["malformed"]
+    with open_to(seed, interested=True) as p:
+        p.send(MALFORMED[name])
+        took = p.closed_within(QUICK)
+        assert took is not None, f"{name}: still connected after {QUICK}s"
+    assert counted(seed, "malformed", before + 1), seed.disconnects()
+
+
+def test_unknown_message_ids_are_skipped_and_the_connection_goes_on(seed: Seed) -> None:
+    """Ids BEP 3 does not define (extension ids, 255), up to the torrent's largest message
+    size, are skipped by their length; the peer is then served as before."""
+    with open_to(seed, interested=True) as p:
+        for msg_id in (9, 13, 20, 255):
+            p.send(frame(msg_id, bytes(100)))
+        p.send(frame(20, os.urandom(MAX_LEN - 1)))  # exactly at the limit
+        p.send(request(0, 0, BLOCK))
+        assert served_correctly(seed, p, {(0, 0, BLOCK)}, 1) == 1
+        assert not p.is_closed()
+
+
+# ----------------------------------------------------------------------------------------------
+# requests
+
+
+def test_requests_while_choked_are_dropped_not_served(seed: Seed) -> None:
+    """BEP 3: a request from a choked peer is not served (and not an offence: requests can
+    cross a choke). Once unchoked, the same peer is served."""
+    with open_to(seed) as p:
+        for b in range(4):
+            p.send(request(0, 0, BLOCK))
+        got = p.messages(1.0)
+        assert not [m for m in got if m.id == PIECE], got
+        assert not p.is_closed()
+        p.send(frame(INTERESTED))
+        p.wait_for(UNCHOKE)
+        p.send(request(1, BLOCK, BLOCK))
+        assert served_correctly(seed, p, {(1, BLOCK, BLOCK)}, 1) == 1
+
+
+def test_every_block_served_is_exactly_the_block_asked_for(seed: Seed) -> None:
+    """Every block of the torrent in odd sizes and offsets (1 byte, 16 KiB, the short last
+    piece's tail): each piece message carries exactly the requested range of verified data."""
+    asked = set()
+    for index in range(PIECES):
+        size = PIECE_LENGTH if index < PIECES - 1 else 5000
+        for begin, length in [(0, 1), (0, min(BLOCK, size)), (size - 1, 1), (size - min(BLOCK, size), min(BLOCK, size)), (777, 1000)]:
+            asked.add((index, begin, length))
+    with open_to(seed, interested=True) as p:
+        for block in sorted(asked):
+            p.send(request(*block))
+        assert served_correctly(seed, p, asked, len(asked)) == len(asked)
+
+
+def test_cancels_for_blocks_never_asked_for_are_ignored(seed: Seed) -> None:
+    """A cancel for a block never requested does nothing: the connection stays, and the blocks
+    that were asked for are still served."""
+    with open_to(seed, interested=True) as p:
+        for index in range(PIECES - 1):
+            p.send(cancel(index, BLOCK, BLOCK))
+        p.send(request(2, 0, BLOCK))
+        assert served_correctly(seed, p, {(2, 0, BLOCK)}, 1) == 1
+        assert not p.is_closed()
+
+
+def test_unsolicited_pieces_to_a_seeder_are_ignored(seed: Seed) -> None:
+    """Piece messages nobody asked for (valid in size and range) are neither written nor
+    counted; the connection goes on, and the seeder's data is untouched."""
+    path = seed.handle  # noqa: F841
+    with open_to(seed, interested=True) as p:
+        for index in range(PIECES - 1):
+            p.send(piece(index, 0, bytes(BLOCK)))
+        p.send(request(3, 0, BLOCK))
+        assert served_correctly(seed, p, {(3, 0, BLOCK)}, 1) == 1
+    st = seed.handle.status()
+    assert st.downloaded == 0 and st.finished, st
