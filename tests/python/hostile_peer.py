@@ -12,10 +12,13 @@ disconnected. Used by test_hostile_peer.py against bittern's seeder and download
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import struct
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PROTOCOL = b"BitTorrent protocol"
@@ -23,7 +26,11 @@ BLOCK = 16384
 
 CHOKE, UNCHOKE, INTERESTED, NOT_INTERESTED, HAVE, BITFIELD, REQUEST, PIECE, CANCEL = range(9)
 
-HOSTILE_ID = b"-HP0001-hostilepeer0"
+
+
+def new_peer_id() -> bytes:
+    """A fresh peer id (two hostile peers with one id would be one peer connected twice)."""
+    return b"-HP0001-" + os.urandom(6).hex().encode()
 
 
 class Closed(Exception):
@@ -36,13 +43,14 @@ class Closed(Exception):
 
 def handshake_bytes(
     info_hash: bytes,
-    peer_id: bytes = HOSTILE_ID,
+    peer_id: bytes | None = None,
     *,
     pstr: bytes = PROTOCOL,
     pstrlen: int | None = None,
     reserved: bytes = bytes(8),
 ) -> bytes:
     n = len(pstr) if pstrlen is None else pstrlen
+    peer_id = new_peer_id() if peer_id is None else peer_id
     return bytes([n]) + pstr + reserved + info_hash + peer_id
 
 
@@ -155,7 +163,7 @@ class HostilePeer:
             raise Closed(f"after {done} bytes: {e}") from e
         return done
 
-    def handshake(self, info_hash: bytes, peer_id: bytes = HOSTILE_ID, **kw: object) -> None:
+    def handshake(self, info_hash: bytes, peer_id: bytes | None = None, **kw: object) -> None:
         self.send(handshake_bytes(info_hash, peer_id, **kw))  # type: ignore[arg-type]
 
     def dribble(self, data: bytes, interval: float, *, deadline: float) -> int:
@@ -307,3 +315,51 @@ def vm_rss_kib() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def accept_from(listener: Listener, info_hash: bytes, pieces: int, *, timeout: float = 10.0) -> HostilePeer:
+    """Accepts a downloader's connection and answers its handshake as a seed (a full bitfield
+    and an unchoke follow)."""
+    p = listener.accept(timeout)
+    theirs, _ = p.expect_handshake(timeout)
+    assert theirs == info_hash
+    p.handshake(info_hash)
+    p.send(bitfield(full_bitfield(pieces)) + frame(UNCHOKE))
+    return p
+
+
+class Server(threading.Thread):
+    """Serves a downloader from `peer` in a thread: answers each request with `answer(index,
+    begin, length)` (the true bytes for an honest seed, wrong ones for a liar), waiting `delay`
+    seconds before each. Counts the blocks and payload bytes sent."""
+
+    def __init__(self, peer: HostilePeer, answer: Callable[[int, int, int], bytes], delay: float = 0.0) -> None:
+        super().__init__(daemon=True)
+        self.peer, self.answer, self.delay = peer, answer, delay
+        self.blocks = 0
+        self.bytes = 0
+        self.requests = 0
+        self.stop = threading.Event()
+        self.closed = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    m = self.peer.read_message(0.2)
+                except TimeoutError:
+                    continue
+                if m.id != REQUEST:
+                    continue
+                self.requests += 1
+                if self.delay:
+                    time.sleep(self.delay)
+                index, begin, length = m.block
+                data = self.answer(index, begin, length)
+                self.peer.send(piece(index, begin, data))
+                self.blocks += 1
+                self.bytes += len(data)
+        except (Closed, OSError):
+            pass
+        finally:
+            self.closed.set()

@@ -21,7 +21,8 @@ pub enum DisconnectReason {
     /// A limit was reached: peers per torrent or per address, or the address is connected
     /// already.
     Limit = 6,
-    /// The peer stopped reading what we send (its queue with us filled up).
+    /// The peer stopped reading what we send: its queue with us filled up, or it took none of
+    /// our messages within the idle timeout.
     SlowReader = 7,
     /// We finished, and the peer is a seed too: neither has anything for the other.
     BothSeeding = 8,

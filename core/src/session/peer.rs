@@ -7,12 +7,14 @@ use crate::metainfo::Metainfo;
 use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError};
 use crate::piece::Layout;
 use crate::tracker::PeerId;
+use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Messages queued for one peer, at most: more than a full pipeline of requests plus a full
 /// queue of pieces, so only a peer that stopped reading fills it.
@@ -101,14 +103,16 @@ pub(super) async fn serve(
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
     let idle = shared.config.idle_timeout;
-    // Why it ended: `None` when we closed it (the torrent knows why), else what failed.
-    let ended: Option<(DisconnectReason, Option<PeerError>)> = loop {
+    // The idle timeout counts from the last message received, whatever we send meanwhile.
+    let mut heard = Instant::now();
+    let ended: Ended = loop {
         tokio::select! {
-            received = tokio::time::timeout(idle, stream.next()) => match received {
+            received = tokio::time::timeout_at(heard + idle, stream.next()) => match received {
                 Err(_) => break Some((DisconnectReason::Idle, None)),
                 Ok(None) => break Some((DisconnectReason::ClosedByPeer, None)),
                 Ok(Some(Err(e))) => break Some(read_failed(e)),
                 Ok(Some(Ok(message))) => {
+                    heard = Instant::now();
                     // What has arrived already goes along in the same hand-off.
                     let mut messages = vec![message];
                     let mut ended = None;
@@ -135,41 +139,22 @@ pub(super) async fn serve(
                 }
             },
             out = queue.recv() => {
-                let mut next = out;
                 // Write what is queued (up to a bound, so the write buffer stays small), then
-                // flush once.
-                let mut failed = None;
-                for written in 1..=BATCH {
-                    match next {
-                        Some(ToPeer::Message(m)) => {
-                            if let Err(e) = sink.feed(m).await {
-                                failed = Some(Some((DisconnectReason::Io, Some(e))));
-                                break;
-                            }
-                        }
-                        Some(ToPeer::Close) | None => {
-                            failed = Some(None);
-                            break;
-                        }
-                    }
-                    if written == BATCH {
-                        break; // the rest waits in the queue for the next round
-                    }
-                    next = match queue.try_recv() {
-                        Ok(m) => Some(m),
-                        Err(_) => break,
-                    };
-                }
-                if let Err(e) = sink.flush().await {
-                    failed.get_or_insert(Some((DisconnectReason::Io, Some(e))));
-                }
-                if let Some(ended) = failed {
-                    break ended;
+                // flush once. A peer that does not take one batch within the idle timeout has
+                // stopped reading: nothing else is read or written meanwhile, so it must not
+                // hold the connection (and our queue for it) forever.
+                let written = tokio::time::timeout(idle, write_batch(&mut sink, &mut queue, out));
+                match written.await {
+                    Err(_) => break Some((DisconnectReason::SlowReader, None)),
+                    Ok(Some(ended)) => break ended,
+                    Ok(None) => {}
                 }
             }
             _ = keep_alive.tick() => {
-                if let Err(e) = sink.send(Message::KeepAlive).await {
-                    break Some((DisconnectReason::Io, Some(e)));
+                match tokio::time::timeout(idle, sink.send(Message::KeepAlive)).await {
+                    Err(_) => break Some((DisconnectReason::SlowReader, None)),
+                    Ok(Err(e)) => break Some((DisconnectReason::Io, Some(e))),
+                    Ok(Ok(())) => {}
                 }
             }
         }
@@ -182,6 +167,45 @@ pub(super) async fn serve(
     });
     let _ = inbox.send(Input::Closed(key, reason)).await;
 }
+
+/// Writes `first` and what else is queued, up to [`BATCH`] messages, then flushes once.
+/// `Some` when the connection is to end: we close it (`None` inside) or writing failed.
+async fn write_batch(
+    sink: &mut SplitSink<Connection, Message>,
+    queue: &mut mpsc::Receiver<ToPeer>,
+    first: Option<ToPeer>,
+) -> Option<Ended> {
+    let mut next = first;
+    let mut ended = None;
+    for written in 1..=BATCH {
+        match next {
+            Some(ToPeer::Message(m)) => {
+                if let Err(e) = sink.feed(m).await {
+                    ended = Some(Some((DisconnectReason::Io, Some(e))));
+                    break;
+                }
+            }
+            Some(ToPeer::Close) | None => {
+                ended = Some(None);
+                break;
+            }
+        }
+        if written == BATCH {
+            break; // the rest waits in the queue for the next round
+        }
+        next = match queue.try_recv() {
+            Ok(m) => Some(m),
+            Err(_) => break,
+        };
+    }
+    if let Err(e) = sink.flush().await {
+        ended.get_or_insert(Some((DisconnectReason::Io, Some(e))));
+    }
+    ended
+}
+
+/// Why a connection ended: `None` when we closed it (the torrent knows why), else what failed.
+type Ended = Option<(DisconnectReason, Option<PeerError>)>;
 
 /// What a failed read says about the peer: bytes that are not the protocol, or a broken
 /// socket.
