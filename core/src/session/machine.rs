@@ -35,6 +35,8 @@ pub(super) const MAX_QUEUED_WRITES: u64 = 8 << 20;
 pub(super) const MAX_QUEUED_REQUESTS: usize = 512;
 /// Addresses kept to connect to, at most.
 const MAX_CANDIDATES: usize = 1000;
+/// Failed copies of a piece whose senders are remembered (for the smart ban), at most.
+const MAX_FAILURES_KEPT: usize = 8;
 
 /// What the machine asks its actor to do, in order.
 #[derive(Debug)]
@@ -695,15 +697,21 @@ impl TorrentMachine {
         hashes: Vec<(u32, [u8; 20])>,
     ) {
         if !passed {
-            let suspects = hashes
-                .into_iter()
-                .filter_map(|(begin, hash)| {
-                    self.senders
-                        .remove(&(piece, begin))
-                        .map(|ip| (begin, ip, hash))
-                })
-                .collect();
-            self.suspects.insert(piece, suspects);
+            // Added to what earlier failures of the piece left: a liar whose copy failed
+            // once stays suspect when the piece fails again with other senders.
+            let suspects = self.suspects.entry(piece).or_default();
+            for (begin, hash) in hashes {
+                if let Some(ip) = self.senders.remove(&(piece, begin)) {
+                    if !suspects.contains(&(begin, ip, hash)) {
+                        suspects.push((begin, ip, hash));
+                    }
+                }
+            }
+            // Bounded: the latest few failures' evidence is kept.
+            let keep = MAX_FAILURES_KEPT * self.layout.block_count(piece) as usize;
+            if suspects.len() > keep {
+                suspects.drain(..suspects.len() - keep);
+            }
             return;
         }
         let Some(suspects) = self.suspects.remove(&piece) else {
