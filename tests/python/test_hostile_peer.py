@@ -36,6 +36,8 @@ from hostile_peer import (  # noqa: E402
     Closed,
     HostilePeer,
     Listener,
+    Server,
+    accept_from,
     bitfield,
     cancel,
     frame,
@@ -379,3 +381,287 @@ def test_unsolicited_pieces_to_a_seeder_are_ignored(seed: Seed) -> None:
         assert served_correctly(seed, p, {(3, 0, BLOCK)}, 1) == 1
     st = seed.handle.status()
     assert st.downloaded == 0 and st.finished, st
+
+
+# ----------------------------------------------------------------------------------------------
+# floods
+
+
+def flood_requests(p: HostilePeer, blocks: list[tuple[int, int, int]], count: int, seconds: float) -> int:
+    """Sends up to `count` requests cycling over `blocks`, never reading; returns how many the
+    kernel took before the connection closed or stopped taking them for `seconds`."""
+    frames = b"".join(request(*b) for b in blocks)
+    per = len(blocks)
+    sent = 0
+    try:
+        while sent < count:
+            n = p.send(frames, timeout=seconds)
+            sent += n // 17
+            if n < len(frames):
+                break
+    except Closed:
+        pass
+    return sent
+
+
+def test_a_request_flood_from_a_peer_that_never_reads_is_dropped(make_seed: Callable[..., Seed]) -> None:
+    """A peer asks for 100 000 blocks of a 4 MiB torrent and never reads. Requests queued with
+    us stay capped (512 being read, 2048 messages queued; a peer whose queue fills, or that
+    takes no batch of our messages within the idle timeout, is a slow reader), so it is
+    dropped within 4 idle timeouts (2 s here), memory grows by less than 64 MiB, and every
+    block it finds in its socket afterwards is exactly a block it asked for."""
+    seed = make_seed(size=4 << 20, piece_length=65536, idle_timeout=2.0)
+    blocks = [(i, b, BLOCK) for i in range(64) for b in range(0, 65536, BLOCK)]
+    rss0 = vm_rss_kib()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    with open_to(seed, interested=True) as p:
+        start = time.monotonic()
+        sent = flood_requests(p, blocks, 100_000, 2.0)
+        dropped = wait_until(lambda: seed.handle.status().peers == 0, 8.0)
+        took = time.monotonic() - start
+        rss_peak = vm_rss_kib()
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        assert dropped, f"a peer that never reads is still connected after {took:.1f}s"
+        assert seed.disconnects()["slow_reader"] == 1, seed.disconnects()
+        served = 0
+        try:
+            while True:
+                m = p.read_message(5.0)
+                if m.id == PIECE:
+                    index, begin, length = m.block
+                    assert (index, begin, length) in set(blocks)
+                    assert m.payload[8:] == seed.block(index, begin, length)
+                    served += 1
+        except Closed:
+            pass
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    grew = (rss_peak - rss0) / 1024
+    print(
+        f"flood without reading: {sent} requests taken by the kernel, dropped after {took:.2f}s, "
+        f"{served} blocks served, RSS +{grew:.1f} MiB, CPU {cpu:.2f}s"
+    )
+    assert served <= 2048 + 512 + 2048, served
+    assert grew < 64, grew
+
+
+# ----------------------------------------------------------------------------------------------
+# against our downloader
+
+
+@dataclass
+class Download:
+    session: bittern.Session
+    handle: bittern.TorrentHandle
+    torrent: bittern.Torrent
+    data: bytes
+    out: Path
+
+    def block(self, index: int, begin: int, length: int) -> bytes:
+        start = index * self.torrent.piece_length + begin
+        return self.data[start : start + length]
+
+    def complete_and_exact(self, timeout: float) -> bool:
+        return self.handle.wait(timeout=timeout) and (self.out / "data.bin").read_bytes() == self.data
+
+
+@pytest.fixture
+def make_download(tmp_path: Path, sessions: Callable[..., bittern.Session]) -> Callable[..., Download]:
+    """A downloading session of a fresh random file (no tracker: peers are given by hand)."""
+    made = 0
+
+    def make(size: int = SIZE, piece_length: int = PIECE_LENGTH, **kw: object) -> Download:
+        nonlocal made
+        made += 1
+        torrent, data, _ = make_data(tmp_path / f"src{made}", size, piece_length)
+        session = sessions(**kw)
+        out = tmp_path / f"out{made}"
+        handle = session.add(torrent, out)
+        assert handle.wait_checked(timeout=10)
+        return Download(session, handle, torrent, data, out)
+
+    return make
+
+
+def test_a_silent_peer_is_dropped_at_the_idle_timeout_while_we_keep_talking_to_it(make_download: Callable[..., Download]) -> None:
+    """A peer that handshakes and then says nothing is dropped at the idle timeout (2 s here),
+    counted as `idle`, within 2.5 timeouts: what we send it meanwhile (a `have` for each piece a
+    slow seeder lets us verify, every 0.3 s) does not keep it alive. (It did before: the timer
+    restarted whenever we wrote.)"""
+    dl = make_download(size=24 * BLOCK, piece_length=BLOCK, idle_timeout=2.0)
+    pieces = dl.torrent.piece_count
+    with Listener("127.0.0.1") as slow_l, Listener("127.0.0.3") as silent_l:
+        dl.session.add_peers(dl.handle, [("127.0.0.1", slow_l.port), ("127.0.0.3", silent_l.port)])
+        slow = Server(accept_from(slow_l, dl.torrent.info_hash, pieces), dl.block, delay=0.3)
+        slow.start()
+        silent = silent_l.accept()
+        theirs, _ = silent.expect_handshake()
+        silent.handshake(dl.torrent.info_hash)
+        took = silent.closed_within(5.0)
+        done_by_then = dl.handle.status().pieces_done
+        assert took is not None, f"silent peer still connected after 5 s ({done_by_then} pieces verified meanwhile)"
+        assert took >= 1.5, took
+        assert counted(dl.handle, "idle"), dl.handle.status().disconnects
+        assert dl.complete_and_exact(30), (dl.handle.status(), dl.handle.status().disconnects, slow.requests, slow.blocks, slow.closed.is_set())
+        slow.stop.set()
+    print(f"silent peer dropped after {took:.2f}s (idle timeout 2 s) while {done_by_then} pieces were verified")
+
+
+def hostile_seed_for(dl: Download, host: str = "127.0.0.2") -> tuple[Listener, HostilePeer]:
+    """A hostile peer the downloader is told about and connects to; it answers as a seed."""
+    listener = Listener(host)
+    dl.session.add_peers(dl.handle, [(host, listener.port)])
+    return listener, accept_from(listener, dl.torrent.info_hash, dl.torrent.piece_count)
+
+
+DOWNLOADER_MALFORMED = [
+    "length_4_GiB",
+    "oversized_piece",
+    "piece_empty",
+    "piece_past_piece_end",
+    "piece_index_out_of_range",
+    "have_out_of_range",
+    "have_short",
+    "bitfield_spare_bits",
+    "bitfield_long",
+    "request_offset_plus_length_overflows_u32",
+    "interested_with_payload",
+]
+
+
+@pytest.mark.parametrize("name", DOWNLOADER_MALFORMED)
+def test_malformed_message_to_our_downloader_disconnects_at_once(make_download: Callable[..., Download], name: str) -> None:
+    """The same rules hold on connections our downloader opened: closed within QUICK seconds,
+    counted as `malformed`, nothing written."""
+    dl = make_download()
+    listener, p = hostile_seed_for(dl)
+    with listener, p:
+        p.wait_for(REQUEST)
+        p.send(MALFORMED[name])
+        assert p.closed_within(QUICK) is not None, name
+    assert counted(dl.handle, "malformed"), dl.handle.status().disconnects
+    st = dl.handle.status()
+    assert st.bytes_done == 0 and st.downloaded == 0, st
+
+
+def test_unsolicited_piece_messages_are_not_written(make_download: Callable[..., Download]) -> None:
+    """A seed that also sends blocks nobody asked for: whenever our downloader announces a
+    verified piece (`have`), the peer sends random bytes for every block of it. They are neither
+    written nor counted as downloaded; the download completes byte-exact and the peer is not
+    banned (the blocks it was asked for were right)."""
+    dl = make_download()
+    listener, p = hostile_seed_for(dl)
+    garbage = 0
+    with listener, p:
+        deadline = time.monotonic() + 20
+        while not dl.handle.status().finished and time.monotonic() < deadline:
+            try:
+                m = p.read_message(0.5)
+            except TimeoutError:
+                continue
+            if m.id == REQUEST:
+                index, begin, length = m.block
+                p.send(piece(index, begin, dl.block(index, begin, length)))
+            elif m.id == HAVE:
+                (index,) = struct.unpack(">I", m.payload)
+                size = PIECE_LENGTH if index < PIECES - 1 else SIZE - (PIECES - 1) * PIECE_LENGTH
+                for begin in range(0, size, BLOCK):
+                    length = min(BLOCK, size - begin)
+                    p.send(piece(index, begin, os.urandom(length)))
+                    garbage += length
+        assert dl.complete_and_exact(10)
+    st = dl.handle.status()
+    assert st.downloaded == SIZE, (st.downloaded, garbage)
+    assert garbage > 0
+    # Dropped only once we were a seed too.
+    assert {k: v for k, v in st.disconnects.items() if v} in ({}, {"both_seeding": 1}), st.disconnects
+
+
+def test_corrupt_pieces_are_never_kept(make_download: Callable[..., Download], tmp_path: Path) -> None:
+    """A lone liar serving wrong bytes for every block: each piece fails its hash check, none
+    is counted as done, the liar's address is banned (event `peer_banned`, reason `banned`), and
+    a fresh session checking the folder finds no piece there."""
+    dl = make_download()
+    events = dl.session.events(timeout=0.2)
+    listener, p = hostile_seed_for(dl, "127.0.0.2")
+    liar = Server(p, lambda i, b, n: os.urandom(n))
+    with listener, p:
+        liar.start()
+        assert liar.closed.wait(QUICK * 2), "the liar was not dropped"
+    banned = [e.ip for e in events if e.kind == "peer_banned"]
+    assert banned == ["127.0.0.2"], banned
+    st = dl.handle.status()
+    assert st.pieces_done == 0 and st.bytes_done == 0 and st.disconnects["banned"] == 1, st
+    dl.session.close()
+    with bittern.Session(listen="127.0.0.1:0") as again:
+        h = again.add(dl.torrent, dl.out)
+        assert h.wait_checked(timeout=10)
+        assert h.status().pieces_found == 0 and h.status().pieces_done == 0
+    print(f"lone liar: {liar.blocks} blocks ({liar.bytes} bytes) sent before its ban")
+
+
+def corrupt_copy(folder: Path, data: bytes, piece_length: int = BLOCK) -> Path:
+    """The data with one byte changed in every 16 KiB block (every block differs)."""
+    bad = bytearray(data)
+    for at in range(100, len(bad), BLOCK):
+        bad[at] ^= 0xFF
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data.bin").write_bytes(bad)
+    return folder
+
+
+def test_a_swarm_with_liars(make_download: Callable[..., Download], sessions: Callable[..., bittern.Session], tmp_path: Path) -> None:
+    """Six liars beside one honest seeder: three bittern seeders over corrupted copies (one
+    byte wrong in every block, served as trusted data) and three hostile peers answering every
+    request with random bytes, each on an address of its own. The liars come first, the
+    honest seeder 1 s later. The download completes byte-exact, every liar is banned, and the
+    bytes wasted on liars stay under the torrent's size per liar."""
+    size = 1 << 20
+    dl = make_download(size=size, piece_length=PIECE_LENGTH)
+    events = dl.session.events(timeout=0)
+    liar_sessions = []
+    for n in range(3):
+        host = f"127.0.0.{10 + n}"
+        s = sessions(listen=f"{host}:0")
+        h = s.add(dl.torrent, corrupt_copy(tmp_path / f"liar{n}", dl.data), seed_only=True, trust_data=True)
+        assert h.wait_checked(timeout=10)
+        liar_sessions.append((host, s, h))
+    dl.session.add_peers(dl.handle, [(host, s.port) for host, s, _ in liar_sessions])
+    hostile = []
+    for n in range(3):
+        listener, p = hostile_seed_for(dl, f"127.0.0.{20 + n}")
+        server = Server(p, lambda i, b, k: os.urandom(k))
+        server.start()
+        hostile.append((listener, p, server))
+    time.sleep(float(os.environ.get("LIARS_ALONE", "1.0")))
+    print("banned before the honest seed:", dl.handle.status().disconnects["banned"])
+    honest = sessions(listen="127.0.0.1:0")
+    h = honest.add(dl.torrent, _honest_folder(tmp_path, dl.data), seed_only=True, trust_data=True)
+    assert h.wait_checked(timeout=10)
+    start = time.monotonic()
+    dl.session.add_peers(dl.handle, [("127.0.0.1", honest.port)])
+    assert dl.complete_and_exact(60), dl.handle.status()
+    took = time.monotonic() - start
+    kinds = [e for e in events]
+    banned = {e.ip for e in kinds if e.kind == "peer_banned"}
+    failed = sum(1 for e in kinds if e.kind == "hash_failed")
+    liars = {host for host, _, _ in liar_sessions} | {f"127.0.0.{20 + n}" for n in range(3)}
+    assert banned == liars, (banned, liars)
+    assert dl.handle.status().disconnects["banned"] >= len(liars)
+    wasted = sum(h.status().uploaded for _, _, h in liar_sessions) + sum(s.bytes for _, _, s in hostile)
+    per_liar = [h.status().uploaded for _, _, h in liar_sessions] + [s.bytes for _, _, s in hostile]
+    for listener, p, server in hostile:
+        server.stop.set()
+        p.close()
+        listener.close()
+    print(
+        f"swarm with {len(liars)} liars: complete in {took:.2f}s after the honest seed came, "
+        f"{failed} hash failures, wasted {wasted} bytes on liars ({per_liar}), torrent {size} bytes"
+    )
+    assert max(per_liar) <= size, per_liar
+
+
+def _honest_folder(tmp_path: Path, data: bytes) -> Path:
+    folder = tmp_path / "honest"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(data)
+    return folder
