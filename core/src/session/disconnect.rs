@@ -14,7 +14,7 @@ pub enum DisconnectReason {
     /// The peer sent bytes that are not the wire protocol (the codec refused them).
     Malformed = 3,
     /// A well-formed message that breaks a rule: a request for a piece we do not have, more
-    /// requests queued than we allow.
+    /// requests queued than we allow, a flood of keep-alives.
     RuleBroken = 4,
     /// The peer sent data that failed the hash check, or its address was banned for it.
     Banned = 5,

@@ -20,6 +20,11 @@ use tokio::time::Instant;
 /// queue of pieces, so only a peer that stopped reading fills it.
 const QUEUE: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
+/// Keep-alives a peer may send within [`KEEP_ALIVE_WINDOW`]: they are legal but say nothing
+/// (an honest peer sends one a minute or two), and a stream of zero bytes after a handshake is
+/// nothing but keep-alives, which would otherwise keep a core busy for as long as it flows.
+const MAX_KEEP_ALIVES: usize = 16;
+const KEEP_ALIVE_WINDOW: Duration = Duration::from_secs(10);
 /// Messages already received that go to the torrent together, at most.
 const READ_BATCH: usize = 64;
 /// Messages written between flushes, at most (the sink also flushes on its own past 128 KiB).
@@ -105,6 +110,8 @@ pub(super) async fn serve(
     let idle = shared.config.idle_timeout;
     // The idle timeout counts from the last message received, whatever we send meanwhile.
     let mut heard = Instant::now();
+    // Keep-alives received since `window` began.
+    let (mut window, mut keep_alives) = (heard, 0);
     let ended: Ended = loop {
         tokio::select! {
             received = tokio::time::timeout_at(heard + idle, stream.next()) => match received {
@@ -129,6 +136,16 @@ pub(super) async fn serve(
                             }
                             None => break,
                         }
+                    }
+                    if heard >= window + KEEP_ALIVE_WINDOW {
+                        (window, keep_alives) = (heard, 0);
+                    }
+                    keep_alives += messages
+                        .iter()
+                        .filter(|m| matches!(m, Message::KeepAlive))
+                        .count();
+                    if keep_alives > MAX_KEEP_ALIVES {
+                        break Some((DisconnectReason::RuleBroken, None));
                     }
                     if inbox.send(Input::Messages(key, messages)).await.is_err() {
                         return; // the torrent stopped
