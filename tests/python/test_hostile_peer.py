@@ -38,6 +38,7 @@ from hostile_peer import (  # noqa: E402
     Listener,
     Server,
     accept_from,
+    engine_cpu_seconds,
     bitfield,
     cancel,
     frame,
@@ -256,6 +257,40 @@ def test_zeros_instead_of_a_handshake_are_cut_off_after_bounded_bytes(seed: Seed
         took = time.monotonic() - start
         assert p.sent < 8 << 20 and took < 2 * QUICK, (p.sent, took)
     print(f"zeros: cut off after {p.sent} bytes sent, {took:.2f}s")
+
+
+def test_zeros_after_the_handshake_are_a_keep_alive_flood_cut_off(seed: Seed) -> None:
+    """A gigabyte of zero bytes after a valid handshake is a stream of keep-alives (4 bytes
+    each): legal one by one, but more than 16 within 10 s is a flood, closed as `rule_broken`
+    within QUICK seconds, after at most 8 MiB accepted by the kernel (our reads stop at the
+    17th). (Before, a core was kept busy for as long as the zeros flowed, about 70 MB/s.)"""
+    before = seed.disconnects()["rule_broken"]
+    chunk = bytes(1 << 20)
+    with open_to(seed) as p:
+        start = time.monotonic()
+        cpu0 = engine_cpu_seconds()
+        try:
+            while p.sent < (1 << 30) and time.monotonic() - start < 2 * QUICK:
+                if p.send(chunk, timeout=QUICK) < len(chunk):
+                    break
+        except Closed:
+            pass
+        took = p.closed_within(QUICK)
+        elapsed = time.monotonic() - start
+        cpu = engine_cpu_seconds() - cpu0
+    print(f"zeros after the handshake: cut off after {p.sent} bytes sent, {elapsed:.2f}s, engine CPU {cpu:.2f}s")
+    assert took is not None and elapsed < 2 * QUICK, elapsed
+    assert p.sent < 8 << 20, p.sent
+    assert counted(seed, "rule_broken", before + 1), seed.disconnects()
+
+
+def test_a_few_keep_alives_are_fine(seed: Seed) -> None:
+    """16 keep-alives at once (more than any honest peer sends in 10 s) break no rule."""
+    with open_to(seed, interested=True) as p:
+        p.send(frame(None) * 16)
+        p.send(request(0, 0, BLOCK))
+        assert served_correctly(seed, p, {(0, 0, BLOCK)}, 1) == 1
+        assert not p.is_closed()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -556,18 +591,20 @@ def test_unsolicited_piece_messages_are_not_written(make_download: Callable[...,
         while not dl.handle.status().finished and time.monotonic() < deadline:
             try:
                 m = p.read_message(0.5)
+                if m.id == REQUEST:
+                    index, begin, length = m.block
+                    p.send(piece(index, begin, dl.block(index, begin, length)))
+                elif m.id == HAVE:
+                    (index,) = struct.unpack(">I", m.payload)
+                    size = PIECE_LENGTH if index < PIECES - 1 else SIZE - (PIECES - 1) * PIECE_LENGTH
+                    for begin in range(0, size, BLOCK):
+                        length = min(BLOCK, size - begin)
+                        p.send(piece(index, begin, os.urandom(length)))
+                        garbage += length
             except TimeoutError:
                 continue
-            if m.id == REQUEST:
-                index, begin, length = m.block
-                p.send(piece(index, begin, dl.block(index, begin, length)))
-            elif m.id == HAVE:
-                (index,) = struct.unpack(">I", m.payload)
-                size = PIECE_LENGTH if index < PIECES - 1 else SIZE - (PIECES - 1) * PIECE_LENGTH
-                for begin in range(0, size, BLOCK):
-                    length = min(BLOCK, size - begin)
-                    p.send(piece(index, begin, os.urandom(length)))
-                    garbage += length
+            except Closed:
+                break  # dropped once we are a seed too
         assert dl.complete_and_exact(10)
     st = dl.handle.status()
     assert st.downloaded == SIZE, (st.downloaded, garbage)
@@ -665,3 +702,149 @@ def _honest_folder(tmp_path: Path, data: bytes) -> Path:
     folder.mkdir()
     (folder / "data.bin").write_bytes(data)
     return folder
+
+
+# ----------------------------------------------------------------------------------------------
+# many connections, floods, and the honest peer beside them
+
+
+def honest_download(dl_session: bittern.Session, seed: Seed, out: Path, timeout: float) -> float | None:
+    """Downloads `seed`'s torrent with a bittern session; returns the seconds it took (None
+    if not within `timeout`), after checking every byte."""
+    start = time.monotonic()
+    h = dl_session.add(seed.torrent, out)
+    dl_session.add_peers(h, [("127.0.0.1", seed.session.port)])
+    if not h.wait(timeout=timeout):
+        return None
+    took = time.monotonic() - start
+    assert (out / "data.bin").read_bytes() == seed.data
+    return took
+
+
+def test_a_thousand_connections_from_one_address(make_seed: Callable[..., Seed], sessions: Callable[..., bittern.Session], tmp_path: Path) -> None:
+    """1000 connections from 127.0.0.2 against a seeder with the default limits (200
+    connections, 4 peers per address; handshake timeout 3 s): first 500 that stay silent, then
+    an honest downloader from 127.0.0.1, then, once the silent ones are gone, 500 that
+    handshake. The silent ones hold at most 4 connection slots (handshakes in progress per
+    address are capped like peers per address), so the honest downloader is served at once:
+    it completes within 30 s. (Before, they took all 200 slots until the handshake timeout,
+    and the honest downloader was refused and never served.) Every silent connection is closed
+    within the handshake timeout plus 5 s; at most 4 of the address's connections are ever
+    peers of the torrent, the others refused (as `limit` when they got as far as the torrent)."""
+    seed = make_seed(handshake_timeout=3.0, max_peers_per_ip=4, max_connections=200)
+    silent: list[HostilePeer] = []
+    talking: list[HostilePeer] = []
+    start = time.monotonic()
+    for _ in range(500):
+        try:
+            silent.append(HostilePeer.connect(seed.session.port, source="127.0.0.2", timeout=2.0))
+        except OSError:
+            pass  # refused or reset at once: fine
+    took = honest_download(sessions(), seed, tmp_path / "honest", 30.0)
+    assert took is not None, seed.handle.status()
+    deadline = start + 3.0 + 5.0
+    still = [p for p in silent if p.closed_within(max(0.0, deadline - time.monotonic())) is None]
+    assert not still, len(still)
+    most = 0
+    for _ in range(500):
+        try:
+            p = HostilePeer.connect(seed.session.port, source="127.0.0.2", timeout=2.0)
+            p.handshake(seed.info_hash)
+            talking.append(p)
+        except (OSError, Closed):
+            pass
+        most = max(most, seed.handle.status().peers)
+    for _ in range(20):
+        most = max(most, seed.handle.status().peers)
+        time.sleep(0.05)
+    open_talking = sum(1 for p in talking if not p.is_closed())
+    for p in silent + talking:
+        p.close()
+    st = seed.handle.status()
+    print(
+        f"1000 connections from one address: honest download in {took:.2f}s; silent ones all closed; "
+        f"at most {most} peers; {open_talking} handshaken ones open; disconnects {({k: v for k, v in st.disconnects.items() if v})}"
+    )
+    assert most <= 4 + 1, most  # the honest downloader may still be there
+    assert open_talking <= 4, open_talking
+    assert st.disconnects["limit"] >= 1, st.disconnects
+
+
+class Flood(threading.Thread):
+    """A hostile peer from `source` that handshakes with the seeder, then sends `unit` over and
+    over (optionally after `interested`), never reading, until stopped or disconnected; it
+    reconnects when dropped, so the flood lasts."""
+
+    def __init__(self, seed: Seed, source: str, unit: bytes, interested: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.seed, self.source, self.unit, self.interested = seed, source, unit, interested
+        self.stop = threading.Event()
+        self.sent = 0
+        self.connections = 0
+
+    def run(self) -> None:
+        chunk = self.unit * max(1, (64 << 10) // len(self.unit))
+        while not self.stop.is_set():
+            try:
+                p = HostilePeer.connect(self.seed.session.port, source=self.source, timeout=2.0)
+                self.connections += 1
+                with p:
+                    p.handshake(self.seed.info_hash)
+                    if self.interested:
+                        p.send(frame(INTERESTED))
+                    while not self.stop.is_set():
+                        n = p.send(chunk, timeout=0.5)
+                        self.sent += n
+            except (OSError, Closed):
+                time.sleep(0.05)
+
+
+def test_honest_downloads_keep_their_pace_while_hostile_peers_flood(make_seed: Callable[..., Seed], sessions: Callable[..., bittern.Session], tmp_path: Path) -> None:
+    """While eight hostile peers flood the seeder (requests without reading, zeros, unknown
+    messages of the largest size, `have`s and interest toggles, each reconnecting when
+    dropped), honest bittern downloaders of its 4 MiB still complete byte-exact, each within
+    30 s. Memory and CPU stay bounded: the process's RSS grows by less than 128 MiB over the
+    flood; the figures (and the time of an honest download without flood) are printed."""
+    seed = make_seed(size=4 << 20, piece_length=65536, idle_timeout=3.0, handshake_timeout=3.0)
+    calm = honest_download(sessions(), seed, tmp_path / "calm", 30.0)
+    assert calm is not None
+    blocks = b"".join(request(i, b, BLOCK) for i in range(64) for b in range(0, 65536, BLOCK))
+    units = [
+        (blocks, True),
+        (blocks, True),
+        (bytes(4096), False),
+        (bytes(4096), False),
+        (frame(20, bytes(MAX_LEN - 1)), False),
+        (frame(20, b"x"), False),
+        (have(0) + have(1), False),
+        (frame(INTERESTED) + frame(NOT_INTERESTED), False),
+    ]
+    rss0 = vm_rss_kib()
+    cpu0 = engine_cpu_seconds()
+    floods = [Flood(seed, f"127.0.0.{30 + n}", unit, interested) for n, (unit, interested) in enumerate(units)]
+    for f in floods:
+        f.start()
+    peak = rss0
+    times = []
+    try:
+        time.sleep(1.0)
+        for n in range(3):
+            took = honest_download(sessions(), seed, tmp_path / f"honest{n}", 30.0)
+            peak = max(peak, vm_rss_kib())
+            assert took is not None, (n, seed.handle.status())
+            times.append(took)
+    finally:
+        for f in floods:
+            f.stop.set()
+        for f in floods:
+            f.join(5)
+    cpu = engine_cpu_seconds() - cpu0
+    flooded = sum(f.sent for f in floods)
+    grew = (peak - rss0) / 1024
+    print(
+        f"flood: honest 4 MiB downloads took {', '.join(f'{t:.2f}' for t in times)} s "
+        f"(calm: {calm:.2f} s); hostile peers sent {flooded >> 20} MiB over "
+        f"{sum(f.connections for f in floods)} connections; RSS +{grew:.1f} MiB; engine CPU {cpu:.2f} s; "
+        f"seeder disconnects {({k: v for k, v in seed.disconnects().items() if v})}"
+    )
+    assert grew < 128, grew
