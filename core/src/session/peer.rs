@@ -156,15 +156,8 @@ pub(super) async fn serve(
                 }
             },
             out = queue.recv() => {
-                // Write what is queued (up to a bound, so the write buffer stays small), then
-                // flush once. A peer that does not take one batch within the idle timeout has
-                // stopped reading: nothing else is read or written meanwhile, so it must not
-                // hold the connection (and our queue for it) forever.
-                let written = tokio::time::timeout(idle, write_batch(&mut sink, &mut queue, out));
-                match written.await {
-                    Err(_) => break Some((DisconnectReason::SlowReader, None)),
-                    Ok(Some(ended)) => break ended,
-                    Ok(None) => {}
+                if let Some(ended) = write_batch(&mut sink, &mut queue, out, idle).await {
+                    break ended;
                 }
             }
             _ = keep_alive.tick() => {
@@ -185,20 +178,30 @@ pub(super) async fn serve(
     let _ = inbox.send(Input::Closed(key, reason)).await;
 }
 
-/// Writes `first` and what else is queued, up to [`BATCH`] messages, then flushes once.
-/// `Some` when the connection is to end: we close it (`None` inside) or writing failed.
+/// Writes `first` and what else is queued (up to [`BATCH`] messages, so the write buffer stays
+/// small), then flushes once. `Some` when the connection is to end: we close it (`None`
+/// inside), writing failed, or the peer stopped reading: a write that makes no progress within
+/// `idle` (the sink writes out its buffer, at most about 128 KiB, when it is full) ends it as a
+/// slow reader, for nothing else is read or written meanwhile, and it must not hold the
+/// connection and our queue for it forever.
 async fn write_batch(
     sink: &mut SplitSink<Connection, Message>,
     queue: &mut mpsc::Receiver<ToPeer>,
     first: Option<ToPeer>,
+    idle: Duration,
 ) -> Option<Ended> {
+    let failed = |result: Result<Result<(), PeerError>, _>| match result {
+        Err(_) => Some(Some((DisconnectReason::SlowReader, None))),
+        Ok(Err(e)) => Some(Some((DisconnectReason::Io, Some(e)))),
+        Ok(Ok(())) => None,
+    };
     let mut next = first;
     let mut ended = None;
     for written in 1..=BATCH {
         match next {
             Some(ToPeer::Message(m)) => {
-                if let Err(e) = sink.feed(m).await {
-                    ended = Some(Some((DisconnectReason::Io, Some(e))));
+                ended = failed(tokio::time::timeout(idle, sink.feed(m)).await);
+                if ended.is_some() {
                     break;
                 }
             }
@@ -215,8 +218,12 @@ async fn write_batch(
             Err(_) => break,
         };
     }
-    if let Err(e) = sink.flush().await {
-        ended.get_or_insert(Some((DisconnectReason::Io, Some(e))));
+    // What was fed goes out, also before we close; not after a write failed.
+    if !matches!(ended, Some(Some(_))) {
+        let flushed = failed(tokio::time::timeout(idle, sink.flush()).await);
+        if ended.is_none() {
+            ended = flushed;
+        }
     }
     ended
 }
