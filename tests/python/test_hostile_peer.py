@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import socket
 import struct
 import sys
 import threading
@@ -462,6 +463,41 @@ def flood_requests(p: HostilePeer, blocks: list[tuple[int, int, int]], count: in
     except Closed:
         pass
     return sent
+
+
+def test_a_slow_but_reading_peer_is_not_a_slow_reader(make_seed: Callable[..., Seed]) -> None:
+    """A peer with a small receive buffer (64 KiB) that reads about 80 KiB/s and keeps 32
+    requests queued: our writes wait on it again and again, but each makes progress within the
+    idle timeout (2 s here), so it is served for 6 s (3 timeouts) and not dropped."""
+    seed = make_seed(size=4 << 20, piece_length=65536, idle_timeout=2.0)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    s.connect(("127.0.0.1", seed.session.port))
+    served = 0
+    with HostilePeer(s) as p:
+        p.handshake(seed.info_hash)
+        p.expect_handshake()
+        p.read_message()
+        p.send(frame(INTERESTED))
+        p.wait_for(UNCHOKE)
+        blocks = [(i, b, BLOCK) for i in range(64) for b in range(0, 65536, BLOCK)]
+        asked = 0
+        for b in blocks[:32]:
+            p.send(request(*b))
+            asked += 1
+        end = time.monotonic() + 6.0
+        while time.monotonic() < end:
+            m = p.read_message(2.0)
+            if m.id == PIECE:
+                index, begin, length = m.block
+                assert m.payload[8:] == seed.block(index, begin, length)
+                served += 1
+                p.send(request(*blocks[asked % len(blocks)]))
+                asked += 1
+                time.sleep(0.2)  # about 80 KiB/s
+        assert not p.is_closed()
+    assert seed.disconnects()["slow_reader"] == 0, seed.disconnects()
+    print(f"slow reader at about 80 KiB/s: {served} blocks served in 6 s, not dropped")
 
 
 def test_a_request_flood_from_a_reading_peer_is_served_one_for_one(make_seed: Callable[..., Seed]) -> None:
