@@ -676,6 +676,20 @@ def test_malformed_message_to_our_downloader_disconnects_at_once(make_download: 
     assert st.bytes_done == 0 and st.downloaded == 0, st
 
 
+def test_a_request_for_a_piece_our_downloader_does_not_have_breaks_a_rule(make_download: Callable[..., Download]) -> None:
+    """A peer our downloader unchokes asks for a piece we do not have yet: the connection is
+    closed within QUICK seconds, counted as `rule_broken`."""
+    dl = make_download()
+    listener, p = hostile_seed_for(dl)
+    with listener, p:
+        p.wait_for(REQUEST)
+        p.send(frame(INTERESTED))
+        p.wait_for(UNCHOKE)
+        p.send(request(0, 0, BLOCK))
+        assert p.closed_within(QUICK) is not None
+    assert counted(dl.handle, "rule_broken"), dl.handle.status().disconnects
+
+
 def test_unsolicited_piece_messages_are_not_written(make_download: Callable[..., Download]) -> None:
     """A seed that also sends blocks nobody asked for: whenever our downloader announces a
     verified piece (`have`), the peer sends random bytes for every block of it. They are neither
