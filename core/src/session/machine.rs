@@ -37,14 +37,6 @@ pub(super) const MAX_QUEUED_REQUESTS: usize = 512;
 const MAX_CANDIDATES: usize = 1000;
 /// Failed copies of a piece whose senders are remembered (for the smart ban), at most.
 const MAX_FAILURES_KEPT: usize = 8;
-/// Trust in an address that sends us blocks (libtorrent's "trust points"): each piece it
-/// helped fail costs [`TRUST_LOST`], each it helped pass earns one point back (up to
-/// [`TRUST_MAX`]); at [`BAN_BELOW`] or lower it is banned, even when no good copy of those
-/// pieces ever comes to tell which block lied. A liar among liars thus sends parts of at most
-/// four failed pieces, net of passes.
-const TRUST_LOST: i32 = 2;
-const TRUST_MAX: i32 = 8;
-const BAN_BELOW: i32 = -7;
 
 /// What the machine asks its actor to do, in order.
 #[derive(Debug)]
@@ -133,8 +125,6 @@ pub(super) struct TorrentMachine {
     /// good copy once the piece passes ("smart ban": only the peers whose blocks differed lied).
     suspects: FxHashMap<PieceIndex, Vec<(u32, IpAddr, [u8; 20])>>,
     banned: FxHashSet<IpAddr>,
-    /// Trust in each address that sent blocks of pieces checked since (0 when absent).
-    trust: FxHashMap<IpAddr, i32>,
     /// Addresses known but not connected.
     candidates: VecDeque<SocketAddr>,
     connecting: FxHashSet<SocketAddr>,
@@ -189,7 +179,6 @@ impl TorrentMachine {
             senders: FxHashMap::default(),
             suspects: FxHashMap::default(),
             banned: FxHashSet::default(),
-            trust: FxHashMap::default(),
             candidates: VecDeque::new(),
             connecting: FxHashSet::default(),
             paused: false,
@@ -660,9 +649,6 @@ impl TorrentMachine {
 
     fn piece_passed(&mut self, piece: PieceIndex) {
         self.picker.piece_verified(piece);
-        for ip in self.sender_ips(piece) {
-            self.adjust_trust(ip, 1);
-        }
         self.actions.push(Action::Writeback(piece));
         self.forget_senders(piece);
         if self.suspects.contains_key(&piece) {
@@ -686,7 +672,6 @@ impl TorrentMachine {
 
     fn piece_failed(&mut self, piece: PieceIndex) {
         self.event(EventKind::HashFailed(piece.get()));
-        let ips = self.sender_ips(piece);
         let senders = self.picker.piece_failed(piece);
         if senders.len() == 1 {
             // One sender for the whole piece: no doubt who lied.
@@ -699,9 +684,6 @@ impl TorrentMachine {
                 piece,
                 passed: false,
             });
-        }
-        for ip in ips {
-            self.adjust_trust(ip, -TRUST_LOST);
         }
         self.request_from_all();
     }
@@ -738,9 +720,6 @@ impl TorrentMachine {
         for (begin, ip, bad) in suspects {
             if hashes.iter().any(|(b, good)| *b == begin && *good != bad) {
                 self.ban(ip);
-            } else {
-                // Its block was right: the failure was not its doing.
-                self.adjust_trust(ip, TRUST_LOST);
             }
         }
     }
@@ -780,34 +759,6 @@ impl TorrentMachine {
     fn refetch(&mut self, piece: PieceIndex) {
         self.picker.piece_failed(piece);
         self.forget_senders(piece);
-    }
-
-    /// The addresses that sent blocks of `piece`, each once.
-    fn sender_ips(&self, piece: PieceIndex) -> Vec<IpAddr> {
-        let mut ips: Vec<IpAddr> = Vec::new();
-        for b in 0..self.layout.block_count(piece) {
-            if let Some(ip) = self.senders.get(&(piece, b * BLOCK_SIZE)) {
-                if !ips.contains(ip) {
-                    ips.push(*ip);
-                }
-            }
-        }
-        ips
-    }
-
-    /// Changes the trust in `ip` by `by`; bans it when too little is left.
-    fn adjust_trust(&mut self, ip: IpAddr, by: i32) {
-        if self.banned.contains(&ip) {
-            return;
-        }
-        let trust = self.trust.entry(ip).or_insert(0);
-        *trust = (*trust + by).min(TRUST_MAX);
-        if *trust <= BAN_BELOW {
-            self.trust.remove(&ip);
-            self.ban(ip);
-        } else if *trust == 0 {
-            self.trust.remove(&ip);
-        }
     }
 
     fn forget_senders(&mut self, piece: PieceIndex) {

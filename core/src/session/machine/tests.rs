@@ -412,65 +412,6 @@ fn smart_ban_remembers_every_failed_copy_until_the_piece_passes() {
 }
 
 #[test]
-fn liars_among_liars_are_banned_after_four_failed_pieces() {
-    let now = Instant::now();
-    let mut m = downloader(now);
-    let (a, b) = (PeerKey(1), PeerKey(2));
-    meet_seed(&mut m, a, addr(1, 1), now);
-    meet_seed(&mut m, b, addr(2, 1), now);
-    let banned = |actions: &[Action]| {
-        actions
-            .iter()
-            .filter(|a| matches!(a, Action::Event(EventKind::PeerBanned(_))))
-            .count()
-    };
-    // Piece 0 fails again and again with a block from each: no good copy ever comes to
-    // compare with, so the smart ban cannot tell; the trust lost bans both at the 4th.
-    for round in 1..=4 {
-        m.senders.insert((piece(0), 0), addr(1, 1).ip());
-        m.senders.insert((piece(0), BLOCK_SIZE), addr(2, 1).ip());
-        m.on_checked(piece(0), Ok(false));
-        let actions = m.take_actions();
-        if round < 4 {
-            assert_eq!(banned(&actions), 0, "round {round}");
-        } else {
-            assert_eq!(banned(&actions), 2);
-            assert!(closed(&actions, a) && closed(&actions, b));
-        }
-    }
-}
-
-#[test]
-fn passed_pieces_and_blocks_found_right_restore_trust() {
-    let now = Instant::now();
-    let mut m = downloader(now);
-    let honest = addr(1, 1).ip();
-    // An honest peer shares three failed pieces with liars, and passes one in between; its
-    // blocks of the failed copies turn out right. Never banned.
-    for p in [0, 1, 0] {
-        m.senders.insert((piece(p), 0), honest);
-        m.senders.insert((piece(p), BLOCK_SIZE), addr(9, 1).ip());
-        m.on_checked(piece(p), Ok(false));
-        m.on_block_hashes(piece(p), false, vec![(0, [1; 20]), (BLOCK_SIZE, [2; 20])]);
-    }
-    m.senders.insert((piece(1), 0), honest);
-    m.senders.insert((piece(1), BLOCK_SIZE), honest);
-    m.on_checked(piece(1), Ok(true));
-    m.on_block_hashes(piece(1), true, vec![(0, [1; 20]), (BLOCK_SIZE, [8; 20])]);
-    let actions = m.take_actions();
-    let banned: Vec<IpAddr> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Event(EventKind::PeerBanned(ip)) => Some(*ip),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(banned, vec![addr(9, 1).ip()]);
-    assert!(!m.banned.contains(&honest));
-    assert!(m.trust.get(&honest).copied().unwrap_or(0) > BAN_BELOW + TRUST_LOST);
-}
-
-#[test]
 fn a_write_error_stops_the_torrent_until_resumed() {
     let now = Instant::now();
     let mut m = downloader(now);
