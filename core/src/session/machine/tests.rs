@@ -396,6 +396,7 @@ fn smart_ban_remembers_every_failed_copy_until_the_piece_passes() {
     for liar in [1, 3] {
         m.senders.insert((piece(0), 0), ip(liar));
         m.senders.insert((piece(0), BLOCK_SIZE), ip(2));
+        m.on_checked(piece(0), Ok(false));
         m.on_block_hashes(
             piece(0),
             false,
@@ -409,6 +410,33 @@ fn smart_ban_remembers_every_failed_copy_until_the_piece_passes() {
     let mut got = banned(&m.take_actions());
     got.sort();
     assert_eq!(got, vec![ip(1), ip(3)]);
+}
+
+#[test]
+fn smart_ban_blames_the_senders_of_the_failed_copy_not_of_the_next_one() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let (liar, honest) = (addr(1, 1).ip(), addr(2, 1).ip());
+    // The liar sent block 0 and the honest peer block 1: the piece fails, and its blocks
+    // are hashed as they are on disk (the disk thread answers later).
+    m.senders.insert((piece(0), 0), liar);
+    m.senders.insert((piece(0), BLOCK_SIZE), honest);
+    m.on_checked(piece(0), Ok(false));
+    // Meanwhile block 0 is asked again and comes from the honest peer.
+    m.senders.insert((piece(0), 0), honest);
+    m.on_block_hashes(piece(0), false, vec![(0, [1; 20]), (BLOCK_SIZE, [2; 20])]);
+    // The good copy: block 0 differed. The liar is banned; the honest peer is not (before,
+    // the hash of the liar's block was blamed on whoever had sent block 0 last).
+    m.on_block_hashes(piece(0), true, vec![(0, [9; 20]), (BLOCK_SIZE, [2; 20])]);
+    let banned: Vec<IpAddr> = m
+        .take_actions()
+        .iter()
+        .filter_map(|a| match a {
+            Action::Event(EventKind::PeerBanned(ip)) => Some(*ip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(banned, vec![liar]);
 }
 
 #[test]
