@@ -434,7 +434,6 @@ def test_cancels_for_blocks_never_asked_for_are_ignored(seed: Seed) -> None:
 def test_unsolicited_pieces_to_a_seeder_are_ignored(seed: Seed) -> None:
     """Piece messages nobody asked for (valid in size and range) are neither written nor
     counted; the connection goes on, and the seeder's data is untouched."""
-    path = seed.handle  # noqa: F841
     with open_to(seed, interested=True) as p:
         for index in range(PIECES - 1):
             p.send(piece(index, 0, bytes(BLOCK)))
@@ -452,7 +451,6 @@ def flood_requests(p: HostilePeer, blocks: list[tuple[int, int, int]], count: in
     """Sends up to `count` requests cycling over `blocks`, never reading; returns how many the
     kernel took before the connection closed or stopped taking them for `seconds`."""
     frames = b"".join(request(*b) for b in blocks)
-    per = len(blocks)
     sent = 0
     try:
         while sent < count:
