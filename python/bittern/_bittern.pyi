@@ -554,10 +554,11 @@ class Session:
     `listen` is `"host:port"` where peers connect (port 0 picks a free port); by default the
     first free port of 6881 to 6889 on every address. At most `max_connections` peer
     connections are open at once over every torrent, `max_peers_per_torrent` per torrent and
-    `max_peers_per_ip` per torrent from one IP address (raise it when every peer is on one
-    machine). `unchoke_slots` peers are uploaded to by rate, plus one optimistic unchoke.
-    `handshake_timeout` bounds connecting and the handshake; a peer silent for
-    `idle_timeout` seconds is dropped.
+    `max_peers_per_ip` per torrent from one IP address, which may have as many handshakes in
+    progress at most (raise it when every peer is on one machine). `unchoke_slots` peers are
+    uploaded to by rate, plus one optimistic unchoke. `handshake_timeout` bounds connecting
+    and the handshake; a peer silent for `idle_timeout` seconds is dropped, and so is one
+    that takes none of what we send for as long.
 
     Every call that blocks releases the GIL: starting (binding), `add()` (fetching, reading and
     checking), `remove()` and `close()` (announcing `stopped`), and the waits of

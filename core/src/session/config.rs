@@ -20,15 +20,15 @@ pub struct SessionConfig {
     /// Peers connected per torrent (default 50; at least 1).
     pub max_peers_per_torrent: usize,
     /// Peers per torrent from one IP address (default 4, at least 1; tests on one machine
-    /// raise it).
+    /// raise it). Also the handshakes one address may have in progress with the session.
     pub max_peers_per_ip: usize,
     /// Peers unchoked by rate; one optimistic unchoke comes on top (default 4; 0 leaves only
     /// the optimistic one).
     pub unchoke_slots: usize,
     /// Time to connect and handshake (default 10 s; more than 0).
     pub handshake_timeout: Duration,
-    /// A peer silent this long is dropped (default 2 minutes, more than 0; keep-alives come
-    /// every minute).
+    /// A peer silent this long is dropped, and so is one that takes none of what we send for
+    /// as long (default 2 minutes, more than 0; keep-alives come every minute).
     pub idle_timeout: Duration,
     /// How trackers are asked (see [`ClientConfig::validate`]).
     pub tracker: ClientConfig,

@@ -14,14 +14,15 @@ pub enum DisconnectReason {
     /// The peer sent bytes that are not the wire protocol (the codec refused them).
     Malformed = 3,
     /// A well-formed message that breaks a rule: a request for a piece we do not have, more
-    /// requests queued than we allow.
+    /// requests queued than we allow, a flood of keep-alives.
     RuleBroken = 4,
     /// The peer sent data that failed the hash check, or its address was banned for it.
     Banned = 5,
     /// A limit was reached: peers per torrent or per address, or the address is connected
     /// already.
     Limit = 6,
-    /// The peer stopped reading what we send (its queue with us filled up).
+    /// The peer stopped reading what we send: its queue with us filled up, or it took none of
+    /// our messages within the idle timeout.
     SlowReader = 7,
     /// We finished, and the peer is a seed too: neither has anything for the other.
     BothSeeding = 8,

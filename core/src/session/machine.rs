@@ -35,6 +35,8 @@ pub(super) const MAX_QUEUED_WRITES: u64 = 8 << 20;
 pub(super) const MAX_QUEUED_REQUESTS: usize = 512;
 /// Addresses kept to connect to, at most.
 const MAX_CANDIDATES: usize = 1000;
+/// Failed copies of a piece whose senders are remembered (for the smart ban), at most.
+const MAX_FAILURES_KEPT: usize = 8;
 
 /// What the machine asks its actor to do, in order.
 #[derive(Debug)]
@@ -122,6 +124,10 @@ pub(super) struct TorrentMachine {
     /// For pieces that failed their hash: each block's hash and sender, to compare with the
     /// good copy once the piece passes ("smart ban": only the peers whose blocks differed lied).
     suspects: FxHashMap<PieceIndex, Vec<(u32, IpAddr, [u8; 20])>>,
+    /// Who sent each block of a failed copy whose block hashes are on their way, oldest copy
+    /// first: taken when the piece fails, since its blocks are asked for again at once and
+    /// `senders` then names the senders of the next copy.
+    failed_copies: FxHashMap<PieceIndex, VecDeque<Vec<(u32, IpAddr)>>>,
     banned: FxHashSet<IpAddr>,
     /// Addresses known but not connected.
     candidates: VecDeque<SocketAddr>,
@@ -176,6 +182,7 @@ impl TorrentMachine {
             pending: FxHashMap::default(),
             senders: FxHashMap::default(),
             suspects: FxHashMap::default(),
+            failed_copies: FxHashMap::default(),
             banned: FxHashSet::default(),
             candidates: VecDeque::new(),
             connecting: FxHashSet::default(),
@@ -649,7 +656,7 @@ impl TorrentMachine {
         self.picker.piece_verified(piece);
         self.actions.push(Action::Writeback(piece));
         self.forget_senders(piece);
-        if self.suspects.contains_key(&piece) {
+        if self.suspects.contains_key(&piece) || self.failed_copies.contains_key(&piece) {
             self.actions.push(Action::HashBlocks {
                 piece,
                 passed: true,
@@ -678,6 +685,13 @@ impl TorrentMachine {
             }
             self.forget_senders(piece);
         } else {
+            let copy = (0..self.layout.block_count(piece))
+                .filter_map(|b| {
+                    let begin = b * BLOCK_SIZE;
+                    self.senders.remove(&(piece, begin)).map(|ip| (begin, ip))
+                })
+                .collect();
+            self.failed_copies.entry(piece).or_default().push_back(copy);
             self.actions.push(Action::HashBlocks {
                 piece,
                 passed: false,
@@ -695,15 +709,30 @@ impl TorrentMachine {
         hashes: Vec<(u32, [u8; 20])>,
     ) {
         if !passed {
-            let suspects = hashes
-                .into_iter()
-                .filter_map(|(begin, hash)| {
-                    self.senders
-                        .remove(&(piece, begin))
-                        .map(|ip| (begin, ip, hash))
-                })
-                .collect();
-            self.suspects.insert(piece, suspects);
+            // The hashes are of the oldest failed copy not reported yet (the disk thread runs
+            // jobs in order), paired with who sent that copy's blocks.
+            let Some(copies) = self.failed_copies.get_mut(&piece) else {
+                return;
+            };
+            let copy = copies.pop_front().unwrap_or_default();
+            if copies.is_empty() {
+                self.failed_copies.remove(&piece);
+            }
+            // Added to what earlier failures of the piece left: a liar whose copy failed
+            // once stays suspect when the piece fails again with other senders.
+            let suspects = self.suspects.entry(piece).or_default();
+            for (begin, hash) in hashes {
+                if let Some(&(_, ip)) = copy.iter().find(|(b, _)| *b == begin) {
+                    if !suspects.contains(&(begin, ip, hash)) {
+                        suspects.push((begin, ip, hash));
+                    }
+                }
+            }
+            // Bounded: the latest few failures' evidence is kept.
+            let keep = MAX_FAILURES_KEPT * self.layout.block_count(piece) as usize;
+            if suspects.len() > keep {
+                suspects.drain(..suspects.len() - keep);
+            }
             return;
         }
         let Some(suspects) = self.suspects.remove(&piece) else {

@@ -79,6 +79,10 @@ pub(crate) struct SessionShared {
     next_key: AtomicU32,
     /// One permit per open peer connection.
     connections: Arc<tokio::sync::Semaphore>,
+    /// Handshakes in progress on connections peers opened, by address: at most
+    /// `max_peers_per_ip` each, so that one address cannot hold every connection slot with
+    /// connections that never handshake.
+    handshaking: std::sync::Mutex<FxHashMap<IpAddr, usize>>,
     /// For what peers send and what is read for them (see [`crate::buffers`]).
     buffers: Arc<BufferPool>,
 }
@@ -130,6 +134,7 @@ impl Session {
         let (events, _) = broadcast::channel(4096);
         let shared = Arc::new(SessionShared {
             connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+            handshaking: Default::default(),
             config,
             peer_id: PeerId::generate(),
             port: listen_addr.port(),
@@ -339,7 +344,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        // Over the limit, a connection is closed at once.
+        // Over a limit, a connection is closed at once.
+        let Some(handshaking) = Handshaking::start(&shared, addr.ip()) else {
+            continue;
+        };
         let Ok(slot) = shared.connections.clone().try_acquire_owned() else {
             continue;
         };
@@ -353,9 +361,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
                 torrents.get(hash).map(|t| (t.handshake, t.layout))
             };
             let timeout = shared.config.handshake_timeout;
-            let Ok((theirs, _, connection)) =
-                accept_handshake(stream, lookup, shared.peer_id, timeout).await
-            else {
+            let handshake = accept_handshake(stream, lookup, shared.peer_id, timeout).await;
+            drop(handshaking);
+            let Ok((theirs, _, connection)) = handshake else {
                 return;
             };
             let inbox = {
@@ -366,5 +374,44 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
                 peer::serve(shared, connection, addr, theirs.peer_id, false, inbox).await;
             }
         });
+    }
+}
+
+/// A handshake in progress on a connection a peer opened, counted for its address while it
+/// lives.
+struct Handshaking {
+    shared: Arc<SessionShared>,
+    ip: IpAddr,
+}
+
+impl Handshaking {
+    /// `None` when the address has `max_peers_per_ip` handshakes in progress already.
+    fn start(shared: &Arc<SessionShared>, ip: IpAddr) -> Option<Handshaking> {
+        let mut counts = shared.handshaking.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= shared.config.max_peers_per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(Handshaking {
+            shared: shared.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Handshaking {
+    fn drop(&mut self) {
+        let mut counts = self
+            .shared
+            .handshaking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
     }
 }

@@ -7,17 +7,24 @@ use crate::metainfo::Metainfo;
 use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError};
 use crate::piece::Layout;
 use crate::tracker::PeerId;
+use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Messages queued for one peer, at most: more than a full pipeline of requests plus a full
 /// queue of pieces, so only a peer that stopped reading fills it.
 const QUEUE: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
+/// Keep-alives a peer may send within [`KEEP_ALIVE_WINDOW`]: they are legal but say nothing
+/// (an honest peer sends one a minute or two), and a stream of zero bytes after a handshake is
+/// nothing but keep-alives, which would otherwise keep a core busy for as long as it flows.
+const MAX_KEEP_ALIVES: usize = 16;
+const KEEP_ALIVE_WINDOW: Duration = Duration::from_secs(10);
 /// Messages already received that go to the torrent together, at most.
 const READ_BATCH: usize = 64;
 /// Messages written between flushes, at most (the sink also flushes on its own past 128 KiB).
@@ -101,14 +108,18 @@ pub(super) async fn serve(
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
     let idle = shared.config.idle_timeout;
-    // Why it ended: `None` when we closed it (the torrent knows why), else what failed.
-    let ended: Option<(DisconnectReason, Option<PeerError>)> = loop {
+    // The idle timeout counts from the last message received, whatever we send meanwhile.
+    let mut heard = Instant::now();
+    // Keep-alives received since `window` began.
+    let (mut window, mut keep_alives) = (heard, 0);
+    let ended: Ended = loop {
         tokio::select! {
-            received = tokio::time::timeout(idle, stream.next()) => match received {
+            received = tokio::time::timeout_at(heard + idle, stream.next()) => match received {
                 Err(_) => break Some((DisconnectReason::Idle, None)),
                 Ok(None) => break Some((DisconnectReason::ClosedByPeer, None)),
                 Ok(Some(Err(e))) => break Some(read_failed(e)),
                 Ok(Some(Ok(message))) => {
+                    heard = Instant::now();
                     // What has arrived already goes along in the same hand-off.
                     let mut messages = vec![message];
                     let mut ended = None;
@@ -126,6 +137,16 @@ pub(super) async fn serve(
                             None => break,
                         }
                     }
+                    if heard >= window + KEEP_ALIVE_WINDOW {
+                        (window, keep_alives) = (heard, 0);
+                    }
+                    keep_alives += messages
+                        .iter()
+                        .filter(|m| matches!(m, Message::KeepAlive))
+                        .count();
+                    if keep_alives > MAX_KEEP_ALIVES {
+                        break Some((DisconnectReason::RuleBroken, None));
+                    }
                     if inbox.send(Input::Messages(key, messages)).await.is_err() {
                         return; // the torrent stopped
                     }
@@ -135,41 +156,15 @@ pub(super) async fn serve(
                 }
             },
             out = queue.recv() => {
-                let mut next = out;
-                // Write what is queued (up to a bound, so the write buffer stays small), then
-                // flush once.
-                let mut failed = None;
-                for written in 1..=BATCH {
-                    match next {
-                        Some(ToPeer::Message(m)) => {
-                            if let Err(e) = sink.feed(m).await {
-                                failed = Some(Some((DisconnectReason::Io, Some(e))));
-                                break;
-                            }
-                        }
-                        Some(ToPeer::Close) | None => {
-                            failed = Some(None);
-                            break;
-                        }
-                    }
-                    if written == BATCH {
-                        break; // the rest waits in the queue for the next round
-                    }
-                    next = match queue.try_recv() {
-                        Ok(m) => Some(m),
-                        Err(_) => break,
-                    };
-                }
-                if let Err(e) = sink.flush().await {
-                    failed.get_or_insert(Some((DisconnectReason::Io, Some(e))));
-                }
-                if let Some(ended) = failed {
+                if let Some(ended) = write_batch(&mut sink, &mut queue, out, idle).await {
                     break ended;
                 }
             }
             _ = keep_alive.tick() => {
-                if let Err(e) = sink.send(Message::KeepAlive).await {
-                    break Some((DisconnectReason::Io, Some(e)));
+                match tokio::time::timeout(idle, sink.send(Message::KeepAlive)).await {
+                    Err(_) => break Some((DisconnectReason::SlowReader, None)),
+                    Ok(Err(e)) => break Some((DisconnectReason::Io, Some(e))),
+                    Ok(Ok(())) => {}
                 }
             }
         }
@@ -182,6 +177,59 @@ pub(super) async fn serve(
     });
     let _ = inbox.send(Input::Closed(key, reason)).await;
 }
+
+/// Writes `first` and what else is queued (up to [`BATCH`] messages, so the write buffer stays
+/// small), then flushes once. `Some` when the connection is to end: we close it (`None`
+/// inside), writing failed, or the peer stopped reading: a write that makes no progress within
+/// `idle` (the sink writes out its buffer, at most about 128 KiB, when it is full) ends it as a
+/// slow reader, for nothing else is read or written meanwhile, and it must not hold the
+/// connection and our queue for it forever.
+async fn write_batch(
+    sink: &mut SplitSink<Connection, Message>,
+    queue: &mut mpsc::Receiver<ToPeer>,
+    first: Option<ToPeer>,
+    idle: Duration,
+) -> Option<Ended> {
+    let failed = |result: Result<Result<(), PeerError>, _>| match result {
+        Err(_) => Some(Some((DisconnectReason::SlowReader, None))),
+        Ok(Err(e)) => Some(Some((DisconnectReason::Io, Some(e)))),
+        Ok(Ok(())) => None,
+    };
+    let mut next = first;
+    let mut ended = None;
+    for written in 1..=BATCH {
+        match next {
+            Some(ToPeer::Message(m)) => {
+                ended = failed(tokio::time::timeout(idle, sink.feed(m)).await);
+                if ended.is_some() {
+                    break;
+                }
+            }
+            Some(ToPeer::Close) | None => {
+                ended = Some(None);
+                break;
+            }
+        }
+        if written == BATCH {
+            break; // the rest waits in the queue for the next round
+        }
+        next = match queue.try_recv() {
+            Ok(m) => Some(m),
+            Err(_) => break,
+        };
+    }
+    // What was fed goes out, also before we close; not after a write failed.
+    if !matches!(ended, Some(Some(_))) {
+        let flushed = failed(tokio::time::timeout(idle, sink.flush()).await);
+        if ended.is_none() {
+            ended = flushed;
+        }
+    }
+    ended
+}
+
+/// Why a connection ended: `None` when we closed it (the torrent knows why), else what failed.
+type Ended = Option<(DisconnectReason, Option<PeerError>)>;
 
 /// What a failed read says about the peer: bytes that are not the protocol, or a broken
 /// socket.

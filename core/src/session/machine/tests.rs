@@ -381,6 +381,67 @@ fn smart_ban_bans_only_the_sender_whose_block_differed() {
 }
 
 #[test]
+fn smart_ban_remembers_every_failed_copy_until_the_piece_passes() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let ip = |n: u8| addr(n, 1).ip();
+    let banned = |actions: &[Action]| -> Vec<IpAddr> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Event(EventKind::PeerBanned(ip)) => Some(*ip),
+                _ => None,
+            })
+            .collect()
+    };
+    // The piece fails with blocks from A (a liar) and B, then again with C (a liar) and B.
+    for liar in [1, 3] {
+        m.senders.insert((piece(0), 0), ip(liar));
+        m.senders.insert((piece(0), BLOCK_SIZE), ip(2));
+        m.on_checked(piece(0), Ok(false));
+        m.on_block_hashes(
+            piece(0),
+            false,
+            vec![(0, [liar; 20]), (BLOCK_SIZE, [2; 20])],
+        );
+    }
+    assert!(banned(&m.take_actions()).is_empty());
+    // The good copy differs in block 0 only: both liars are banned, B is not. (Before, the
+    // second failure replaced the first one's evidence, and A went free.)
+    m.on_block_hashes(piece(0), true, vec![(0, [9; 20]), (BLOCK_SIZE, [2; 20])]);
+    let mut got = banned(&m.take_actions());
+    got.sort();
+    assert_eq!(got, vec![ip(1), ip(3)]);
+}
+
+#[test]
+fn smart_ban_blames_the_senders_of_the_failed_copy_not_of_the_next_one() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let (liar, honest) = (addr(1, 1).ip(), addr(2, 1).ip());
+    // The liar sent block 0 and the honest peer block 1: the piece fails, and its blocks
+    // are hashed as they are on disk (the disk thread answers later).
+    m.senders.insert((piece(0), 0), liar);
+    m.senders.insert((piece(0), BLOCK_SIZE), honest);
+    m.on_checked(piece(0), Ok(false));
+    // Meanwhile block 0 is asked again and comes from the honest peer.
+    m.senders.insert((piece(0), 0), honest);
+    m.on_block_hashes(piece(0), false, vec![(0, [1; 20]), (BLOCK_SIZE, [2; 20])]);
+    // The good copy: block 0 differed. The liar is banned; the honest peer is not (before,
+    // the hash of the liar's block was blamed on whoever had sent block 0 last).
+    m.on_block_hashes(piece(0), true, vec![(0, [9; 20]), (BLOCK_SIZE, [2; 20])]);
+    let banned: Vec<IpAddr> = m
+        .take_actions()
+        .iter()
+        .filter_map(|a| match a {
+            Action::Event(EventKind::PeerBanned(ip)) => Some(*ip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(banned, vec![liar]);
+}
+
+#[test]
 fn a_write_error_stops_the_torrent_until_resumed() {
     let now = Instant::now();
     let mut m = downloader(now);
