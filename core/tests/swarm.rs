@@ -162,13 +162,21 @@ fn one_seeder_to_one_downloader() {
     );
     same_tree(&content, &out.join("content"));
     // Finished, the downloader dropped the seeder: both seed. Nothing else ended a connection
-    // but, when each side dialled the other, the second of the two.
+    // but, when each side dialled the other, the second of the two: dropped as a duplicate by
+    // the side that saw both first, seen by the other as closed by its peer (when it had not
+    // met the other connection yet).
     let disconnects = download.status().disconnects;
+    let seeder_disconnects = seed.status().disconnects;
     let both_seeding = disconnects.get(DisconnectReason::BothSeeding);
+    let closed_by_peer = disconnects.get(DisconnectReason::ClosedByPeer);
     assert!(both_seeding >= 1, "{disconnects:?}");
+    assert!(
+        closed_by_peer <= seeder_disconnects.get(DisconnectReason::Duplicate),
+        "{disconnects:?} {seeder_disconnects:?}"
+    );
     assert_eq!(
         disconnects.total(),
-        u64::from(both_seeding + disconnects.get(DisconnectReason::Duplicate)),
+        u64::from(both_seeding + closed_by_peer + disconnects.get(DisconnectReason::Duplicate)),
         "{disconnects:?}"
     );
     leecher.shutdown();
