@@ -414,20 +414,22 @@ pub const MAX_TRACKER_TEXT: usize = 512;
 /// [`MAX_TRACKER_TEXT`] characters, the last one `…`.
 fn text(node: Node<'_>) -> Option<String> {
     let raw = String::from_utf8_lossy(node.as_bytes()?);
-    let cut = raw.chars().nth(MAX_TRACKER_TEXT).is_some();
-    let mut shown = String::with_capacity(raw.len().min(4 * MAX_TRACKER_TEXT));
-    for (i, c) in raw.chars().enumerate() {
-        if cut && i == MAX_TRACKER_TEXT - 1 {
-            shown.push('…');
-            break;
-        }
+    // Counted as shown (an escape is several characters), so that showing it again changes
+    // nothing.
+    let mut shown: Vec<char> = Vec::with_capacity(MAX_TRACKER_TEXT + 10);
+    for c in raw.chars() {
         if c.is_control() {
             shown.extend(c.escape_default());
         } else {
             shown.push(c);
         }
+        if shown.len() > MAX_TRACKER_TEXT {
+            shown.truncate(MAX_TRACKER_TEXT - 1);
+            shown.push('…');
+            break;
+        }
     }
-    Some(shown)
+    Some(shown.into_iter().collect())
 }
 
 /// Whether a peer a tracker named can be dialled: not port 0, not an unspecified, multicast or
@@ -545,6 +547,10 @@ mod tests {
         assert!(long.ends_with('…'));
         let exact = "y".repeat(MAX_TRACKER_TEXT);
         assert_eq!(answer(exact.as_bytes()), exact);
+        // Escapes count as shown: what is shown, shown again, is the same (found by the fuzzer).
+        let escapes = answer(&[0x7f; MAX_TRACKER_TEXT]);
+        assert_eq!(escapes.chars().count(), MAX_TRACKER_TEXT);
+        assert_eq!(answer(escapes.as_bytes()), escapes);
     }
 
     #[test]
