@@ -1539,16 +1539,19 @@ bittern_result bittern_session_peer_id(const bittern_session *session, uint8_t *
  * multi-file torrent's folder too. `options` may be NULL for the defaults. A new handle to the
  * torrent goes to `*handle_out`.
  *
- * Returns once the files are opened: the torrent first checks the data already in `save_dir`
- * on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with `pieces_checked` in its
- * status; quick when the resume data saved there is current, skipped when the options trust
- * the data), then announces to its trackers and connects to peers. A torrent found complete
- * is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. A storage error during the check stops
- * it in `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event;
- * `bittern_torrent_handle_resume` checks again.
+ * Returns at once: the torrent first opens its files and checks the data already in
+ * `save_dir` on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with
+ * `pieces_checked` in its status; quick when the resume data saved there is current, skipped
+ * when the options trust the data), then announces to its trackers and connects to peers. A
+ * torrent found complete is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. What is on disk
+ * never fails the add: a file that cannot be opened, made or read (a link or a folder where a
+ * file belongs, a missing file with seed_only, ...) stops the torrent in
+ * `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event
+ * (`bittern_torrent_handle_error_message` says why); `bittern_torrent_handle_resume` opens
+ * and checks them again.
  *
  * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
- * info-hash); `BITTERN_RESULT_IO` when the folder or the files cannot be made, opened or read.
+ * info-hash) or `save_dir` is empty.
  *
  * Ownership: the session keeps its own copy of the torrent, so `torrent` and `options` stay
  * the caller's and may be freed at once; free the handle with `bittern_torrent_handle_free`.
@@ -1682,8 +1685,22 @@ bittern_result bittern_torrent_handle_wait_checked(const bittern_torrent_handle 
 bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle);
 
 /**
+ * Copies the storage error that stopped the torrent (`BITTERN_TORRENT_STATE_ERROR`: what it
+ * could not open, make, read or write, the path included) into `buf`, as
+ * `bittern_last_error_message` copies the last error, and returns the message's full length
+ * in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
+ * runs, was resumed since, or `handle` is NULL (which leaves a last error).
+ *
+ * Ownership: `buf` is the caller's. Thread safety: any thread.
+ */
+size_t bittern_torrent_handle_error_message(const bittern_torrent_handle *handle,
+                                            char *buf,
+                                            size_t len);
+
+/**
  * Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
- * it tries again). Returns at once. Resuming a torrent that is running does nothing.
+ * it opens its files and checks them again). Returns at once. Resuming a torrent that is
+ * running does nothing.
  *
  * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
  *

@@ -133,20 +133,26 @@ fn seeding_never_creates_truncates_or_resizes_the_original_data() {
     let torrent = torrent_of(&content);
     let s = session();
 
+    // What is on disk never fails the add: the torrent waits in the error state, saying what
+    // is wrong, and a resume opens the files again.
+    std::fs::remove_file(content.join("sub/b.bin")).unwrap();
+    let seed = s.add(torrent.clone(), options(dir.path(), true)).unwrap();
     let refused = |what: &str| {
-        let e = s
-            .add(torrent.clone(), options(dir.path(), true))
-            .err()
-            .unwrap_or_else(|| panic!("{what}: added"));
+        assert_eq!(
+            seed.wait(Duration::from_secs(30)),
+            WaitOutcome::Failed,
+            "{what}"
+        );
+        let e = seed.error().unwrap_or_else(|| panic!("{what}: no error"));
         assert_eq!(e.kind(), ErrorKind::Io, "{what}: {e}");
         e.to_string()
     };
-    std::fs::remove_file(content.join("sub/b.bin")).unwrap();
     let message = refused("a missing file");
     assert!(message.contains("b.bin: missing"), "{message}");
     assert!(!content.join("sub/b.bin").exists());
 
     std::fs::write(content.join("sub/b.bin"), vec![2u8; 20_000]).unwrap();
+    seed.resume().unwrap();
     let message = refused("a shorter file");
     assert!(message.contains("20000 bytes, but 30000"), "{message}");
     assert_eq!(
@@ -155,6 +161,7 @@ fn seeding_never_creates_truncates_or_resizes_the_original_data() {
     );
 
     std::fs::write(content.join("sub/b.bin"), vec![2u8; 50_000]).unwrap();
+    seed.resume().unwrap();
     let message = refused("a longer file");
     assert!(message.contains("50000 bytes, but 30000"), "{message}");
     assert_eq!(
@@ -162,15 +169,19 @@ fn seeding_never_creates_truncates_or_resizes_the_original_data() {
         50_000
     );
 
+    std::fs::write(content.join("sub/b.bin"), vec![2u8; 30_000]).unwrap();
+    seed.resume().unwrap();
+    assert!(seed.wait_finished(Duration::from_secs(30)));
+    s.remove(&seed).unwrap();
+
     let elsewhere = dir.path().join("nowhere");
-    let e = s
-        .add(torrent.clone(), options(&elsewhere, true))
-        .err()
-        .unwrap();
+    let lost = s.add(torrent.clone(), options(&elsewhere, true)).unwrap();
+    assert_eq!(lost.wait(Duration::from_secs(30)), WaitOutcome::Failed);
+    let e = lost.error().unwrap();
     assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     assert!(!elsewhere.exists(), "a seed-only add made {elsewhere:?}");
+    s.remove(&lost).unwrap();
 
-    std::fs::write(content.join("sub/b.bin"), vec![2u8; 30_000]).unwrap();
     let seed = s.add(torrent.clone(), options(dir.path(), true)).unwrap();
     assert!(seed.wait_finished(Duration::from_secs(30)));
 }

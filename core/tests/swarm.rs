@@ -335,10 +335,13 @@ fn a_storage_error_stops_the_torrent_until_it_is_resumed() {
         "it stops at the error"
     );
     assert_eq!(download.status().state, State::Error);
+    let kept = download.error().expect("the handle keeps the error");
+    assert!(kept.path().is_some_and(|p| p.ends_with("content/z.bin")));
 
     std::fs::remove_dir(&blocker).unwrap();
     download.resume().unwrap();
     assert_ne!(download.status().state, State::Error, "cleared at once");
+    assert!(download.error().is_none());
 
     assert!(
         download.wait_finished(Duration::from_secs(60)),

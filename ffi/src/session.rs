@@ -169,16 +169,19 @@ pub extern "C" fn bittern_session_peer_id(
 /// multi-file torrent's folder too. `options` may be NULL for the defaults. A new handle to the
 /// torrent goes to `*handle_out`.
 ///
-/// Returns once the files are opened: the torrent first checks the data already in `save_dir`
-/// on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with `pieces_checked` in its
-/// status; quick when the resume data saved there is current, skipped when the options trust
-/// the data), then announces to its trackers and connects to peers. A torrent found complete
-/// is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. A storage error during the check stops
-/// it in `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event;
-/// `bittern_torrent_handle_resume` checks again.
+/// Returns at once: the torrent first opens its files and checks the data already in
+/// `save_dir` on the session's threads (`BITTERN_TORRENT_STATE_CHECKING`, with
+/// `pieces_checked` in its status; quick when the resume data saved there is current, skipped
+/// when the options trust the data), then announces to its trackers and connects to peers. A
+/// torrent found complete is seeded and reports `BITTERN_EVENT_KIND_FINISHED`. What is on disk
+/// never fails the add: a file that cannot be opened, made or read (a link or a folder where a
+/// file belongs, a missing file with seed_only, ...) stops the torrent in
+/// `BITTERN_TORRENT_STATE_ERROR` with a `BITTERN_EVENT_KIND_STORAGE_ERROR` event
+/// (`bittern_torrent_handle_error_message` says why); `bittern_torrent_handle_resume` opens
+/// and checks them again.
 ///
 /// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
-/// info-hash); `BITTERN_RESULT_IO` when the folder or the files cannot be made, opened or read.
+/// info-hash) or `save_dir` is empty.
 ///
 /// Ownership: the session keeps its own copy of the torrent, so `torrent` and `options` stay
 /// the caller's and may be freed at once; free the handle with `bittern_torrent_handle_free`.

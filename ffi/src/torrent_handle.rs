@@ -203,8 +203,30 @@ pub extern "C" fn bittern_torrent_handle_pause(
     with_handle(handle, |h| Ok(h.pause()?))
 }
 
+/// Copies the storage error that stopped the torrent (`BITTERN_TORRENT_STATE_ERROR`: what it
+/// could not open, make, read or write, the path included) into `buf`, as
+/// `bittern_last_error_message` copies the last error, and returns the message's full length
+/// in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
+/// runs, was resumed since, or `handle` is NULL (which leaves a last error).
+///
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_error_message(
+    handle: *const bittern_torrent_handle,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    let message = guard_value(String::new(), || {
+        let h = unsafe { arg(handle, "handle") }?;
+        let error = h.handle.error();
+        Ok(error.map_or_else(String::new, |e| without_nul(&e.to_string())))
+    });
+    guard_value(0, || Ok(unsafe { copy_str(&message, buf, len) }))
+}
+
 /// Resumes a paused torrent, or one a storage error stopped (`BITTERN_TORRENT_STATE_ERROR`:
-/// it tries again). Returns at once. Resuming a torrent that is running does nothing.
+/// it opens its files and checks them again). Returns at once. Resuming a torrent that is
+/// running does nothing.
 ///
 /// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the torrent was removed or its session freed.
 ///

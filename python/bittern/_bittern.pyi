@@ -613,14 +613,17 @@ class Session:
         `checking`, with `pieces_checked` counting), or taken from the fast resume data when the
         files are as they were when it was saved, so an interrupted download resumes. `seed_only`
         never asks for pieces and never creates, truncates or resizes a file (an origin seeder on
-        the original data: a file missing or of another size raises `StorageError`); `trust_data`
+        the original data: a file missing or of another size is a storage error); `trust_data`
         skips the check and takes the data as complete (an origin seeder that made the torrent from
         these very files).
 
-        Blocks while fetching the torrent and opening its files, with the GIL released; Ctrl-C stops
-        a fetch within 0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `StorageError` for
-        a file that cannot be made or opened (a failure during the check later is a `storage_error`
-        event, and state `error` until `resume()` checks again), `BencodeError` or `MetainfoError`
+        What is on disk never fails the add: the files are opened in the background too, and one
+        that cannot be opened or made (a link or a folder where a file belongs, a missing file
+        with `seed_only`, no permission, ...) is a `storage_error` event and state `error`, with
+        `error()` saying why, until `resume()` opens and checks them again.
+
+        Blocks while fetching the torrent, with the GIL released; Ctrl-C stops a fetch within
+        0.1 s, adds nothing and raises `KeyboardInterrupt`. Raises `BencodeError` or `MetainfoError`
         for a bad torrent (`MetainfoError` too when a URL answers with something else, such as an
         HTML page), `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the
         message names the URL. `TypeError` for another type, and `ValueError` for another URL scheme
@@ -698,6 +701,9 @@ class TorrentHandle:
         """What is wrong with the torrent's trackers: `"no_tracker"` (it names none),
         `"unreachable"` (none works and at least one failed: `trackers()` says why), or
         None."""
+    def error(self) -> StorageError | None:
+        """The storage error that stopped the torrent (state `"error"`), as the `StorageError` it
+        is (not raised: with `errno` and `filename`), or None; None again once `resume()`d."""
     def pause(self) -> None:
         """Stops exchanging data: drops every peer and makes no new connection until
         `resume()`. `ValueError` if removed or the session is closed."""

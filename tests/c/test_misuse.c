@@ -134,6 +134,44 @@ static void last_error_buffers(void)
     check_copies("bittern_last_error_path", copy_path, NULL, path, strlen(path));
 }
 
+static size_t copy_error_message(void *ctx, char *buf, size_t len)
+{
+    return bittern_torrent_handle_error_message(ctx, buf, len);
+}
+
+/* A torrent stopped by a storage error (its folder would go below a file whose name holds
+ * multi-byte characters): its message copied into every length of buffer. */
+static void storage_error_buffers(void)
+{
+    bittern_session_config *config = NULL;
+    bittern_session *session = NULL;
+    bittern_torrent_handle *handle = NULL;
+    CHECK_OK(bittern_session_config_new(&config));
+    CHECK_OK(bittern_session_config_set_listen(config, "127.0.0.1:0"));
+    CHECK_OK(bittern_session_new(config, &session));
+    bittern_session_config_free(config);
+    char blocker[1200], dir[1300];
+    snprintf(blocker, sizeof blocker, "%s/bl\xc3\xb6" "cker-\xe2\x82\xac", tmp);
+    snprintf(dir, sizeof dir, "%s/below", blocker);
+    FILE *f = fopen(blocker, "w");
+    CHECK(f != NULL && fclose(f) == 0);
+    bittern_torrent *torrent = make_torrent("blocked.bin", NULL);
+    CHECK_OK(bittern_session_add(session, torrent, dir, NULL, &handle));
+    bittern_torrent_free(torrent);
+    bool finished = true;
+    CHECK_OK(bittern_torrent_handle_wait(handle, 30000, &finished));
+    CHECK(!finished);
+    size_t n = bittern_torrent_handle_error_message(handle, NULL, 0);
+    CHECK(n > 0);
+    char *full = malloc(n + 1);
+    CHECK(bittern_torrent_handle_error_message(handle, full, n + 1) == n);
+    CHECKF(strstr(full, "\xe2\x82\xac") != NULL, "%s", full);
+    check_copies("bittern_torrent_handle_error_message", copy_error_message, handle, full, n);
+    free(full);
+    bittern_torrent_handle_free(handle);
+    bittern_session_free(session);
+}
+
 static void tracker_message_buffers(void)
 {
     bittern_session_config *config = NULL;
@@ -604,6 +642,7 @@ int main(int argc, char **argv)
     lengths_and_indexes();
     strings_and_paths();
     tracker_message_buffers();
+    storage_error_buffers();
     absurd_timeouts();
     return finish("test_misuse");
 }

@@ -1,7 +1,8 @@
 """Issue 10: resume data and files on disk that lie. Whatever the folder holds, a torrent falls
 back to checking, never reports a wrong byte as complete, and never writes through a link or
-outside its folder. A link or a folder where a data file belongs is refused when the torrent is added,
-with a StorageError naming it. Outcomes are listed in SECURITY.md."""
+outside its folder. A link or a folder where a data file belongs never fails the add: the torrent
+waits in state "error" with a StorageError naming it, and runs once it is resumed after the way
+is cleared. Outcomes are listed in SECURITY.md."""
 
 from __future__ import annotations
 
@@ -107,6 +108,24 @@ def test_a_resume_file_claiming_pieces_of_a_changed_file_is_rechecked(tmp_path: 
     assert state == "downloading" and done == 10
 
 
+def stopped_by(session: bittern.Session, torrent: bittern.Torrent, download: Path, message: str) -> bittern.TorrentHandle:
+    """Adds the torrent (which never fails for what is on disk) and checks that it waits in
+    state "error", with a storage_error event and `error()` saying `message`."""
+    handle = session.add(torrent, download)
+    assert handle.wait_checked(timeout=30)
+    assert handle.status().state == "error"
+    assert message in str(handle.error())
+    assert [e.message for e in session.events(timeout=1) if e.kind == "storage_error"] == [str(handle.error())]
+    return handle
+
+
+def runs_once_resumed(handle: bittern.TorrentHandle, found: int) -> None:
+    handle.resume()
+    assert handle.wait_checked(timeout=30)
+    status = handle.status()
+    assert (status.state, status.pieces_done) == ("downloading", found), status
+
+
 def test_a_data_file_replaced_by_a_link_is_never_written_through(tmp_path: Path) -> None:
     torrent, download, data = made(tmp_path)
     outside = tmp_path / "outside.bin"
@@ -116,10 +135,12 @@ def test_a_data_file_replaced_by_a_link_is_never_written_through(tmp_path: Path)
     b.unlink()
     b.symlink_to(outside)
     with bittern.Session(listen="127.0.0.1:0") as session:
-        with pytest.raises(bittern.StorageError, match="b.bin is a symbolic link"):
-            session.add(torrent, download)
-    assert outside.read_bytes() == before, "nothing was written through the link"
-    assert b.is_symlink()
+        handle = stopped_by(session, torrent, download, "b.bin is a symbolic link")
+        assert outside.read_bytes() == before, "nothing was written through the link"
+        assert b.is_symlink()
+        b.unlink()
+        runs_once_resumed(handle, 10)  # a.bin's whole pieces; b.bin made anew
+    assert outside.read_bytes() == before
 
 
 def test_a_data_file_replaced_by_a_folder_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -129,9 +150,11 @@ def test_a_data_file_replaced_by_a_folder_is_an_error_naming_it(tmp_path: Path) 
     b.mkdir()
     (b / "keep.txt").write_text("mine")
     with bittern.Session(listen="127.0.0.1:0") as session:
-        with pytest.raises(bittern.StorageError, match="b.bin is not a regular file"):
-            session.add(torrent, download)
-    assert (b / "keep.txt").read_text() == "mine", "the folder someone put there is kept"
+        handle = stopped_by(session, torrent, download, "b.bin is not a regular file")
+        assert (b / "keep.txt").read_text() == "mine", "the folder someone put there is kept"
+        b.rename(tmp_path / "moved")
+        runs_once_resumed(handle, 10)
+    assert (tmp_path / "moved" / "keep.txt").read_text() == "mine"
 
 
 def test_a_folder_of_the_torrent_replaced_by_a_link_out_is_never_written_through(tmp_path: Path) -> None:
@@ -143,6 +166,8 @@ def test_a_folder_of_the_torrent_replaced_by_a_link_out_is_never_written_through
     (download / "album").rmdir()
     (download / "album").symlink_to(elsewhere, target_is_directory=True)
     with bittern.Session(listen="127.0.0.1:0") as session:
-        with pytest.raises(bittern.StorageError, match="album is a symbolic link"):
-            session.add(torrent, download)
-    assert list(elsewhere.iterdir()) == [], "nothing was created through the link"
+        handle = stopped_by(session, torrent, download, "album is a symbolic link")
+        assert list(elsewhere.iterdir()) == [], "nothing was created through the link"
+        (download / "album").unlink()
+        runs_once_resumed(handle, 0)
+    assert list(elsewhere.iterdir()) == []

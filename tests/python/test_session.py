@@ -776,13 +776,18 @@ def test_seed_only_never_touches_the_original_data(tmp_path: Path) -> None:
     torrent = bittern.Torrent.create(folder, piece_length=16384)
     (folder / "sub" / "b.bin").unlink()
     with bittern.Session(listen="127.0.0.1:0") as s:
-        with pytest.raises(bittern.StorageError, match="b.bin: missing") as missing:
-            s.add(torrent, tmp_path, seed_only=True)
-        assert missing.value.filename == str(folder / "sub" / "b.bin")
+        # Added all the same: the torrent waits in state "error", saying why, until resumed.
+        handle = s.add(torrent, tmp_path, seed_only=True)
+        assert not handle.wait(timeout=30) and handle.status().state == "error"
+        missing = handle.error()
+        assert isinstance(missing, bittern.StorageError) and "b.bin: missing" in str(missing)
+        assert missing.filename == str(folder / "sub" / "b.bin")
+        assert [e.error for e in s.events(timeout=1) if e.kind == "storage_error"] != []
         assert not (folder / "sub" / "b.bin").exists()
         (folder / "sub" / "b.bin").write_bytes(os.urandom(20_000))
-        with pytest.raises(bittern.StorageError, match="20000 bytes, but 30000"):
-            s.add(torrent, tmp_path, seed_only=True)
+        handle.resume()  # opens the files again: their new size is told
+        assert not handle.wait(timeout=30) and handle.status().state == "error"
+        assert "20000 bytes, but 30000" in str(handle.error())
         assert (folder / "sub" / "b.bin").stat().st_size == 20_000
 
 
@@ -791,11 +796,13 @@ def test_storage_errors_keep_errno_and_filename(tmp_path: Path) -> None:
     blocker.write_bytes(b"x")
     torrent = bittern.Torrent.create(random_file(tmp_path / "data.bin", 1000))
     with bittern.Session(listen="127.0.0.1:0") as s:
-        with pytest.raises(bittern.StorageError) as e:
-            s.add(torrent, blocker / "below")  # a folder below a file cannot be made
-        assert e.value.errno in (errno.ENOTDIR, errno.EEXIST), e.value
-        assert e.value.filename is not None and "below" in e.value.filename
-        assert "below" in str(e.value)
+        handle = s.add(torrent, blocker / "below")  # a folder below a file cannot be made
+        assert not handle.wait(timeout=30)
+        error = handle.error()
+        assert isinstance(error, bittern.StorageError)
+        assert error.errno in (errno.ENOTDIR, errno.EEXIST), error
+        assert error.filename is not None and "below" in error.filename
+        assert "below" in str(error)
         with pytest.raises(bittern.StorageError) as e:
             s.add(tmp_path / "missing.torrent", tmp_path / "out")
         assert e.value.errno == errno.ENOENT and e.value.filename == str(tmp_path / "missing.torrent")

@@ -100,7 +100,8 @@ pub struct AddOptions {
     /// inside it. Not empty.
     pub save_dir: PathBuf,
     /// Upload only, from the original data: never ask for pieces, and never create, truncate
-    /// or resize a file (a missing file, or one of the wrong size, fails the add).
+    /// or resize a file (a missing file, or one of the wrong size, is a storage error: the
+    /// torrent waits in [`State::Error`](super::State::Error)).
     pub seed_only: bool,
     /// Skip the check of the data on disk and take it as complete (an origin seeder that made
     /// the torrent from these very files).
@@ -113,6 +114,13 @@ impl AddOptions {
             return Err(SessionError::InvalidSetting {
                 setting: "save_dir",
                 reason: "must name a folder",
+            }
+            .into());
+        }
+        if self.save_dir.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(SessionError::InvalidSetting {
+                setting: "save_dir",
+                reason: "must not hold a NUL byte",
             }
             .into());
         }

@@ -98,6 +98,7 @@ pub struct TorrentHandle {
     pub(super) session: u64,
     pub(super) inbox: mpsc::Sender<Input>,
     pub(super) status: Arc<watch::Sender<Status>>,
+    pub(super) error: super::torrent::LastError,
     /// Its trackers, as its announcer last found them.
     pub(super) trackers: SharedTrackers,
     /// Set once, when this add is removed.
@@ -126,6 +127,13 @@ impl TorrentHandle {
     /// [`trackers`](Self::trackers)): what to say while no peer comes.
     pub fn tracker_trouble(&self) -> Option<TrackerTrouble> {
         TrackerTrouble::of(&self.trackers())
+    }
+
+    /// The storage error that stopped the torrent ([`State::Error`]): what it could not open,
+    /// make, read or write, and why. `None` once [`resume`](Self::resume)d.
+    pub fn error(&self) -> Option<Arc<crate::Error>> {
+        let stopped = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        stopped.as_ref().map(|s| s.error.clone())
     }
 
     /// `Ok` while the torrent runs in its session.
@@ -192,14 +200,21 @@ impl TorrentHandle {
     }
 
     /// Undoes [`pause`](Self::pause) (connecting again to the peers it had), or tries again
-    /// after a storage error stopped the torrent ([`State::Error`]).
+    /// after a storage error stopped the torrent ([`State::Error`]): a torrent that could not
+    /// open its files opens and checks them again.
     pub fn resume(&self) -> Result<(), SessionError> {
         self.check()?;
-        // The error is cleared at once, so that a wait right after does not end on it.
+        let stopped = self.error.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // The error is cleared at once, so that a wait right after does not end on it: a
+        // torrent stopped before it ran checks its data again.
+        let next = match stopped {
+            Some(s) if s.before_running => State::Checking,
+            _ => State::Paused,
+        };
         self.status.send_if_modified(|s| {
             let error = s.state == State::Error;
             if error {
-                s.state = State::Paused;
+                s.state = next;
             }
             error
         });

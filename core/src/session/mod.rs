@@ -53,7 +53,7 @@ use crate::metainfo::{InfoHash, Metainfo};
 use crate::peer::{accept_handshake, Handshake};
 use crate::piece::picker::PeerKey;
 use crate::piece::Layout;
-use crate::storage::{Storage, StorageOptions};
+use crate::storage::StorageOptions;
 use crate::tracker::PeerId;
 use channel::Input;
 use rustc_hash::FxHashMap;
@@ -182,22 +182,29 @@ impl Session {
         }
     }
 
-    /// Adds a torrent: checks `options` ([`AddOptions::validate`]), opens its files in
-    /// `options.save_dir` (failing at once when they cannot be), and starts it. Returns at once:
-    /// the torrent checks what is on disk first ([`State::Checking`], with
-    /// [`Status::pieces_checked`] counting), unless the data is trusted, then runs.
+    /// Adds a torrent: checks `options` ([`AddOptions::validate`]) and starts it. Returns at
+    /// once: the torrent opens its files in `options.save_dir` and checks what is on disk
+    /// first ([`State::Checking`], with [`Status::pieces_checked`] counting), unless the data
+    /// is trusted, then runs. What is on disk never fails the add: a file that cannot be
+    /// opened or made (a link or a folder where a file belongs, a missing file for
+    /// [`AddOptions::seed_only`], ...) is a [`EventKind::StorageError`] and
+    /// [`State::Error`] (see [`TorrentHandle::error`]) until [`TorrentHandle::resume`] tries
+    /// again.
     pub fn add(&self, meta: Metainfo, options: AddOptions) -> Result<TorrentHandle, crate::Error> {
         options.validate()?;
         let info_hash = meta.info_hash();
         if self.registered(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
-        let layout = Layout::of(meta.info());
-        let storage_options = StorageOptions {
-            existing_files_only: options.seed_only,
-            ..self.shared.config.storage.clone()
+        let opening = torrent::Opening {
+            folder: options.save_dir,
+            options: StorageOptions {
+                existing_files_only: options.seed_only,
+                ..self.shared.config.storage.clone()
+            },
+            trusted: options.trust_data,
         };
-        let storage = Storage::open(meta.info(), layout, &options.save_dir, storage_options)?;
+        let layout = Layout::of(meta.info());
         let _entered = self.runtime().enter();
         let mut torrents = self
             .shared
@@ -210,8 +217,7 @@ impl Session {
         }
         let started = torrent::start(
             Arc::new(meta),
-            Arc::new(storage),
-            options.trust_data,
+            opening,
             options.seed_only,
             self.shared.clone(),
         );
@@ -230,6 +236,7 @@ impl Session {
             inbox: started.inbox,
             status: started.status,
             trackers: started.trackers,
+            error: started.error,
             removed: Arc::default(),
             closed: self.closed.clone(),
         };

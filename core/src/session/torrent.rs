@@ -12,14 +12,15 @@ use super::machine::{Action, Limits, TorrentMachine};
 use super::pipeline::Pipeline;
 use super::trackers::SharedTrackers;
 use super::{peer, DisconnectReason, Event, EventKind, SessionShared, State, Status};
-use crate::metainfo::Metainfo;
+use crate::metainfo::{InfoHash, Metainfo};
 use crate::piece::picker::PeerKey;
 use crate::piece::{Bitfield, BlockRef, Layout};
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError, StorageOptions};
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
@@ -39,7 +40,8 @@ pub(super) struct TorrentActor {
     meta: Arc<Metainfo>,
     machine: TorrentMachine,
     pipeline: Pipeline,
-    shared: Arc<SessionShared>,
+    /// The session's, and the status and error shared with the handles.
+    parts: Parts,
     /// Each connected peer's outgoing queue.
     links: FxHashMap<PeerKey, mpsc::Sender<ToPeer>>,
     /// Blocks received, to be handed to the pipeline together.
@@ -48,11 +50,8 @@ pub(super) struct TorrentActor {
     reads: Vec<(PeerKey, BlockRef)>,
     /// The actions being carried out (kept for its room).
     actions: Vec<Action>,
-    /// Shared with the handles (see [`super::TorrentHandle::resume`]).
-    status: Arc<watch::Sender<Status>>,
     announce: watch::Sender<Announce>,
     announcer: Option<tokio::task::JoinHandle<()>>,
-    inbox: mpsc::Sender<Input>,
 }
 
 /// What [`start`] gives the session and the handle.
@@ -60,14 +59,35 @@ pub(super) struct Started {
     pub inbox: mpsc::Sender<Input>,
     pub status: Arc<watch::Sender<Status>>,
     pub trackers: SharedTrackers,
+    pub error: LastError,
 }
 
-/// Starts a torrent: its data is checked (unless `trusted`: then it is taken as complete),
-/// then it runs. The status says [`State::Checking`] until then.
+/// The storage error that stopped a torrent, shared with its handles (taken by a resume).
+pub(super) type LastError = Arc<Mutex<Option<Stopped>>>;
+
+/// A storage error that stopped a torrent.
+#[derive(Clone)]
+pub(super) struct Stopped {
+    pub error: Arc<crate::Error>,
+    /// It stopped the torrent before it ran (opening or checking its files), so a resume
+    /// checks again.
+    pub before_running: bool,
+}
+
+/// Where and how a torrent's files are opened.
+pub(super) struct Opening {
+    pub folder: PathBuf,
+    pub options: StorageOptions,
+    /// Take the data as complete instead of checking it.
+    pub trusted: bool,
+}
+
+/// Starts a torrent: its files are opened and its data checked in the background (unless
+/// trusted: then it is taken as complete), then it runs. The status says
+/// [`State::Checking`] until then.
 pub(super) fn start(
     meta: Arc<Metainfo>,
-    storage: Arc<Storage>,
-    trusted: bool,
+    opening: Opening,
     seed_only: bool,
     shared: Arc<SessionShared>,
 ) -> Started {
@@ -80,27 +100,23 @@ pub(super) fn start(
         ..Status::default()
     }));
     let trackers = SharedTrackers::of(&meta);
+    let error = LastError::default();
     let started = Started {
         inbox: inbox.clone(),
         status: status.clone(),
         trackers: trackers.clone(),
+        error: error.clone(),
     };
     let parts = Parts {
         shared,
         inbox,
         status,
         trackers,
+        error,
+        running: false,
     };
-    if trusted {
-        let have = Bitfield::full(&layout);
-        let actor = TorrentActor::new(meta, storage, have, seed_only, parts);
-        tokio::spawn(actor.run(rx));
-        return started;
-    }
     tokio::spawn(async move {
-        let Some((have, asked)) =
-            check(&storage, &meta, &parts.shared, &parts.status, &mut rx).await
-        else {
+        let Some((storage, have, asked)) = prepare(&meta, &opening, &parts, &mut rx).await else {
             return;
         };
         let mut actor = TorrentActor::new(meta, storage, have, seed_only, parts);
@@ -119,6 +135,23 @@ struct Parts {
     inbox: mpsc::Sender<Input>,
     status: Arc<watch::Sender<Status>>,
     trackers: SharedTrackers,
+    error: LastError,
+    /// Whether the actor runs (the files were opened and checked).
+    running: bool,
+}
+
+impl Parts {
+    /// Tells the session's listeners; a storage error is also kept for the handles.
+    fn event(&self, info_hash: InfoHash, kind: EventKind) {
+        if let EventKind::StorageError(error) = &kind {
+            let stopped = Stopped {
+                error: error.clone(),
+                before_running: !self.running,
+            };
+            *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopped);
+        }
+        let _ = self.shared.events.send(Event { info_hash, kind });
+    }
 }
 
 /// What handles asked of a torrent while its data was checked, done once it runs.
@@ -128,36 +161,51 @@ struct Asked {
     paused: bool,
 }
 
-/// Checks the torrent's data on disk (the fast resume file when it is current) on a blocking
-/// thread, reporting progress in the status, while answering what reaches the actor: peers
-/// are kept for later, connections closed, a pause remembered. A storage error is reported and
-/// leaves the torrent in [`State::Error`] until resumed (the check runs again) or stopped.
-/// `None` when the torrent was stopped meanwhile.
-async fn check(
-    storage: &Arc<Storage>,
-    meta: &Metainfo,
-    shared: &SessionShared,
-    status: &Arc<watch::Sender<Status>>,
+/// Opens the torrent's files and checks their data (the fast resume file when it is current)
+/// on a blocking thread, reporting progress in the status, while answering what reaches the
+/// actor: peers are kept for later, connections closed, a pause remembered. Whatever the disk
+/// holds, the torrent starts: a storage error (a link or a folder where a file belongs, a
+/// file that cannot be made, ...) is reported and leaves the torrent in [`State::Error`] until
+/// resumed (the files are opened and checked again) or stopped. `None` when the torrent was
+/// stopped meanwhile.
+async fn prepare(
+    meta: &Arc<Metainfo>,
+    opening: &Opening,
+    parts: &Parts,
     rx: &mut mpsc::Receiver<Input>,
-) -> Option<(Bitfield, Asked)> {
+) -> Option<(Arc<Storage>, Bitfield, Asked)> {
     let info_hash = meta.info_hash();
+    let status = &parts.status;
     let mut asked = Asked::default();
     loop {
         status.send_modify(|s| (s.state, s.pieces_checked) = (State::Checking, 0));
         let stop = Arc::new(AtomicBool::new(false));
         let mut task = {
-            let (storage, status, stop) = (storage.clone(), status.clone(), stop.clone());
+            let (meta, status, stop) = (meta.clone(), status.clone(), stop.clone());
+            let (folder, options, trusted) = (
+                opening.folder.clone(),
+                opening.options.clone(),
+                opening.trusted,
+            );
             tokio::task::spawn_blocking(move || {
-                storage.resume(&info_hash, |checked, _| {
-                    status.send_modify(|s| s.pieces_checked = checked);
-                    !stop.load(Ordering::Relaxed)
-                })
+                let layout = Layout::of(meta.info());
+                let storage = Storage::open(meta.info(), layout, &folder, options)?;
+                let have = if trusted {
+                    Bitfield::full(&layout)
+                } else {
+                    let check = storage.resume(&info_hash, |checked, _| {
+                        status.send_modify(|s| s.pieces_checked = checked);
+                        !stop.load(Ordering::Relaxed)
+                    });
+                    check?.0
+                };
+                Ok::<_, StorageError>((Arc::new(storage), have))
             })
         };
         let failure = loop {
             tokio::select! {
                 done = &mut task => match done {
-                    Ok(Ok((have, _))) => return Some((have, asked)),
+                    Ok(Ok((storage, have))) => return Some((storage, have, asked)),
                     Ok(Err(e)) => break e,
                     Err(e) => std::panic::resume_unwind(e.into_panic()),
                 },
@@ -171,11 +219,8 @@ async fn check(
                 }
             }
         };
-        tracing::warn!(%info_hash, error = %failure, "checking the data failed");
-        let _ = shared.events.send(Event {
-            info_hash,
-            kind: EventKind::StorageError(Arc::new(failure.into())),
-        });
+        tracing::warn!(%info_hash, error = %failure, "opening or checking the data failed");
+        parts.event(info_hash, EventKind::StorageError(Arc::new(failure.into())));
         status.send_modify(|s| s.state = State::Error);
         loop {
             match asked.on_input(rx.recv().await) {
@@ -224,14 +269,10 @@ impl TorrentActor {
         storage: Arc<Storage>,
         have: Bitfield,
         seed_only: bool,
-        parts: Parts,
+        mut parts: Parts,
     ) -> TorrentActor {
-        let Parts {
-            shared,
-            inbox,
-            status,
-            trackers,
-        } = parts;
+        parts.running = true;
+        let (shared, inbox) = (&parts.shared, &parts.inbox);
         let layout = Layout::of(meta.info());
         let config = &shared.config;
         let limits = Limits {
@@ -241,7 +282,7 @@ impl TorrentActor {
             our_id: shared.peer_id,
         };
         let machine = TorrentMachine::new(layout, &have, limits, seed_only, Instant::now());
-        status.send_replace(machine.status());
+        parts.status.send_replace(machine.status());
         let (announce, announce_rx) = watch::channel(machine.announce());
         let pipeline = Pipeline::start(
             storage,
@@ -254,21 +295,19 @@ impl TorrentActor {
             shared.clone(),
             announce_rx,
             inbox.clone(),
-            trackers,
+            parts.trackers.clone(),
         ));
         TorrentActor {
             meta,
             machine,
             pipeline,
-            shared,
+            parts,
             links: FxHashMap::default(),
             writes: Vec::new(),
             reads: Vec::new(),
             actions: Vec::new(),
-            status,
             announce,
             announcer: Some(announcer),
-            inbox,
         }
     }
 
@@ -336,7 +375,7 @@ impl TorrentActor {
             }
             Input::ConnectFailed(addr) => m.on_connect_failed(addr),
             Input::Peers(addrs) => {
-                let shared = &self.shared;
+                let shared = &self.parts.shared;
                 m.on_peers(addrs.into_iter().filter(|a| !shared.is_own(*a)));
             }
             Input::Written(blocks) => {
@@ -390,8 +429,11 @@ impl TorrentActor {
                         }
                     }
                     Action::Connect(addr) => {
-                        let (shared, meta, inbox) =
-                            (self.shared.clone(), self.meta.clone(), self.inbox.clone());
+                        let (shared, meta, inbox) = (
+                            self.parts.shared.clone(),
+                            self.meta.clone(),
+                            self.parts.inbox.clone(),
+                        );
                         tokio::spawn(async move {
                             if let Err(e) = peer::connect(shared, meta, addr, inbox.clone()).await {
                                 tracing::debug!(peer = %addr, error = %e, "connect failed");
@@ -429,7 +471,7 @@ impl TorrentActor {
             self.pipeline.read(std::mem::take(&mut self.reads));
         }
         let status = self.machine.status();
-        self.status.send_if_modified(|s| {
+        self.parts.status.send_if_modified(|s| {
             let changed = *s != status;
             *s = status;
             changed
@@ -447,10 +489,7 @@ impl TorrentActor {
     }
 
     fn event(&self, kind: EventKind) {
-        let _ = self.shared.events.send(Event {
-            info_hash: self.meta.info_hash(),
-            kind,
-        });
+        self.parts.event(self.meta.info_hash(), kind);
     }
 
     /// Drops every peer, saves the resume file and tells the trackers `stopped`. What still

@@ -138,7 +138,7 @@ def add_torrent(
         STATUS_LINE.clear()
     events.drain()
     if handle.status().state == "error":
-        raise CommandError(f"checking {save_dir / handle.name} failed")
+        raise CommandError(f"storage: {handle.error() or 'checking ' + str(save_dir / handle.name) + ' failed'}")
     return handle
 
 
@@ -205,7 +205,8 @@ def seed_location(torrent: bittern.Torrent, path: Path) -> Path:
         raise CommandError(f"{path}: the torrent is of a folder, not a file")
     if not torrent.is_multi_file and not path.is_file():
         raise CommandError(f"{path}: the torrent is of a file, not a folder")
-    # A file missing or of another size is refused by the session (seed_only never touches it).
+    # A file missing or of another size stops the torrent with a storage error, told by
+    # add_torrent (seed_only never touches it).
     return full.parent
 
 
