@@ -2276,7 +2276,8 @@ bittern_result bittern_tracker_config_set_max_scrape(bittern_tracker_config *con
                                                      size_t max_scrape);
 
 /**
- * Sets the most connections open at once (default 4096); more are closed on arrival.
+ * Sets the most connections open at once (default 4096); past it, the oldest is closed to
+ * make room for the new one.
  *
  * Thread safety: needs exclusive access to the config.
  */

@@ -301,7 +301,8 @@ pub extern "C" fn bittern_tracker_config_set_max_scrape(
     })
 }
 
-/// Sets the most connections open at once (default 4096); more are closed on arrival.
+/// Sets the most connections open at once (default 4096); past it, the oldest is closed to
+/// make room for the new one.
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]

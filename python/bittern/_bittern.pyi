@@ -438,8 +438,9 @@ class Tracker:
     trusted network).
 
     Peers per answer: `default_numwant` when not asked, at most `max_numwant`; `max_scrape`
-    info-hashes per scrape; `max_connections` open at once; `idle_timeout` seconds for a
-    request's head or between requests; `threads` 0 uses one per core.
+    info-hashes per scrape; `max_connections` open at once (past it the oldest is closed to
+    make room); `idle_timeout` seconds for a request's head or between requests; `threads`
+    0 uses one per core.
 
     Starting releases the GIL while it binds. Raises `StorageError` (an `OSError`) if it cannot
     listen (the address is taken or not local) or cannot read `torrents_dir`; `ValueError` for a

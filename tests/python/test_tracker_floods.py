@@ -171,3 +171,38 @@ def test_an_announce_storm_leaves_honest_announces_answered() -> None:
     assert worst < 1.0
     assert stats.torrents <= 5000
     assert grown < 64 * 1024
+
+
+def test_a_flood_past_the_connection_limit_does_not_shut_out_honest_clients() -> None:
+    """Connections that never send a byte, opened a thousand a second, far past
+    `max_connections`: each new one pushes the oldest out (before: the flood held every slot
+    until `idle_timeout` and honest clients were closed on arrival); honest announces are
+    answered meanwhile and memory stays bounded. (Not faster: loopback's ports run out.)"""
+    opened = [0]
+
+    def idle_flood(stop: threading.Event) -> None:
+        held: list[socket.socket] = []
+        while not stop.is_set() and opened[0] < 5000:
+            try:
+                held.append(socket.create_connection(address, timeout=1))
+                opened[0] += 1
+            except OSError:
+                pass
+            if len(held) > 400:  # this process's file descriptors; the server let them go
+                held.pop(0).close()
+            time.sleep(0.001)
+        for s in held:
+            s.close()
+
+    with bittern.Tracker("127.0.0.1:0", max_connections=200, idle_timeout=30) as tracker:
+        address = tracker.address
+        with flood(idle_flood, 1):
+            deadline = time.monotonic() + 20
+            while opened[0] < 600 and time.monotonic() < deadline:  # 3 times the limit first
+                time.sleep(0.05)
+            worst, grown = measured(tracker, "idle flood past max_connections (200)")
+            flooded = opened[0]
+        print(f"idle flood: {flooded} connections opened")
+    assert flooded > 600, "the flood went past the limit"
+    assert worst < 1.0
+    assert grown < 64 * 1024

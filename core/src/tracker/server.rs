@@ -29,11 +29,11 @@ use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{oneshot, watch};
 
 /// How the tracker runs. `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub struct ServerConfig {
     pub max_numwant: usize,
     /// Info-hashes in one scrape (default 64).
     pub max_scrape: usize,
-    /// Connections open at once; more are closed on arrival (default 4096).
+    /// Connections open at once (default 4096); past it, the oldest is closed to make room.
     pub max_connections: usize,
     /// Seconds a connection may take to send a request's head, or sit idle between requests
     /// (default 30).
@@ -170,8 +170,10 @@ pub struct Tracker {
     view: RwLock<Arc<View>>,
     log: Mutex<VecDeque<String>>,
     connections: AtomicUsize,
-    /// One permit per connection allowed, shared by every accepting thread.
-    slots: Arc<Semaphore>,
+    /// Connections open, oldest first, each with what closes it (dropped: it ends), shared by
+    /// every accepting thread.
+    open: Mutex<BTreeMap<u64, oneshot::Sender<()>>>,
+    next_connection: AtomicU64,
 }
 
 impl Tracker {
@@ -195,7 +197,6 @@ impl Tracker {
             max_numwant: config.max_numwant,
             peer_timeout_secs: config.interval.saturating_mul(2),
         };
-        let max_connections = config.max_connections;
         Ok(Arc::new(Tracker {
             registry: Registry::new(limits),
             shelf: Mutex::new(shelf),
@@ -203,7 +204,8 @@ impl Tracker {
             config,
             log: Mutex::new(lines.into()),
             connections: AtomicUsize::new(0),
-            slots: Arc::new(Semaphore::new(max_connections)),
+            open: Mutex::default(),
+            next_connection: AtomicU64::new(0),
         }))
     }
 
@@ -374,14 +376,12 @@ impl Tracker {
                         // Out of file descriptors, most likely: give connections a moment to end.
                         Err(_) => { tokio::time::sleep(Duration::from_millis(10)).await; continue }
                     };
-                    // Past the limit the connection is closed at once, before it costs anything.
-                    let Ok(slot) = self.slots.clone().try_acquire_owned() else { continue };
+                    let closed = self.make_room();
                     let _ = stream.set_nodelay(true);
                     let tracker = self.clone();
                     let shutdown = shutdown.clone();
                     connections.spawn(async move {
-                        tracker.connection(stream, peer, shutdown).await;
-                        drop(slot);
+                        tracker.connection(stream, peer, shutdown, closed).await;
                     });
                 }
                 _ = shutdown.changed() => break,
@@ -405,11 +405,27 @@ impl Tracker {
         }
     }
 
+    /// Counts a new connection in; past `max_connections` the oldest one is closed to make
+    /// room, so that a flood of idle connections cannot shut honest clients out (each is
+    /// answered within milliseconds of arriving, long before a flood could push it out).
+    /// Returns the connection's id and what ends when it is pushed out.
+    fn make_room(&self) -> (u64, oneshot::Receiver<()>) {
+        let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let (close, closed) = oneshot::channel();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.len() >= self.config.max_connections {
+            open.pop_first();
+        }
+        open.insert(id, close);
+        (id, closed)
+    }
+
     async fn connection(
         self: Arc<Self>,
         stream: tokio::net::TcpStream,
         peer: SocketAddr,
         mut shutdown: watch::Receiver<bool>,
+        (id, pushed_out): (u64, oneshot::Receiver<()>),
     ) {
         self.connections.fetch_add(1, Ordering::Relaxed);
         let tracker = self.clone();
@@ -428,11 +444,16 @@ impl Tracker {
         tokio::pin!(conn);
         tokio::select! {
             _ = conn.as_mut() => {}
+            _ = pushed_out => {}
             _ = shutdown.changed() => {
                 conn.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
             }
         }
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
 
