@@ -3,14 +3,21 @@
 
     python3 tests/bench/create.py [--rounds 7] [--dir /tmp/bittern-bench]
 
-Runs each tool in turn on the same inputs (page cache hot), alternating tools every round, and
-reports median wall time, rate, the ratio to mktorrent and each run's peak RSS. Tools:
+Runs each tool in turn on the same inputs (page cache hot), alternating the tools' order every
+round, and reports median wall time, rate, the ratio to mktorrent, median CPU time (user + system)
+and each run's peak RSS. Tools:
 - `bittern create` (the CLI a user runs: Python start-up included), found on PATH;
 - the Rust engine alone (`core/examples/create_torrent`, built with --release);
 - `mktorrent -t <cores>`.
 Each pair of outputs is checked to have the same info-hash.
+
+The ratios depend on the host, so it prints the host's figures first: SHA-1 on one core
+(hashlib, which is OpenSSL's), the page-cache copy rate (read() of the hot 1 GiB file into a
+128 KiB buffer, one thread), and from these the floor of any tool that reads with read() and
+hashes on every core; the load average before and after shows whether something else ran.
 """
 import argparse
+import hashlib
 import os
 import shutil
 import statistics
@@ -23,18 +30,19 @@ ANNOUNCE = "http://127.0.0.1:6969/announce"
 
 
 def run(argv):
-    """Runs a command under GNU time; returns (seconds, peak RSS in MiB).
+    """Runs a command under GNU time; returns (seconds, CPU seconds, peak RSS in MiB).
 
     Peak RSS comes from /usr/bin/time, not from wait4() here: a child forked from this Python
     process would inherit its high-water mark.
     """
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdout=subprocess.DEVNULL,
+    proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", *argv], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit("%s failed: %s" % (argv[0], proc.stderr))
-    return elapsed, int(proc.stderr.split()[-1]) / 1024
+    user, system, rss = proc.stderr.split()[-3:]
+    return elapsed, float(user) + float(system), int(rss) / 1024
 
 
 def make_inputs(work):
@@ -56,6 +64,38 @@ def make_inputs(work):
             while f.read(8 << 20):
                 pass
     return big, many
+
+
+def host_figures(big, cores):
+    """Prints this machine's SHA-1 rate, page-cache copy rate and the floor they set."""
+    data = os.urandom(1 << 20)
+    sha1 = 0.0
+    for _ in range(3):  # best of 3: 256 MiB each
+        start = time.perf_counter()
+        h = hashlib.sha1()
+        for _ in range(256):
+            h.update(data)
+        sha1 = max(sha1, (256 << 20) / (time.perf_counter() - start))
+    size = os.path.getsize(big)
+    buf = bytearray(128 << 10)
+    copy = 0.0
+    for _ in range(3):
+        with open(big, "rb", buffering=0) as f:
+            start = time.perf_counter()
+            while f.readinto(buf):
+                pass
+            copy = max(copy, size / (time.perf_counter() - start))
+    floor = (size / sha1 + size / copy) / cores
+    print("Host: %d cores; SHA-1 %.2f GB/s on one core (hashlib); page-cache copy %.1f GB/s "
+          "(read() into 128 KiB, one thread); so 1 GiB takes at least %.3f s with read() on "
+          "every core, start-up aside. Load average: %s." % (
+              cores, sha1 / 1e9, copy / 1e9, floor, load_average()))
+    print()
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def info_hash(path):
@@ -82,12 +122,13 @@ def main():
         sys.exit("mktorrent not installed (apt-get install mktorrent)")
     big, many = make_inputs(args.dir)
     out = lambda name: os.path.join(args.dir, name + ".torrent")
+    host_figures(big, cores)
 
     cases = [("1 GiB file, 256 KiB pieces", big, 1 << 30, 18),
              ("1 GiB file, 1 MiB pieces", big, 1 << 30, 20),
              ("1000 files of 1 MiB, 256 KiB pieces", many, 1000 << 20, 18)]
-    print("| input | tool | median s | GB/s | ratio to mktorrent | peak RSS MiB |")
-    print("|---|---|---|---|---|---|")
+    print("| input | tool | median s | GB/s | ratio to mktorrent | median CPU s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|")
     for label, path, size, exponent in cases:
         tools = {
             "mktorrent -t %d" % cores: lambda: ["mktorrent", "-t", str(cores), "-l", str(exponent),
@@ -97,13 +138,16 @@ def main():
             "bittern engine (Rust)": lambda: [engine, path, out("engine"), str(1 << exponent)],
         }
         times = {name: [] for name in tools}
+        cpu = {name: [] for name in tools}
         rss = {name: 0.0 for name in tools}
-        for _ in range(args.rounds):
-            for name, argv in tools.items():
+        for i in range(args.rounds):
+            order = list(tools.items())
+            for name, argv in order if i % 2 == 0 else order[::-1]:
                 if name.startswith("mktorrent") and os.path.exists(out("mktorrent")):
                     os.remove(out("mktorrent"))  # mktorrent refuses to overwrite
-                seconds, peak = run(argv())
+                seconds, cpu_seconds, peak = run(argv())
                 times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
                 rss[name] = max(rss[name], peak)
         hashes = {info_hash(out(n)) for n in ("mktorrent", "cli", "engine")}
         if len(hashes) != 1:
@@ -111,9 +155,12 @@ def main():
         reference = statistics.median(times["mktorrent -t %d" % cores])
         for name in tools:
             median = statistics.median(times[name])
-            print("| %s | %s | %.3f | %.2f | %.2f | %.1f |" % (
-                label, name, median, size / median / 1e9, reference / median, rss[name]))
+            print("| %s | %s | %.3f | %.2f | %.2f | %.3f | %.1f |" % (
+                label, name, median, size / median / 1e9, reference / median,
+                statistics.median(cpu[name]), rss[name]))
         sys.stdout.flush()
+    print()
+    print("Load average at the end: %s." % load_average())
 
 
 if __name__ == "__main__":

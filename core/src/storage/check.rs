@@ -2,7 +2,7 @@
 //!
 //! As in torrent creation, on the same pool ([`crate::hashing`]): threads take batches of
 //! consecutive pieces (about 4 MiB) and stream each piece through SHA-1 with a buffer of at most
-//! 1 MiB, so memory stays bounded whatever the torrent's size. Pieces whose bytes cannot be on
+//! 128 KiB, so memory stays bounded whatever the torrent's size. Pieces whose bytes cannot be on
 //! disk (a missing file, a file shorter than the piece needs, or bytes storage itself created as
 //! a sparse hole and never wrote) are marked absent without reading. Progress is reported on
 //! the caller's thread, which may cancel.

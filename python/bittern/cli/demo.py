@@ -9,10 +9,8 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import bittern
@@ -44,6 +42,8 @@ def same_bytes(a: Path, b: Path) -> bool:
 
 def torrent_link(index_url: str) -> str:
     """The first `.torrent` link of the tracker's index page, as a browser would follow it."""
+    import urllib.request  # here, not at the top: 40 ms that every command would pay at start-up
+
     with urllib.request.urlopen(index_url, timeout=10) as response:
         page = response.read().decode("utf-8", "replace")
     match = re.search(r'href="(/torrents/[^"]+)"', page)
@@ -53,6 +53,8 @@ def torrent_link(index_url: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile  # here, not at the top: start-up time of every command
+
     work = Path(tempfile.mkdtemp(prefix="bittern-demo-"))
     try:
         return run_demo(work, args.peers, args.size)

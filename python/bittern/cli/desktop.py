@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +18,8 @@ TORRENT_MIME = "application/x-bittorrent"
 
 def desktop_entry() -> str:
     """The desktop entry shipped in the package (`bittern/data/bittern.desktop`)."""
+    import importlib.resources  # here, not at the top: start-up time of every command
+
     return (importlib.resources.files("bittern") / "data" / DESKTOP_FILE).read_text(encoding="utf-8")
 
 
@@ -42,6 +42,8 @@ def own_command() -> list[str]:
 
 
 def cmd_desktop_entry(args: argparse.Namespace) -> int:
+    import subprocess  # here, not at the top: start-up time of every command
+
     text = desktop_entry()
     if not args.install:
         sys.stdout.write(text)
