@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: creating torrents, bittern against mktorrent -t <cores>, side by side.
 
-    python3 tests/bench/create.py [--rounds 7] [--dir /tmp/bittern-bench]
+    python3 tests/bench/create.py [--rounds 7] [--dir /tmp/bittern-bench] [--mib 1024] [--files 1000]
 
 Runs each tool in turn on the same inputs (page cache hot), alternating the tools' order every
 round, and reports median wall time, rate, the ratio to mktorrent, median CPU time (user + system)
@@ -12,18 +12,19 @@ and each run's peak RSS. Tools:
 Each pair of outputs is checked to have the same info-hash.
 
 The ratios depend on the host, so it prints the host's figures first: SHA-1 on one core
-(hashlib, which is OpenSSL's), the page-cache copy rate (read() of the hot 1 GiB file into a
+(hashlib, which is OpenSSL's), the page-cache copy rate (read() of the hot big file into a
 128 KiB buffer, one thread), and from these the floor of any tool that reads with read() and
 hashes on every core; the load average before and after shows whether something else ran.
 """
 import argparse
-import hashlib
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+
+from host import describe, load_average, page_cache_read_rate, sha1_rate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANNOUNCE = "http://127.0.0.1:6969/announce"
@@ -45,17 +46,18 @@ def run(argv):
     return elapsed, float(user) + float(system), int(rss) / 1024
 
 
-def make_inputs(work):
+def make_inputs(work, mib, files):
+    """A file of `mib` MiB and a folder of `files` files of 1 MiB, of random bytes (kept)."""
     os.makedirs(work, exist_ok=True)
-    big = os.path.join(work, "1g.bin")
+    big = os.path.join(work, "%dm.bin" % mib)
     if not os.path.exists(big):
         with open(big, "wb") as f:
-            for _ in range(1024):
+            for _ in range(mib):
                 f.write(os.urandom(1 << 20))
-    many = os.path.join(work, "1000x1m")
+    many = os.path.join(work, "%dx1m" % files)
     if not os.path.isdir(many):
         os.makedirs(many)
-        for i in range(1000):
+        for i in range(files):
             with open(os.path.join(many, "f%04d.bin" % i), "wb") as f:
                 f.write(os.urandom(1 << 20))
     # Warm the page cache.
@@ -68,34 +70,16 @@ def make_inputs(work):
 
 def host_figures(big, cores):
     """Prints this machine's SHA-1 rate, page-cache copy rate and the floor they set."""
-    data = os.urandom(1 << 20)
-    sha1 = 0.0
-    for _ in range(3):  # best of 3: 256 MiB each
-        start = time.perf_counter()
-        h = hashlib.sha1()
-        for _ in range(256):
-            h.update(data)
-        sha1 = max(sha1, (256 << 20) / (time.perf_counter() - start))
+    sha1, copy = sha1_rate(), page_cache_read_rate(big)
     size = os.path.getsize(big)
-    buf = bytearray(128 << 10)
-    copy = 0.0
-    for _ in range(3):
-        with open(big, "rb", buffering=0) as f:
-            start = time.perf_counter()
-            while f.readinto(buf):
-                pass
-            copy = max(copy, size / (time.perf_counter() - start))
     floor = (size / sha1 + size / copy) / cores
-    print("Host: %d cores; SHA-1 %.2f GB/s on one core (hashlib); page-cache copy %.1f GB/s "
-          "(read() into 128 KiB, one thread); so 1 GiB takes at least %.3f s with read() on "
-          "every core, start-up aside. Load average: %s." % (
-              cores, sha1 / 1e9, copy / 1e9, floor, load_average()))
+    print("%s; so %s takes at least %.3f s with read() on every core, start-up aside." % (
+        describe(sha1=sha1, page_cache_copy=copy), human(size), floor))
     print()
 
 
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
+def human(n):
+    return "%d GiB" % (n >> 30) if n % (1 << 30) == 0 else "%d MiB" % (n >> 20)
 
 
 def info_hash(path):
@@ -107,6 +91,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--dir", default="/tmp/bittern-bench")
+    parser.add_argument("--mib", type=int, default=1024, help="size of the big file in MiB")
+    parser.add_argument("--files", type=int, default=1000, help="files of 1 MiB in the folder")
     args = parser.parse_args()
 
     cores = os.cpu_count() or 1
@@ -120,13 +106,13 @@ def main():
         sys.exit("GNU time not installed (apt-get install time)")
     if shutil.which("mktorrent") is None:
         sys.exit("mktorrent not installed (apt-get install mktorrent)")
-    big, many = make_inputs(args.dir)
+    big, many = make_inputs(args.dir, args.mib, args.files)
     out = lambda name: os.path.join(args.dir, name + ".torrent")
     host_figures(big, cores)
 
-    cases = [("1 GiB file, 256 KiB pieces", big, 1 << 30, 18),
-             ("1 GiB file, 1 MiB pieces", big, 1 << 30, 20),
-             ("1000 files of 1 MiB, 256 KiB pieces", many, 1000 << 20, 18)]
+    cases = [("%s file, 256 KiB pieces" % human(args.mib << 20), big, args.mib << 20, 18),
+             ("%s file, 1 MiB pieces" % human(args.mib << 20), big, args.mib << 20, 20),
+             ("%d files of 1 MiB, 256 KiB pieces" % args.files, many, args.files << 20, 18)]
     print("| input | tool | median s | GB/s | ratio to mktorrent | median CPU s | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|")
     for label, path, size, exponent in cases:
