@@ -35,12 +35,16 @@ def page_cache_read_rate(path):
     return best
 
 
-def durable_write_rate(folder, megabytes=1024):
-    """Bytes per second written and synced (`dd bs=1M conv=fdatasync`) in `folder`'s file system."""
+def durable_write_rate(folder, megabytes=1024, direct=False):
+    """Bytes per second written durably in `folder`'s file system: through the page cache then
+    synced (`dd bs=1M conv=fdatasync`), or with `direct` straight to the disk (`dd bs=4M
+    oflag=direct`), the disk's own rate and so the floor of any writer that overlaps its writes
+    with other work."""
     path = os.path.join(folder, "dd-probe.bin")
+    how = ["bs=4M", "count=%d" % (megabytes // 4), "oflag=direct"] if direct else \
+        ["bs=1M", "count=%d" % megabytes, "conv=fdatasync"]
     start = time.perf_counter()
-    subprocess.run(["dd", "if=/dev/zero", "of=" + path, "bs=1M", "count=%d" % megabytes, "conv=fdatasync"],
-                   check=True, capture_output=True)
+    subprocess.run(["dd", "if=/dev/zero", "of=" + path, *how], check=True, capture_output=True)
     rate = megabytes * (1 << 20) / (time.perf_counter() - start)
     os.remove(path)
     return rate

@@ -14,8 +14,9 @@ each piece length:
 Both downloaders are driven alike, by a few lines of Python, and each is timed twice from its
 start: to its last verified piece (the data may still be in the page cache), and until the data
 is durable (bittern: its session closed, which syncs the files and saves the resume file;
-libtorrent: each file fsynced). The host's durable write rate (dd conv=fdatasync, on the same
-disk) is printed as the limit of the second, beside its SHA-1 rate. Peak RSS and CPU seconds of
+libtorrent: each file fsynced). The host's durable write rates on the same disk are printed
+beside its SHA-1 rate: written then synced (dd conv=fdatasync) and straight to the disk (dd
+oflag=direct), the floor of the second time for a downloader that writes back as it goes. Peak RSS and CPU seconds of
 the downloader from GNU time. Rounds alternate the cases; medians are printed. Every copy is
 compared with the original.
 """
@@ -161,10 +162,9 @@ def main():
     size = parse_size(args.size)
     pieces = [parse_size(p) for p in args.pieces.split(",")]
     work = tempfile.mkdtemp(prefix="bittern-transfer-")
-    durable_rate = durable_write_rate(work)
-    host = describe(sha1=sha1_rate(), durable_writes=durable_rate)
-    host += "; writing %s durably takes this disk %.2f s, the floor of the durable times" % (
-        human(size), size / durable_rate)
+    direct = durable_write_rate(work, direct=True)
+    host = describe(sha1=sha1_rate(), written_then_synced=durable_write_rate(work), written_direct=direct)
+    host += "; %s straight to this disk takes %.2f s, the floor of the durable times" % (human(size), size / direct)
     print(host, flush=True)
     tracker_port = free_port()
     tracker = subprocess.Popen(["bittern", "tracker", "--bind", "127.0.0.1:%d" % tracker_port, "--interval", "5"],
