@@ -15,9 +15,9 @@
  * - Handles (bittern_torrent, bittern_bencode, bittern_create_options, bittern_tracker_config,
  *   bittern_tracker, bittern_announce_options, bittern_announce_response,
  *   bittern_session_config, bittern_session, bittern_add_options, bittern_torrent_handle,
- *   bittern_event) are made by a `_new`, `_load`, `_from_bytes`, `_fetch`, `_decode`, `_create`
- *   or `_start` function, or by the call that returns them, and ended by exactly one `_free`;
- *   `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
+ *   bittern_event, bittern_magnet) are made by a `_new`, `_load`, `_from_bytes`, `_fetch`,
+ *   `_decode`, `_create`, `_parse` or `_start` function, or by the call that returns them, and
+ *   ended by exactly one `_free`; `_free(NULL)` does nothing. Pointers borrowed from a handle live as its documentation says.
  * - Threads: each handle type's documentation says what may run on several threads at once. In
  *   short: functions taking a `const` handle only read it and may run on several threads at
  *   once; setters (a non-`const` bittern_torrent or options or config) need exclusive access;
@@ -425,6 +425,14 @@ typedef struct bittern_create_options bittern_create_options;
  * threads at once. Strings are owned by the event, valid until `bittern_event_free`.
  */
 typedef struct bittern_event bittern_event;
+
+/**
+ * A parsed magnet link. Made by `bittern_magnet_parse`, ended by `bittern_magnet_free`.
+ *
+ * Thread safety: every accessor only reads, so one magnet may be used from several threads at
+ * once. Strings are owned by the magnet, valid until `bittern_magnet_free`.
+ */
+typedef struct bittern_magnet bittern_magnet;
 
 /**
  * A BitTorrent session: a listen socket, the torrents added to it, and threads of its own that
@@ -1686,9 +1694,9 @@ bittern_result bittern_torrent_handle_pause(const bittern_torrent_handle *handle
 
 /**
  * Copies the storage error that stopped the torrent (`BITTERN_TORRENT_STATE_ERROR`: what it
- * could not open, make, read or write, the path included) into `buf`, as
- * `bittern_last_error_message` copies the last error, and returns the message's full length
- * in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
+ * could not open, make, read or write, the path included) into `buf`,
+ * as `bittern_last_error_message` copies the last error, and returns the message's full
+ * length in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
  * runs, was resumed since, or `handle` is NULL (which leaves a last error).
  *
  * Ownership: `buf` is the caller's. Thread safety: any thread.
@@ -2390,6 +2398,115 @@ bittern_result bittern_tracker_unpublish(const bittern_tracker *tracker, const u
  * any thread; each line goes to exactly one caller.
  */
 bittern_result bittern_tracker_next_log_line(bittern_tracker *tracker, char **line_out);
+
+/**
+ * Parses a magnet link (`magnet:?xt=urn:btih:...`): exactly one BitTorrent info-hash, in 40
+ * hex digits or 32 base32 letters, then the optional `dn` (name), `tr` (trackers, a tier
+ * each), `x.pe` (peer addresses) and `ws` (web seeds); other keys are skipped. A new magnet
+ * goes to `*magnet_out`.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for anything else (not a magnet link, no or two
+ * info-hashes, a malformed hash or peer address, a link over 64 KiB, not UTF-8), the last
+ * error saying which.
+ *
+ * Ownership: `link` stays the caller's; free the magnet with `bittern_magnet_free`. Thread
+ * safety: any thread.
+ */
+bittern_result bittern_magnet_parse(const char *link, bittern_magnet **magnet_out);
+
+/**
+ * Frees a magnet and every string borrowed from it. NULL is a no-op.
+ *
+ * Ownership: takes ownership of `magnet`. Thread safety: no other thread may be using it.
+ */
+void bittern_magnet_free(bittern_magnet *magnet);
+
+/**
+ * Writes the 20-byte info-hash to `hash_out[0..20]`.
+ *
+ * Ownership: `hash_out` is the caller's. Thread safety: read-only.
+ */
+bittern_result bittern_magnet_info_hash(const bittern_magnet *magnet, uint8_t *hash_out);
+
+/**
+ * The `dn` name, or NULL when the link has none (or `magnet` is NULL).
+ *
+ * Ownership: owned by the magnet. Thread safety: read-only.
+ */
+const char *bittern_magnet_name(const bittern_magnet *magnet);
+
+/**
+ * The number of tracker URLs (`tr`), each a tier of its own. 0 when `magnet` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+size_t bittern_magnet_tracker_count(const bittern_magnet *magnet);
+
+/**
+ * Tracker URL `index` (tier `index`: the first is asked first).
+ *
+ * Ownership: owned by the magnet. Thread safety: read-only. A bad index gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
+ */
+bittern_result bittern_magnet_tracker_get(const bittern_magnet *magnet,
+                                          size_t index,
+                                          const char **url_out);
+
+/**
+ * The number of web seed URLs (`ws`). 0 when `magnet` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+size_t bittern_magnet_web_seed_count(const bittern_magnet *magnet);
+
+/**
+ * Web seed URL `index`.
+ *
+ * Ownership: owned by the magnet. Thread safety: read-only. A bad index gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
+ */
+bittern_result bittern_magnet_web_seed_get(const bittern_magnet *magnet,
+                                           size_t index,
+                                           const char **url_out);
+
+/**
+ * The number of peer addresses (`x.pe`). 0 when `magnet` is NULL.
+ *
+ * Thread safety: read-only.
+ */
+size_t bittern_magnet_peer_count(const bittern_magnet *magnet);
+
+/**
+ * Peer `index`: its IP address in text form and a NUL to `ip_out`, its port to `*port_out`.
+ *
+ * Ownership: `ip_out` is the caller's, at least `BITTERN_IP_STRING_SIZE` (46) bytes. Thread
+ * safety: read-only. A bad index gives `BITTERN_RESULT_INVALID_ARGUMENT`.
+ */
+bittern_result bittern_magnet_peer_get(const bittern_magnet *magnet,
+                                       size_t index,
+                                       char *ip_out,
+                                       uint16_t *port_out);
+
+/**
+ * Copies the magnet link, written back (the info-hash in lowercase hex, then `dn`, `tr`,
+ * `ws` and `x.pe`, percent-encoded), into `buf`,
+ * as `bittern_last_error_message` copies the last error, and returns its full length in bytes
+ * (not counting the NUL). Returns 0 (and
+ * writes `""`) when `magnet` is NULL (which leaves a last error).
+ *
+ * Ownership: `buf` is the caller's. Thread safety: read-only.
+ */
+size_t bittern_magnet_to_string(const bittern_magnet *magnet, char *buf, size_t len);
+
+/**
+ * Copies the torrent's magnet link (its info-hash, name, trackers by tier and web seeds)
+ * into `buf`, as `bittern_last_error_message` copies the last error, and returns its full
+ * length in bytes (not counting the NUL). Returns 0 (and writes `""`) when `torrent` is NULL
+ * (which leaves a last error).
+ *
+ * Ownership: `buf` is the caller's. Thread safety: read-only.
+ */
+size_t bittern_torrent_magnet(const bittern_torrent *torrent, char *buf, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

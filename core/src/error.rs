@@ -2,6 +2,7 @@
 
 use crate::bencode::BencodeError;
 use crate::log::LogError;
+use crate::magnet::MagnetError;
 use crate::metainfo::MetainfoError;
 use crate::peer::PeerError;
 use crate::session::SessionError;
@@ -26,6 +27,8 @@ pub enum Error {
     Session(#[from] SessionError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error(transparent)]
+    Magnet(#[from] MagnetError),
 }
 
 /// The kind of a metainfo failure, wherever it is wrapped.
@@ -95,7 +98,7 @@ impl Error {
             Error::Session(SessionError::NotATorrent { .. }) => ErrorKind::Metainfo,
             Error::Session(SessionError::InvalidFetched { source, .. }) => metainfo_kind(source),
             Error::Session(_) => ErrorKind::InvalidArgument,
-            Error::Log(_) => ErrorKind::InvalidArgument,
+            Error::Log(_) | Error::Magnet(_) => ErrorKind::InvalidArgument,
         }
     }
 

@@ -4,6 +4,7 @@
 //! - [`bencode`]: the wire format, a strict and a tolerant decoder with byte offsets, and the
 //!   encoder;
 //! - [`metainfo`]: the `.torrent` file (reading, validating, writing, creating);
+//! - [`magnet`]: magnet links (BEP 9), parsed and written;
 //! - [`tracker`]: announce and scrape, the HTTP client and server, the swarm registry;
 //! - [`peer`]: the wire protocol's handshake, messages and their codec;
 //! - [`piece`]: piece and block layout, bitfields, the piece picker;
@@ -22,6 +23,7 @@ pub mod error;
 /// The parallel pool hashing pieces, for torrent creation and for checking data on disk.
 pub(crate) mod hashing;
 pub mod log;
+pub mod magnet;
 pub mod metainfo;
 pub mod peer;
 pub mod piece;
@@ -30,6 +32,7 @@ pub mod storage;
 pub mod tracker;
 
 pub use error::{Error, ErrorKind};
+pub use magnet::Magnet;
 pub use metainfo::{InfoHash, Metainfo};
 
 /// The crate version, as in Cargo.toml.

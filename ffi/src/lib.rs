@@ -55,6 +55,8 @@ pub mod tracker_state;
 pub mod torrent;
 pub mod tracker;
 
+pub mod magnet;
+
 mod args;
 mod enum_arg;
 mod guard;

@@ -204,9 +204,9 @@ pub extern "C" fn bittern_torrent_handle_pause(
 }
 
 /// Copies the storage error that stopped the torrent (`BITTERN_TORRENT_STATE_ERROR`: what it
-/// could not open, make, read or write, the path included) into `buf`, as
-/// `bittern_last_error_message` copies the last error, and returns the message's full length
-/// in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
+/// could not open, make, read or write, the path included) into `buf`,
+/// as `bittern_last_error_message` copies the last error, and returns the message's full
+/// length in bytes (not counting the NUL). Returns 0 (and writes `""`) when there is none: the torrent
 /// runs, was resumed since, or `handle` is NULL (which leaves a last error).
 ///
 /// Ownership: `buf` is the caller's. Thread safety: any thread.

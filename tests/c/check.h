@@ -97,4 +97,19 @@ static inline int write_file(const char *path, const void *data, size_t len)
     return fclose(f) == 0 && ok;
 }
 
+/* Whether the calling thread's last error holds `part`. */
+static inline int last_error_has(const char *part)
+{
+    char message[1024];
+    bittern_last_error_message(message, sizeof message);
+    return strstr(message, part) != NULL;
+}
+
+#define CHECK_LAST_ERROR_HAS(part)                                                               \
+    do {                                                                                         \
+        char message_[1024];                                                                     \
+        bittern_last_error_message(message_, sizeof message_);                                   \
+        CHECKF(last_error_has(part), "last error %s lacks \"%s\"", message_, part);               \
+    } while (0)
+
 #endif

@@ -32,6 +32,9 @@ NULL_OK = {
     ("bittern_last_error_message", "buf"): ("with `buf` NULL or `len` 0 nothing is written", "value"),
     ("bittern_last_error_path", "buf"): ("as `bittern_last_error_message` copies", "value"),
     ("bittern_torrent_handle_tracker_message", "buf"): ("as `bittern_last_error_message` copies", "value"),
+    ("bittern_torrent_handle_error_message", "buf"): ("as `bittern_last_error_message` copies", "value"),
+    ("bittern_magnet_to_string", "buf"): ("as `bittern_last_error_message` copies", "value"),
+    ("bittern_torrent_magnet", "buf"): ("as `bittern_last_error_message` copies", "value"),
     ("bittern_announce_torrent", "options"): ("`options` may be NULL for the defaults", "done"),
     ("bittern_announce_url", "options"): ("`options` may be NULL for the defaults", "done"),
     ("bittern_create_options_set_name", "name"): ("NULL goes back to", "ok"),
@@ -67,6 +70,7 @@ STRING_BY_NAME = {
     "announce_url": '"http://127.0.0.1:1/announce"',
     "name": '"x"', "comment": '"x"', "created_by": '"x"',
     "save_dir": "tmp_dir",
+    "link": '"magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&tr=http://t/a&x.pe=10.0.0.1:1"',
 }
 PATH_BY_FUNCTION = {
     "bittern_torrent_load": "fx_torrent_path",
@@ -308,6 +312,7 @@ static bittern_session *fx_session;
 static bittern_add_options *fx_add_options;
 static bittern_torrent_handle *fx_torrent_handle;
 static bittern_event *fx_event;
+static bittern_magnet *fx_magnet;
 
 static bool progress_go_on(uint64_t done, uint64_t total, void *user_data)
 {
@@ -381,10 +386,13 @@ static void setup(void)
     SETUP(bittern_add_options_new(&fx_add_options));
     SETUP(bittern_session_add(fx_session, fx_torrent, tmp_dir, fx_add_options, &fx_torrent_handle));
     SETUP(bittern_session_poll_event(fx_session, 20000, &fx_event));
+    SETUP(bittern_magnet_parse("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+                               "&dn=x&tr=http://t/a&ws=http://w/x&x.pe=10.0.0.1:1", &fx_magnet));
 }
 
 static void teardown(void)
 {
+    bittern_magnet_free(fx_magnet);
     bittern_event_free(fx_event);
     bittern_torrent_handle_free(fx_torrent_handle);
     bittern_session_free(fx_session);

@@ -1,5 +1,5 @@
 /* The C interface of libbittern: version, result codes, NULL and invalid arguments, the last
- * error, bencode navigation, torrent getters and setters, threads.
+ * error, bencode navigation, torrent getters and setters, magnet links, threads.
  *
  * Usage: test_api VECTORS_DIR TEMP_DIR */
 #define _POSIX_C_SOURCE 200809L
@@ -520,6 +520,93 @@ static void *read_torrent(void *arg)
     return NULL;
 }
 
+/* Magnet links: parsed (hex and base32 hashes, every field), written back, and made from a
+ * torrent; malformed links are errors saying why. */
+static void test_magnets(void)
+{
+    static const char *hex = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+    char link[1024];
+    snprintf(link, sizeof link,
+             "magnet:?xt=urn:btih:%s&dn=Big+Buck%%20Bunny&tr=udp%%3A%%2F%%2Ft.example%%3A80"
+             "&tr=http://t2.example/a&ws=http://w.example/f&x.pe=10.0.0.1:6881"
+             "&x.pe=[2001:db8::1]:51413&unknown=1",
+             hex);
+    bittern_magnet *m = NULL;
+    CHECK_OK(bittern_magnet_parse(link, &m));
+    if (m == NULL) {
+        return;
+    }
+    uint8_t hash[20];
+    CHECK_OK(bittern_magnet_info_hash(m, hash));
+    CHECK(hash[0] == 0xc1 && hash[19] == 0x8a);
+    CHECK(str_is(bittern_magnet_name(m), "Big Buck Bunny"));
+    CHECK(bittern_magnet_tracker_count(m) == 2);
+    const char *url = NULL;
+    CHECK_OK(bittern_magnet_tracker_get(m, 0, &url));
+    CHECK(str_is(url, "udp://t.example:80"));
+    CHECK_OK(bittern_magnet_tracker_get(m, 1, &url));
+    CHECK(str_is(url, "http://t2.example/a"));
+    CHECK_RESULT(bittern_magnet_tracker_get(m, 2, &url), BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(bittern_magnet_web_seed_count(m) == 1);
+    CHECK_OK(bittern_magnet_web_seed_get(m, 0, &url));
+    CHECK(str_is(url, "http://w.example/f"));
+    CHECK(bittern_magnet_peer_count(m) == 2);
+    char ip[BITTERN_IP_STRING_SIZE];
+    uint16_t port = 0;
+    CHECK_OK(bittern_magnet_peer_get(m, 1, ip, &port));
+    CHECK(str_is(ip, "2001:db8::1") && port == 51413);
+    CHECK_RESULT(bittern_magnet_peer_get(m, 2, ip, &port), BITTERN_RESULT_INVALID_ARGUMENT);
+
+    /* Written back, it parses to the same. */
+    size_t n = bittern_magnet_to_string(m, NULL, 0);
+    char *again = malloc(n + 1);
+    CHECK(bittern_magnet_to_string(m, again, n + 1) == n && strlen(again) == n);
+    CHECKF(strncmp(again, "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=Big%20Buck", 73) == 0,
+           "%s", again);
+    bittern_magnet *m2 = NULL;
+    CHECK_OK(bittern_magnet_parse(again, &m2));
+    CHECK(m2 != NULL && bittern_magnet_tracker_count(m2) == 2 && bittern_magnet_peer_count(m2) == 2);
+    bittern_magnet_free(m2);
+    free(again);
+    bittern_magnet_free(m);
+
+    /* Base32, and the scheme in any case. */
+    CHECK_OK(bittern_magnet_parse("MAGNET:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK", &m));
+    uint8_t same[20];
+    CHECK_OK(bittern_magnet_info_hash(m, same));
+    CHECK(memcmp(hash, same, 20) == 0);
+    CHECK(bittern_magnet_name(m) == NULL && bittern_magnet_tracker_count(m) == 0);
+    bittern_magnet_free(m);
+
+    /* Malformed: a clear error, nothing made. */
+    const char *bad[][2] = {
+        {"http://example.com/", "not a magnet link"},
+        {"magnet:?dn=x", "names no BitTorrent info-hash"},
+        {"magnet:?xt=urn:btih:abc", "neither 40 hex digits nor 32 base32"},
+        {"magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=host", "not an address"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = NULL;
+        CHECK_RESULT(bittern_magnet_parse(bad[i][0], &m), BITTERN_RESULT_INVALID_ARGUMENT);
+        CHECK(m == NULL);
+        CHECK_LAST_ERROR_HAS(bad[i][1]);
+    }
+
+    /* A torrent's own link names its hash, name and tracker. */
+    bittern_torrent *t = load_vector("multi.torrent");
+    if (t != NULL) {
+        char own[2048];
+        size_t len = bittern_torrent_magnet(t, own, sizeof own);
+        CHECK(len > 0 && len == strlen(own));
+        char want[128];
+        CHECK_OK(bittern_torrent_info_hash_hex(t, want + 20));
+        memcpy(want, "magnet:?xt=urn:btih:", 20);
+        CHECKF(strncmp(own, want, 60) == 0, "%s", own);
+        CHECKF(strstr(own, "&dn=folder&tr=http://tracker.example/announce") != NULL, "%s", own);
+        bittern_torrent_free(t);
+    }
+}
+
 static void test_threads(void)
 {
     bittern_torrent *t = load_vector("multi.torrent");
@@ -559,6 +646,7 @@ int main(int argc, char **argv)
     test_getters();
     test_nul_in_a_string();
     test_setters();
+    test_magnets();
     test_threads();
     return finish("api");
 }

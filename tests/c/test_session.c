@@ -30,20 +30,6 @@ static const char *temp;
 /* What memset(0xab) leaves in a uint64_t: a field the library did not write. */
 #define UNTOUCHED UINT64_C(0xabababababababab)
 
-static int last_error_has(const char *part)
-{
-    char message[1024];
-    bittern_last_error_message(message, sizeof message);
-    return strstr(message, part) != NULL;
-}
-
-#define CHECK_LAST_ERROR_HAS(part)                                                               \
-    do {                                                                                         \
-        char message_[1024];                                                                     \
-        bittern_last_error_message(message_, sizeof message_);                                   \
-        CHECKF(last_error_has(part), "last error %s lacks \"%s\"", message_, part);               \
-    } while (0)
-
 static double now_s(void)
 {
     struct timespec ts;

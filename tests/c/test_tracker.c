@@ -34,20 +34,6 @@ static int str_is(const char *got, const char *want)
     return got != NULL && strcmp(got, want) == 0;
 }
 
-static int last_error_has(const char *part)
-{
-    char message[1024];
-    bittern_last_error_message(message, sizeof message);
-    return strstr(message, part) != NULL;
-}
-
-#define CHECK_LAST_ERROR_HAS(part)                                                               \
-    do {                                                                                         \
-        char message_[1024];                                                                     \
-        bittern_last_error_message(message_, sizeof message_);                                   \
-        CHECKF(last_error_has(part), "last error %s lacks \"%s\"", message_, part);               \
-    } while (0)
-
 /* A tracker on 127.0.0.1 (a port picked by the system) with a small interval. */
 static bittern_tracker *start_tracker(const char *torrents_dir, bool allow_only)
 {

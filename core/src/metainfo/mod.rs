@@ -461,6 +461,21 @@ impl Metainfo {
         &self.url_list
     }
 
+    /// The torrent's magnet link (BEP 9): its info-hash, name, trackers (the `announce-list`
+    /// tiers flattened in order, a tier each, as magnet links keep them) and web seeds.
+    pub fn magnet(&self) -> crate::Magnet {
+        crate::Magnet {
+            name: Some(self.info.name()),
+            trackers: self
+                .trackers()
+                .into_iter()
+                .map(|url| vec![url.to_owned()])
+                .collect(),
+            web_seeds: self.url_list.clone(),
+            ..crate::Magnet::new(self.info_hash)
+        }
+    }
+
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

@@ -171,7 +171,8 @@ impl TorrentHandle {
                 Some(WaitOutcome::Finished)
             } else if self.check().is_err() {
                 Some(WaitOutcome::Stopped)
-            } else if s.state == State::Error {
+            } else if s.state == State::Error && self.error().is_some() {
+                // Without its error the state is stale: a resume took it and is on its way.
                 Some(WaitOutcome::Failed)
             } else {
                 None
