@@ -6,7 +6,8 @@
     >>> bittern.bencode({"spam": [1, b"eggs"]})
     b'd4:spamli1e4:eggsee'
 
-`Torrent` reads, edits, writes and creates `.torrent` files. `Tracker` runs an HTTP tracker;
+`Torrent` reads, edits, writes and creates `.torrent` files; `Magnet` reads and writes magnet
+links. `Tracker` runs an HTTP tracker;
 `announce()` and `scrape()` (and `Torrent.announce_to_trackers()`, `Torrent.scrape()`) talk to
 one. `Session` downloads and seeds torrents:
 
@@ -32,6 +33,7 @@ from ._bittern import (
     Event,
     EventIterator,
     File,
+    Magnet,
     MetainfoError,
     NetworkError,
     Peer,
@@ -64,6 +66,7 @@ __all__ = [
     "Event",
     "EventIterator",
     "File",
+    "Magnet",
     "MetainfoError",
     "NetworkError",
     "Peer",

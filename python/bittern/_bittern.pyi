@@ -15,6 +15,7 @@ __all__ = [
     "Event",
     "EventIterator",
     "File",
+    "Magnet",
     "MetainfoError",
     "NetworkError",
     "Peer",
@@ -240,6 +241,9 @@ class Torrent:
     @property
     def url_list(self) -> list[str]:
         """BEP 19 web seeds."""
+    def magnet(self) -> str:
+        """The torrent's magnet link (BEP 9): its info-hash, name, trackers (a tier each) and web
+        seeds; `Magnet.parse()` reads it back."""
     @property
     def warnings(self) -> list[str]:
         """What loading accepted that was not canonical, or ignored."""
@@ -670,6 +674,41 @@ class Session:
         """Closes the session."""
 
 @final
+class Magnet:
+    """A magnet link (BEP 9): the info-hash that names a torrent, with what helps find it.
+
+    `Magnet.parse(link)` reads one; `str(magnet)` writes it back (`Torrent.magnet()` makes the
+    link of a torrent). Each `tr` is a tier of its own in `trackers`; `peers` are the `x.pe`
+    addresses, `web_seeds` the `ws` URLs. Keys bittern does not know are skipped."""
+
+    @staticmethod
+    def parse(link: str) -> Magnet:
+        """Parses a magnet link: exactly one `xt=urn:btih:` info-hash (40 hex digits or 32
+        base32 letters), then `dn`, `tr`, `x.pe` and `ws`. Raises `ValueError` saying what is
+        wrong (not a magnet link, no or two info-hashes, a malformed hash or peer address, a
+        link over 64 KiB)."""
+    @property
+    def info_hash(self) -> bytes:
+        """The info-hash, 20 bytes."""
+    @property
+    def info_hash_hex(self) -> str:
+        """The info-hash as 40 lowercase hex digits."""
+    @property
+    def name(self) -> str | None:
+        """`dn`: the name to show until the torrent's metadata is known, or None."""
+    @property
+    def trackers(self) -> list[list[str]]:
+        """`tr`: tracker URLs by tier, a tier for each (the first is asked first)."""
+    @property
+    def peers(self) -> list[tuple[str, int]]:
+        """`x.pe`: peers to connect to directly, as `(host, port)`."""
+    @property
+    def web_seeds(self) -> list[str]:
+        """`ws`: web seed URLs (BEP 19)."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class TorrentHandle:
     """A torrent in a `Session`, from `Session.add()`. Usable from any thread; after its
     removal or its session's end, its last status stays readable."""
@@ -710,8 +749,9 @@ class TorrentHandle:
         `resume()`. `ValueError` if removed or the session is closed."""
     def resume(self) -> None:
         """Undoes `pause()` (it connects again to the peers it had, and to those its trackers
-        name), or tries again after a storage error stopped the torrent (state `"error"`).
-        `ValueError` if removed or the session is closed."""
+        name), or tries again after a storage error stopped the torrent (state `"error"`): its
+        files are opened and checked again (state `"checking"`), then it runs. `ValueError` if
+        removed or the session is closed."""
 
 @final
 class TrackerStatus:

@@ -14,6 +14,7 @@ mod convert;
 mod errors;
 mod events;
 mod log;
+mod magnet;
 mod session;
 mod torrent;
 mod tracker;
@@ -27,6 +28,7 @@ fn _bittern(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log::set_log_level, m)?)?;
     m.add_class::<torrent::Torrent>()?;
     m.add_class::<torrent::File>()?;
+    m.add_class::<magnet::Magnet>()?;
     m.add_class::<tracker::Tracker>()?;
     m.add_class::<tracker::TrackerStats>()?;
     m.add_class::<tracker::PublishedTorrent>()?;

@@ -485,8 +485,9 @@ impl TorrentHandle {
     }
 
     /// Undoes `pause()` (it connects again to the peers it had, and to those its trackers
-    /// name), or tries again after a storage error stopped the torrent (state `"error"`).
-    /// `ValueError` if removed or the session is closed.
+    /// name), or tries again after a storage error stopped the torrent (state `"error"`): its
+    /// files are opened and checked again (state `"checking"`), then it runs. `ValueError` if
+    /// removed or the session is closed.
     fn resume(&self) -> PyResult<()> {
         Ok(guard(|| self.inner.resume())?)
     }

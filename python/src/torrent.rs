@@ -339,6 +339,12 @@ impl Torrent {
         self.0.url_list().to_vec()
     }
 
+    /// The torrent's magnet link (BEP 9): its info-hash, name, trackers (a tier each) and web
+    /// seeds; `Magnet.parse()` reads it back.
+    fn magnet(&self) -> String {
+        self.0.magnet().to_string()
+    }
+
     /// What loading accepted that was not canonical, or ignored.
     #[getter]
     fn warnings(&self) -> Vec<String> {

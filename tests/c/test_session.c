@@ -344,7 +344,8 @@ static int is_error(const bittern_torrent_status *st)
 }
 
 /* A download whose file cannot be written (a folder stands where it goes) stops in the error
- * state with a STORAGE_ERROR event; resumed once the way is clear, it completes. */
+ * state with a STORAGE_ERROR event; resumed once the way is clear, it opens and checks its files
+ * again (the pieces it had written went with the file), and completes. */
 static void test_storage_error(const bittern_torrent *torrent, const char *seeder_addr,
                                const char *data)
 {
@@ -407,8 +408,14 @@ static void test_storage_error(const bittern_torrent *torrent, const char *seede
     CHECK(rmdir(file) == 0);
     CHECK_OK(bittern_torrent_handle_resume(h));
     CHECK(bittern_torrent_handle_error_message(h, why, sizeof why) == 0 && why[0] == '\0');
+    started = now_s();
     CHECK_OK(bittern_torrent_handle_wait(h, WAIT_MS, &finished));
-    CHECK(finished && same_file(data, file));
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_OK(bittern_torrent_handle_status(h, &st));
+    bittern_torrent_handle_error_message(h, why, sizeof why);
+    CHECKF(finished && same_file(data, file), "after %.1f s: state %d, %u of %u pieces, error '%s'",
+           now_s() - started, (int)st.state, st.pieces_done, st.piece_count, why);
     bittern_torrent_handle_free(h);
     bittern_session_free(s);
 }

@@ -132,8 +132,7 @@ impl TorrentHandle {
     /// The storage error that stopped the torrent ([`State::Error`]): what it could not open,
     /// make, read or write, and why. `None` once [`resume`](Self::resume)d.
     pub fn error(&self) -> Option<Arc<crate::Error>> {
-        let stopped = self.error.lock().unwrap_or_else(|e| e.into_inner());
-        stopped.as_ref().map(|s| s.error.clone())
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// `Ok` while the torrent runs in its session.
@@ -201,24 +200,22 @@ impl TorrentHandle {
     }
 
     /// Undoes [`pause`](Self::pause) (connecting again to the peers it had), or tries again
-    /// after a storage error stopped the torrent ([`State::Error`]): a torrent that could not
-    /// open its files opens and checks them again.
+    /// after a storage error stopped the torrent ([`State::Error`]): its files are opened and
+    /// checked again (one may be gone or changed since), then it runs.
     pub fn resume(&self) -> Result<(), SessionError> {
         self.check()?;
         let stopped = self.error.lock().unwrap_or_else(|e| e.into_inner()).take();
-        // The error is cleared at once, so that a wait right after does not end on it: a
-        // torrent stopped before it ran checks its data again.
-        let next = match stopped {
-            Some(s) if s.before_running => State::Checking,
-            _ => State::Paused,
-        };
-        self.status.send_if_modified(|s| {
-            let error = s.state == State::Error;
-            if error {
-                s.state = next;
-            }
-            error
-        });
+        // The error is cleared at once, so that a wait right after does not end on it: the
+        // files are opened and checked again.
+        if stopped.is_some() {
+            self.status.send_if_modified(|s| {
+                let error = s.state == State::Error;
+                if error {
+                    s.state = State::Checking;
+                }
+                error
+            });
+        }
         self.command(Command::Resume)
     }
 

@@ -852,6 +852,17 @@ impl TorrentMachine {
         }
     }
 
+    /// Whether a storage error stopped the torrent.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The addresses it would connect to (the peers it had, once paused), for a machine that
+    /// takes over.
+    pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.candidates.iter().copied()
+    }
+
     /// Undoes a pause, or clears a storage error to try again.
     pub fn resume(&mut self) {
         self.paused = false;

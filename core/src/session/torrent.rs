@@ -62,17 +62,9 @@ pub(super) struct Started {
     pub error: LastError,
 }
 
-/// The storage error that stopped a torrent, shared with its handles (taken by a resume).
-pub(super) type LastError = Arc<Mutex<Option<Stopped>>>;
-
-/// A storage error that stopped a torrent.
-#[derive(Clone)]
-pub(super) struct Stopped {
-    pub error: Arc<crate::Error>,
-    /// It stopped the torrent before it ran (opening or checking its files), so a resume
-    /// checks again.
-    pub before_running: bool,
-}
+/// The storage error that stopped a torrent, shared with its handles (taken by a resume, which
+/// opens and checks the files again).
+pub(super) type LastError = Arc<Mutex<Option<Arc<crate::Error>>>>;
 
 /// Where and how a torrent's files are opened.
 pub(super) struct Opening {
@@ -113,18 +105,27 @@ pub(super) fn start(
         status,
         trackers,
         error,
-        running: false,
     };
     tokio::spawn(async move {
-        let Some((storage, have, asked)) = prepare(&meta, &opening, &parts, &mut rx).await else {
-            return;
-        };
-        let mut actor = TorrentActor::new(meta, storage, have, seed_only, parts);
-        actor.on_input(Input::Peers(asked.peers));
-        if asked.paused {
-            actor.on_input(Input::Command(Command::Pause));
+        let (mut parts, mut known) = (parts, Vec::new());
+        // Resumed after a storage error, the files are opened and checked again, as at the
+        // start: a file may be gone or changed since, and its pieces with it.
+        loop {
+            let prepared = prepare(&meta, &opening, &parts, &mut rx).await;
+            let Some((storage, have, asked)) = prepared else {
+                return;
+            };
+            let mut actor = TorrentActor::new(meta.clone(), storage, have, seed_only, parts);
+            known.extend(asked.peers);
+            actor.on_input(Input::Peers(known));
+            if asked.paused {
+                actor.on_input(Input::Command(Command::Pause));
+            }
+            (parts, known) = match actor.run(&mut rx).await {
+                Some(back) => back,
+                None => return,
+            };
         }
-        actor.run(rx).await;
     });
     started
 }
@@ -136,19 +137,13 @@ struct Parts {
     status: Arc<watch::Sender<Status>>,
     trackers: SharedTrackers,
     error: LastError,
-    /// Whether the actor runs (the files were opened and checked).
-    running: bool,
 }
 
 impl Parts {
     /// Tells the session's listeners; a storage error is also kept for the handles.
     fn event(&self, info_hash: InfoHash, kind: EventKind) {
         if let EventKind::StorageError(error) = &kind {
-            let stopped = Stopped {
-                error: error.clone(),
-                before_running: !self.running,
-            };
-            *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopped);
+            *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
         }
         let _ = self.shared.events.send(Event { info_hash, kind });
     }
@@ -269,9 +264,8 @@ impl TorrentActor {
         storage: Arc<Storage>,
         have: Bitfield,
         seed_only: bool,
-        mut parts: Parts,
+        parts: Parts,
     ) -> TorrentActor {
-        parts.running = true;
         let (shared, inbox) = (&parts.shared, &parts.inbox);
         let layout = Layout::of(meta.info());
         let config = &shared.config;
@@ -311,7 +305,9 @@ impl TorrentActor {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+    /// Runs until stopped (`None`), or until resumed after a storage error: then it gives
+    /// back its parts and the peers it knew, for the files to be opened and checked again.
+    async fn run(mut self, rx: &mut mpsc::Receiver<Input>) -> Option<(Parts, Vec<SocketAddr>)> {
         let mut tick = tokio::time::interval(TICK);
         let mut choke = tokio::time::interval(CHOKE_INTERVAL);
         let mut resume = tokio::time::interval(RESUME_INTERVAL);
@@ -326,12 +322,20 @@ impl TorrentActor {
                     for handled in 1.. {
                         match input {
                             Some(Input::Command(Command::Stop(done))) => {
-                                self.stop(&mut rx).await;
+                                self.stop(rx).await;
                                 let _ = done.send(());
-                                return;
+                                return None;
+                            }
+                            Some(Input::Command(Command::Resume)) if self.machine.failed() => {
+                                // Its peers went with the error; the trackers hear it start.
+                                if let Some(announcer) = self.announcer.take() {
+                                    announcer.abort();
+                                }
+                                let known = self.machine.candidates().collect();
+                                return Some((self.parts, known));
                             }
                             Some(input) => self.on_input(input),
-                            None => return,
+                            None => return None,
                         }
                         if handled == INPUT_BATCH {
                             break;

@@ -1,4 +1,5 @@
-"""`bittern show`: what a .torrent file holds, as text or JSON; and loading one for any command."""
+"""`bittern show`: what a .torrent file holds, as text or JSON; `bittern magnet`: a torrent's magnet
+link, or what a magnet link holds; and loading a torrent for any command."""
 
 from __future__ import annotations
 
@@ -87,8 +88,38 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def magnet_json(m: bittern.Magnet) -> dict[str, Any]:
+    return {
+        "info_hash": m.info_hash_hex,
+        "name": m.name,
+        "trackers": m.trackers,
+        "peers": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in m.peers],
+        "web_seeds": m.web_seeds,
+    }
+
+
+def cmd_magnet(args: argparse.Namespace) -> int:
+    if not args.source.lower().startswith("magnet:"):
+        print(load_torrent(args.source).magnet())
+        return 0
+    try:
+        magnet = bittern.Magnet.parse(args.source)
+    except ValueError as e:
+        raise CommandError(str(e)) from e
+    if args.json:
+        print(json.dumps(magnet_json(magnet), indent=2))
+    else:
+        for key, value in magnet_json(magnet).items():
+            if isinstance(value, list):
+                for item in value:
+                    print(f"{key + ':':<11}{item[0] if isinstance(item, list) else item}")
+            elif value is not None:
+                print(f"{key + ':':<11}{value}")
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `show` to the command line."""
+    """Adds `show` and `magnet` to the command line."""
     show = commands.add_parser(
         "show",
         help="print what a .torrent file holds",
@@ -97,3 +128,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("file", metavar="FILE", help="the .torrent file")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(func=cmd_show)
+    magnet = commands.add_parser(
+        "magnet",
+        help="print a torrent's magnet link, or what a magnet link holds",
+        description="Given a .torrent file, print its magnet link (info-hash, name, trackers and "
+        "web seeds). Given a magnet link, print what it holds.",
+    )
+    magnet.add_argument("source", metavar="FILE|LINK", help="a .torrent file, or a magnet: link")
+    magnet.add_argument("--json", action="store_true", help="a link's fields as one JSON object")
+    magnet.set_defaults(func=cmd_magnet)
