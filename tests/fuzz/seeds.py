@@ -102,6 +102,17 @@ def answers() -> list[bytes]:
     ]
 
 
+def magnets() -> list[bytes]:
+    hex_ = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+    return [
+        f"magnet:?xt=urn:btih:{hex_}".encode(),
+        f"magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK&dn=Big+Buck%20Bunny"
+        "&tr=udp%3A%2F%2Ft.example%3A80&tr=http://t2.example/a&ws=http://w.example/f"
+        "&x.pe=10.0.0.1:6881&x.pe=[2001:db8::1]:51413&so=0-3".encode(),
+        f"magnet:?xt=urn:btih:{hex_}&xt=urn:btmh:1220{'ab' * 32}&dn=%C3%A9t%C3%A9".encode(),
+    ]
+
+
 SEEDS = {
     "bencode": lambda: bencode_cases() + torrents(),
     "metainfo": torrents,
@@ -109,6 +120,7 @@ SEEDS = {
     "peer_stream": peer_streams,
     "tracker_query": queries,
     "tracker_response": answers,
+    "magnet": magnets,
 }
 
 
