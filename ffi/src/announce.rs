@@ -375,6 +375,16 @@ pub extern "C" fn bittern_announce_url(
     })
 }
 
+/// An IP address in text form with its NUL, as `*_peer_get` functions write it.
+pub(crate) fn ip_text(ip: std::net::IpAddr) -> [u8; BITTERN_IP_STRING_SIZE] {
+    let text = ip.to_string();
+    let mut out = [0u8; BITTERN_IP_STRING_SIZE];
+    // The longest text form of an IP address is 45 bytes: it always fits with its NUL.
+    let n = text.len().min(BITTERN_IP_STRING_SIZE - 1);
+    out[..n].copy_from_slice(&text.as_bytes()[..n]);
+    out
+}
+
 /// Frees a response and every string borrowed from it. NULL is a no-op.
 ///
 /// Ownership: takes ownership of `response`. Thread safety: no other thread may be using it.
@@ -498,12 +508,7 @@ pub extern "C" fn bittern_announce_response_peer_get(
         let peer = peers.get(index).ok_or_else(|| {
             Failure::invalid(format!("no peer {index}: there are {}", peers.len()))
         })?;
-        let text = peer.addr.ip().to_string();
-        let mut ip = [0u8; BITTERN_IP_STRING_SIZE];
-        // The longest text form of an IP address is 45 bytes: it always fits with its NUL.
-        let n = text.len().min(BITTERN_IP_STRING_SIZE - 1);
-        ip[..n].copy_from_slice(&text.as_bytes()[..n]);
-        ip_out.put(ip);
+        ip_out.put(ip_text(peer.addr.ip()));
         port_out.put(peer.addr.port());
         Ok(())
     })

@@ -1,6 +1,6 @@
 //! Magnet links (BEP 9): `bittern_magnet_parse` and its accessors, and `bittern_torrent_magnet`.
 
-use crate::announce::BITTERN_IP_STRING_SIZE;
+use crate::announce::{ip_text, BITTERN_IP_STRING_SIZE};
 use crate::torrent::bittern_torrent;
 use crate::{
     arg, arg_out, arg_str, bittern_result, c_string, copy_str, free_handle, guard, guard_value,
@@ -190,11 +190,7 @@ pub extern "C" fn bittern_magnet_peer_get(
         let peer = peers.get(index).ok_or_else(|| {
             Failure::invalid(format!("no peer {index}: there are {}", peers.len()))
         })?;
-        let text = peer.ip().to_string();
-        let mut ip = [0u8; BITTERN_IP_STRING_SIZE];
-        // The longest text form of an IP address is 45 bytes: it always fits with its NUL.
-        ip[..text.len()].copy_from_slice(text.as_bytes());
-        ip_out.put(ip);
+        ip_out.put(ip_text(peer.ip()));
         port_out.put(peer.port());
         Ok(())
     })
