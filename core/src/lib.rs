@@ -7,6 +7,8 @@
 //! - [`magnet`]: magnet links (BEP 9), parsed and written;
 //! - [`tracker`]: announce and scrape, the HTTP client and server, the swarm registry;
 //! - [`peer`]: the wire protocol's handshake, messages and their codec;
+//! - [`extension`]: the extension protocol (BEP 10) and its extensions, metadata exchange
+//!   (BEP 9) and peer exchange (BEP 11), as pure codecs and state;
 //! - [`piece`]: piece and block layout, bitfields, the piece picker;
 //! - [`storage`]: pieces in files on disk, verification, fast resume;
 //! - [`session`]: the engine that runs torrents, and the one contract every face uses.
@@ -20,6 +22,7 @@ pub mod bencode;
 pub mod buffers;
 pub mod cancel;
 pub mod error;
+pub mod extension;
 /// The parallel pool hashing pieces, for torrent creation and for checking data on disk.
 pub(crate) mod hashing;
 pub mod log;

@@ -3,7 +3,8 @@
 //! that breaks the wire format after a good handshake.
 
 use bittern_core::peer::{
-    accept_handshake, connect_handshake, Connection, Handshake, Message, PeerError, HANDSHAKE_LEN,
+    accept_handshake, connect_handshake, Connection, Handshake, Message, PeerError, SharedLayout,
+    HANDSHAKE_LEN,
 };
 use bittern_core::piece::{Bitfield, BlockRef, Layout, BLOCK_SIZE};
 use bittern_core::tracker::PeerId;
@@ -23,6 +24,10 @@ const LEECHER: PeerId = PeerId(*b"-BI0100-leecher00000");
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Four pieces: three of 32 KiB and a last one of 20000 bytes.
+fn shared_layout() -> SharedLayout {
+    std::sync::Arc::new(layout().into())
+}
+
 fn layout() -> Layout {
     Layout::new(32768, 3 * 32768 + 20000).unwrap()
 }
@@ -38,8 +43,8 @@ fn block_data(l: &Layout, b: &BlockRef) -> Bytes {
 }
 
 /// The seeder's side of the lookup: only [`TORRENT`] is served.
-fn lookup(h: &InfoHash) -> Option<(Handshake, Layout)> {
-    (*h == TORRENT).then(|| (Handshake::new(TORRENT, SEEDER), layout()))
+fn lookup(h: &InfoHash) -> Option<(Handshake, SharedLayout)> {
+    (*h == TORRENT).then(|| (Handshake::new(TORRENT, SEEDER), shared_layout()))
 }
 
 async fn listener() -> (TcpListener, SocketAddr) {
@@ -64,7 +69,7 @@ async fn a_leecher_downloads_blocks_from_a_seeder() {
         let (theirs, ours, mut conn) = accept_handshake(s, lookup, SEEDER, TIMEOUT).await?;
         assert_eq!(theirs, Handshake::new(TORRENT, LEECHER));
         assert_eq!(ours, Handshake::new(TORRENT, SEEDER));
-        let layout = *conn.codec().layout();
+        let layout = *conn.codec().layout().unwrap();
         conn.send(Message::Bitfield(Bitfield::full(&layout)))
             .await?;
         let mut served = 0;
@@ -92,7 +97,7 @@ async fn a_leecher_downloads_blocks_from_a_seeder() {
 
     let ours = Handshake::new(TORRENT, LEECHER);
     let stream = TcpStream::connect(addr).await.unwrap();
-    let (theirs, mut conn) = connect_handshake(stream, &ours, layout(), TIMEOUT)
+    let (theirs, mut conn) = connect_handshake(stream, &ours, shared_layout(), TIMEOUT)
         .await
         .unwrap();
     assert_eq!(theirs, Handshake::new(TORRENT, SEEDER));
@@ -168,7 +173,13 @@ async fn an_unknown_torrent_is_refused() {
     let (l, addr) = listener().await;
     let seeder = accept_one(l);
     let stream = TcpStream::connect(addr).await.unwrap();
-    let r = connect_handshake(stream, &Handshake::new(OTHER, LEECHER), layout(), TIMEOUT).await;
+    let r = connect_handshake(
+        stream,
+        &Handshake::new(OTHER, LEECHER),
+        shared_layout(),
+        TIMEOUT,
+    )
+    .await;
     refused(r.map(|(h, _)| h));
     match seeder.await.unwrap() {
         Err(PeerError::UnknownInfoHash(h)) => assert_eq!(h, OTHER),
@@ -182,7 +193,13 @@ async fn a_connection_to_ourselves_is_refused() {
     let (l, addr) = listener().await;
     let seeder = accept_one(l);
     let stream = TcpStream::connect(addr).await.unwrap();
-    let r = connect_handshake(stream, &Handshake::new(TORRENT, SEEDER), layout(), TIMEOUT).await;
+    let r = connect_handshake(
+        stream,
+        &Handshake::new(TORRENT, SEEDER),
+        shared_layout(),
+        TIMEOUT,
+    )
+    .await;
     refused(r.map(|(h, _)| h));
     assert!(matches!(
         seeder.await.unwrap(),
@@ -200,7 +217,7 @@ async fn a_connection_to_ourselves_is_refused() {
     });
     let stream = TcpStream::connect(addr).await.unwrap();
     let ours = Handshake::new(TORRENT, LEECHER);
-    let r = connect_handshake(stream, &ours, layout(), TIMEOUT).await;
+    let r = connect_handshake(stream, &ours, shared_layout(), TIMEOUT).await;
     assert!(
         matches!(r, Err(PeerError::OwnConnection)),
         "{:?}",
@@ -222,7 +239,13 @@ async fn a_peer_answering_for_another_torrent_is_refused() {
         s
     });
     let stream = TcpStream::connect(addr).await.unwrap();
-    let r = connect_handshake(stream, &Handshake::new(TORRENT, LEECHER), layout(), TIMEOUT).await;
+    let r = connect_handshake(
+        stream,
+        &Handshake::new(TORRENT, LEECHER),
+        shared_layout(),
+        TIMEOUT,
+    )
+    .await;
     match r {
         Err(PeerError::WrongInfoHash { ours, theirs }) => {
             assert_eq!((ours, theirs), (TORRENT, OTHER))
@@ -241,7 +264,13 @@ async fn silent_peers_time_out() {
     let silent = tokio::spawn(async move { l.accept().await.unwrap().0 });
     let stream = TcpStream::connect(addr).await.unwrap();
     let start = Instant::now();
-    let r = connect_handshake(stream, &Handshake::new(TORRENT, LEECHER), layout(), short).await;
+    let r = connect_handshake(
+        stream,
+        &Handshake::new(TORRENT, LEECHER),
+        shared_layout(),
+        short,
+    )
+    .await;
     assert!(
         matches!(r, Err(PeerError::Timeout)),
         "{:?}",
@@ -268,9 +297,9 @@ async fn a_peer_breaking_the_wire_format_is_an_error_not_a_buffer() {
     raw.write_all(&Handshake::new(TORRENT, LEECHER).encode())
         .await
         .unwrap();
-    // Right behind the handshake: an unknown extension message (skipped), an interested, then
-    // a length prefix of 1 GiB.
-    let mut wire = vec![0, 0, 0, 3, 20, 0, b'x'];
+    // Right behind the handshake: a message of an id nobody defined (skipped), an interested,
+    // then a length prefix of 1 GiB.
+    let mut wire = vec![0, 0, 0, 3, 99, 0, b'x'];
     wire.extend_from_slice(&[0, 0, 0, 1, 2]);
     wire.extend_from_slice(&(1u32 << 30).to_be_bytes());
     wire.push(7);

@@ -21,6 +21,9 @@ pub enum bittern_torrent_state {
     Paused = 3,
     /// Stopped by an error (`BITTERN_EVENT_KIND_STORAGE_ERROR` says which).
     Error = 4,
+    /// Added from a magnet link: asking peers for the torrent's metadata (`piece_count` and
+    /// `total_length` are 0 until it is in).
+    FetchingMetadata = 5,
 }
 
 /// A snapshot of a torrent, written by `bittern_torrent_handle_status`.
@@ -78,6 +81,7 @@ impl bittern_torrent_status {
                 State::Seeding => bittern_torrent_state::Seeding,
                 State::Paused => bittern_torrent_state::Paused,
                 State::Error => bittern_torrent_state::Error,
+                State::FetchingMetadata => bittern_torrent_state::FetchingMetadata,
             },
             pieces_done: s.pieces_done,
             piece_count: s.piece_count,

@@ -512,6 +512,7 @@ fn state_name(state: State) -> &'static str {
         State::Seeding => "seeding",
         State::Paused => "paused",
         State::Error => "error",
+        State::FetchingMetadata => "fetching_metadata",
     }
 }
 

@@ -39,12 +39,34 @@ pub struct Document<B> {
 ///
 /// See the [module documentation](super) for the modes and limits.
 pub fn decode<B: AsRef<[u8]>>(input: B, options: DecodeOptions) -> Result<Document<B>> {
-    let (tokens, warnings) = Tokenizer::new(input.as_ref(), options).run()?;
+    let (tokens, warnings, _) = Tokenizer::new(input.as_ref(), options).run(false)?;
     Ok(Document {
         input,
         tokens,
         warnings,
     })
+}
+
+/// Decodes one bencoded value at the start of the input, which may go on after it; returns the
+/// document and the value's length in bytes.
+///
+/// For messages that carry raw bytes after a dictionary (BEP 9's `data`). The rules are those of
+/// [`decode`] in the same mode, except that what follows the value is neither an error nor a
+/// warning: it is the caller's to read, from the returned length on. The document's
+/// [`input`](Document::input) is the whole input, bytes after the value included.
+pub fn decode_prefix<B: AsRef<[u8]>>(
+    input: B,
+    options: DecodeOptions,
+) -> Result<(Document<B>, usize)> {
+    let (tokens, warnings, len) = Tokenizer::new(input.as_ref(), options).run(true)?;
+    Ok((
+        Document {
+            input,
+            tokens,
+            warnings,
+        },
+        len,
+    ))
 }
 
 impl<B: AsRef<[u8]>> Document<B> {
@@ -383,7 +405,8 @@ impl<'a> Tokenizer<'a> {
         Ok(self.tokens.len() - 1)
     }
 
-    fn run(mut self) -> Result<(Vec<Token>, Vec<Warning>)> {
+    /// Tokenizes one value; `prefix` lets bytes follow it. Returns the value's length too.
+    fn run(mut self, prefix: bool) -> Result<(Vec<Token>, Vec<Warning>, usize)> {
         if self.input.len() >= u32::MAX as usize {
             return err(
                 0,
@@ -407,10 +430,10 @@ impl<'a> Tokenizer<'a> {
                 (false, _, _) => self.value("a list item or 'e'")?,
             }
         }
-        if self.pos < self.input.len() {
+        if !prefix && self.pos < self.input.len() {
             self.non_canonical(self.pos, E::TrailingBytes, WarningKind::TrailingBytes)?;
         }
-        Ok((self.tokens, self.warnings))
+        Ok((self.tokens, self.warnings, self.pos))
     }
 
     /// Parses a value where one is expected; containers are opened, not finished.

@@ -13,6 +13,9 @@
 //!   [`Warning`] with its offset. Malformed input (truncation, bad bytes, duplicate keys,
 //!   overflow) is rejected in both modes.
 //!
+//! [`decode_prefix`] decodes one value at the start of input that goes on after it (BEP 9's
+//! metadata `data` message: a dictionary, then raw bytes), and says where the value ends.
+//!
 //! Limits (see [`Limits`]): nesting depth (default [`Limits::DEFAULT_MAX_DEPTH`]), token count
 //! (default [`Limits::DEFAULT_MAX_TOKENS`]) and input size (below 4 GiB, as spans are 32-bit).
 
@@ -20,7 +23,7 @@ mod decode;
 mod encode;
 mod value;
 
-pub use decode::{decode, Document, Entries, Items, Kind, Node};
+pub use decode::{decode, decode_prefix, Document, Entries, Items, Kind, Node};
 pub use encode::{encode, Encoder};
 pub use value::Value;
 
@@ -276,6 +279,59 @@ mod tests {
                 available: 1
             }
         );
+    }
+
+    #[test]
+    fn decode_prefix_returns_the_value_and_its_length() {
+        let input = b"d8:msg_typei1e5:piecei0ee\x00raw\xffbytes";
+        let (doc, len) = decode_prefix(&input[..], DecodeOptions::strict()).unwrap();
+        assert_eq!(len, 25);
+        assert_eq!(&input[len..], b"\x00raw\xffbytes");
+        assert_eq!(doc.root().raw(), &input[..len]);
+        assert_eq!(doc.root().get(b"piece").unwrap().as_int(), Some(0));
+        assert!(doc.warnings().is_empty());
+        // Nothing after the value is fine too, and a tolerant prefix has no trailing warning.
+        let (doc, len) = decode_prefix(&b"i7e"[..], DecodeOptions::strict()).unwrap();
+        assert_eq!((doc.root().as_int(), len), (Some(7), 3));
+        let (doc, len) = decode_prefix(&b"li1eexyz"[..], DecodeOptions::tolerant()).unwrap();
+        assert_eq!((doc.warnings(), len), (&[][..], 5));
+    }
+
+    #[test]
+    fn decode_prefix_stays_strict_about_the_value() {
+        fn strict_prefix(input: &[u8]) -> Result<(Document<&[u8]>, usize), BencodeError> {
+            decode_prefix(input, DecodeOptions::strict())
+        }
+        for (input, kind) in [
+            (&b"d1:bi1e1:ai2eeXX"[..], BencodeErrorKind::UnsortedKey),
+            (b"i03eXX", BencodeErrorKind::LeadingZeroInteger),
+            (b"i-0eXX", BencodeErrorKind::NegativeZero),
+            (b"03:abcXX", BencodeErrorKind::LeadingZeroLength),
+            (b"d1:ai1e1:ai2eeXX", BencodeErrorKind::DuplicateKey),
+        ] {
+            assert_eq!(strict_prefix(input).unwrap_err().kind, kind, "{input:?}");
+        }
+        // A truncated value is still an error, not a shorter prefix.
+        let e = strict_prefix(b"d5:piecei0e").unwrap_err();
+        assert!(
+            matches!(e.kind, BencodeErrorKind::UnexpectedEnd { .. }),
+            "{e}"
+        );
+        assert!(strict_prefix(b"").is_err());
+        assert!(strict_prefix(b"xd1:ai1ee").is_err());
+        // Limits hold as in `decode`.
+        let options = DecodeOptions {
+            mode: Mode::Strict,
+            limits: Limits {
+                max_depth: 2,
+                max_tokens: 100,
+            },
+        };
+        let e = decode_prefix(&b"llleeeXX"[..], options).unwrap_err();
+        assert_eq!(e.kind, BencodeErrorKind::DepthLimit { limit: 2 });
+        // `decode` itself still refuses what follows the value.
+        let e = strict(b"i7eX").unwrap_err();
+        assert_eq!((e.offset, e.kind), (3, BencodeErrorKind::TrailingBytes));
     }
 
     #[test]

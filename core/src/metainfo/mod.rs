@@ -461,6 +461,38 @@ impl Metainfo {
         &self.url_list
     }
 
+    /// The torrent a magnet link names, once its metadata (the `info` dictionary's bytes,
+    /// checked against the link's info-hash by whoever fetched them) is in: the link's
+    /// trackers become `announce` and `announce-list`, its web seeds `url-list`. The `info`
+    /// bytes are kept exactly as fetched, so the info-hash stays the link's.
+    pub fn from_metadata(info: &[u8], magnet: &crate::Magnet) -> Result<Self, MetainfoError> {
+        let mut out = Encoder::with_capacity(info.len() + 256);
+        out.begin_dict();
+        let urls: Vec<&String> = magnet.trackers.iter().flatten().collect();
+        if let Some(first) = urls.first() {
+            out.bytes(b"announce").bytes(first.as_bytes());
+            out.bytes(b"announce-list").begin_list();
+            for tier in magnet.trackers.iter().filter(|t| !t.is_empty()) {
+                out.begin_list();
+                for url in tier {
+                    out.bytes(url.as_bytes());
+                }
+                out.end();
+            }
+            out.end();
+        }
+        out.bytes(b"info").raw(info);
+        if !magnet.web_seeds.is_empty() {
+            out.bytes(b"url-list").begin_list();
+            for url in &magnet.web_seeds {
+                out.bytes(url.as_bytes());
+            }
+            out.end();
+        }
+        out.end();
+        Self::from_bytes(&out.finish())
+    }
+
     /// The torrent's magnet link (BEP 9): its info-hash, name, trackers (the `announce-list`
     /// tiers flattened in order, a tier each, as magnet links keep them) and web seeds.
     pub fn magnet(&self) -> crate::Magnet {

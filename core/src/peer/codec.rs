@@ -1,12 +1,14 @@
 //! [`MessageCodec`]: length-prefixed peer messages to and from bytes, checked against one
-//! torrent's [`Layout`].
+//! torrent's [`Layout`] once it is known.
 
 use super::message::{name_of, Message};
 use super::PeerError;
+use super::SharedLayout;
 use crate::buffers::BufferPool;
+use crate::extension::{self, ut_metadata::MAX_METADATA_SIZE};
 use crate::piece::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
 use bytes::{Buf, BufMut, BytesMut};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes of a `piece` message before its data: length prefix, id, index, begin.
@@ -14,31 +16,43 @@ const PIECE_HEADER: usize = 13;
 /// Room kept free in the read buffer before more is read: a whole block message.
 const ROOM: usize = PIECE_HEADER + BLOCK_SIZE as usize;
 
+/// The largest bitfield accepted before the layout is known: one bit for each piece the
+/// largest metadata we fetch can describe (20 bytes of hash per piece).
+pub const MAX_UNCHECKED_BITFIELD: usize = (MAX_METADATA_SIZE / 20).div_ceil(8) as usize;
+
 /// Decodes and encodes the messages of one torrent's peer connections.
 ///
 /// Decoding checks everything a peer sends before it sets memory aside for it:
 ///
 /// - the length prefix is at most [`max_message_len`](MessageCodec::max_message_len), the
-///   largest legal message for this torrent (`max(bitfield bytes + 1, 9 + BLOCK_SIZE)`);
+///   largest legal message for this torrent (`max(bitfield bytes + 1, 9 + BLOCK_SIZE, 2 +`
+///   [`extension::MAX_PAYLOAD`]`)`);
 /// - messages of fixed size have exactly that size (`choke`, `unchoke`, `interested`,
-///   `not interested`: 1; `have`: 5; `request`, `cancel`: 13);
+///   `not interested`, `have all`, `have none`: 1; `have`, `suggest`, `allowed fast`: 5;
+///   `request`, `cancel`, `reject`: 13); an extended message has its id and at most
+///   [`extension::MAX_PAYLOAD`] bytes;
 /// - a `bitfield` has exactly `ceil(pieces / 8)` bytes and its spare bits clear;
-/// - piece indices are in range; `request` and `cancel` name a block
+/// - piece indices are in range; `request`, `cancel` and `reject` name a block
 ///   [`Layout::is_valid_request`] accepts; a `piece` message's data is not empty, at most
 ///   [`BLOCK_SIZE`] bytes and inside its piece (its header is checked as soon as its 13 bytes
 ///   are in, before room for the data is reserved).
 ///
+/// Until the torrent's [`SharedLayout`] is set (a magnet link's metadata not yet fetched), a
+/// bitfield (at most [`MAX_UNCHECKED_BITFIELD`] bytes) and a `have` come unchecked, and the
+/// messages about blocks and pieces (`request`, `piece`, `cancel`, `reject`, `suggest`,
+/// `allowed fast`) are skipped once their length is checked: we have nothing they could be
+/// about, and asked for nothing.
+///
 /// Breaking any of these is `Err(PeerError::Protocol)` naming the rule; too few bytes yet is
-/// `Ok(None)`. Messages with an id BEP 3 does not define are skipped by their length (within
-/// the same cap) and their bytes discarded as they arrive, never buffered whole. A `piece`
+/// `Ok(None)`. Messages with an id we do not speak are skipped by their length (within the
+/// same cap) and their bytes discarded as they arrive, never buffered whole. A `piece`
 /// message's data is split from the read buffer without copying.
 ///
 /// Encoding writes the same format, and refuses (with [`PeerError::InvalidOutgoing`], writing
 /// nothing) a message this codec would reject if a peer sent it.
 #[derive(Debug, Clone)]
 pub struct MessageCodec {
-    layout: Layout,
-    max_len: usize,
+    layout: SharedLayout,
     /// Bytes of an unknown message still to be discarded.
     skip: usize,
     /// Bytes still missing of the message begun in the read buffer, once its header passed.
@@ -48,11 +62,15 @@ pub struct MessageCodec {
 }
 
 impl MessageCodec {
+    /// A codec for a torrent whose layout is known.
     pub fn new(layout: Layout) -> MessageCodec {
-        let max_len = (layout.bitfield_len() + 1).max(9 + BLOCK_SIZE as usize);
+        MessageCodec::shared(Arc::new(OnceLock::from(layout)))
+    }
+
+    /// A codec that checks against `layout` once it is set.
+    pub fn shared(layout: SharedLayout) -> MessageCodec {
         MessageCodec {
             layout,
-            max_len,
             skip: 0,
             want: 0,
             pool: None,
@@ -80,13 +98,20 @@ impl MessageCodec {
         }
     }
 
-    pub fn layout(&self) -> &Layout {
-        &self.layout
+    /// The torrent's layout, once it is known.
+    pub fn layout(&self) -> Option<&Layout> {
+        self.layout.get()
     }
 
     /// The largest length prefix accepted: that of the torrent's largest legal message.
     pub fn max_message_len(&self) -> usize {
-        self.max_len
+        let bitfield = match self.layout() {
+            Some(layout) => layout.bitfield_len(),
+            None => MAX_UNCHECKED_BITFIELD,
+        };
+        (bitfield + 1)
+            .max(9 + BLOCK_SIZE as usize)
+            .max(2 + extension::MAX_PAYLOAD)
     }
 
     /// Checks a message's length prefix and id, and for `piece` its index and begin once they
@@ -94,9 +119,16 @@ impl MessageCodec {
     fn check_header(&self, buf: &[u8], len: usize) -> Result<Option<Header>, String> {
         let id = buf[4];
         let name = name_of(id);
-        let fixed = |want: usize| {
+        let layout = self.layout();
+        // What needs the layout is skipped without it, once its size is right.
+        let known = if layout.is_some() {
+            Header::Known
+        } else {
+            Header::Unknown
+        };
+        let fixed = |want: usize, header: Header| {
             if len == want {
-                Ok(Some(Header::Known))
+                Ok(Some(header))
             } else {
                 Err(format!(
                     "{name}: length prefix {len}, must be exactly {want}"
@@ -104,20 +136,28 @@ impl MessageCodec {
             }
         };
         match id {
-            Message::CHOKE | Message::UNCHOKE | Message::INTERESTED | Message::NOT_INTERESTED => {
-                fixed(1)
-            }
-            Message::HAVE => fixed(5),
-            Message::REQUEST | Message::CANCEL => fixed(13),
+            Message::CHOKE
+            | Message::UNCHOKE
+            | Message::INTERESTED
+            | Message::NOT_INTERESTED
+            | Message::HAVE_ALL
+            | Message::HAVE_NONE => fixed(1, Header::Known),
+            Message::HAVE => fixed(5, Header::Known),
+            Message::SUGGEST | Message::ALLOWED_FAST => fixed(5, known),
+            Message::REQUEST | Message::CANCEL | Message::REJECT => fixed(13, known),
             Message::BITFIELD => {
-                let want = self.layout.bitfield_len();
+                // Without the layout, the length cap bounds it (MAX_UNCHECKED_BITFIELD).
+                let Some(layout) = layout else {
+                    return Ok(Some(Header::Known));
+                };
+                let want = layout.bitfield_len();
                 if len - 1 == want {
                     Ok(Some(Header::Known))
                 } else {
                     Err(format!(
                         "bitfield: {} bytes, must be exactly {want} for {} pieces",
                         len - 1,
-                        self.layout.piece_count()
+                        layout.piece_count()
                     ))
                 }
             }
@@ -127,6 +167,9 @@ impl MessageCodec {
                         "piece: length prefix {len}, must be at least 9 (index and begin)"
                     ));
                 }
+                if layout.is_none() {
+                    return Ok(Some(Header::Unknown));
+                }
                 if buf.len() < PIECE_HEADER {
                     return Ok(None);
                 }
@@ -134,15 +177,32 @@ impl MessageCodec {
                 self.block("piece", index, begin, (len - 9) as u32)?;
                 Ok(Some(Header::Known))
             }
+            Message::EXTENDED => {
+                if len < 2 || len - 2 > extension::MAX_PAYLOAD {
+                    return Err(format!(
+                        "extended: {} bytes of payload, must be 0 to {}",
+                        len.saturating_sub(2),
+                        extension::MAX_PAYLOAD
+                    ));
+                }
+                Ok(Some(Header::Known))
+            }
             _ => Ok(Some(Header::Unknown)),
         }
+    }
+
+    /// The layout for a message that needs it (the header check skipped those without one).
+    fn known_layout(&self) -> Result<&Layout, String> {
+        self.layout()
+            .ok_or_else(|| "the torrent's layout is not known yet".to_owned())
     }
 
     /// The block `(index, begin, length)` if this torrent has it: index in range, length in
     /// `1..=BLOCK_SIZE`, and inside the piece (checked in `u64`, so no overflow).
     fn block(&self, what: &str, index: u32, begin: u32, length: u32) -> Result<BlockRef, String> {
         let piece = self.piece(what, index)?;
-        let size = self.layout.piece_size(piece);
+        let layout = self.known_layout()?;
+        let size = layout.piece_size(piece);
         if length == 0 {
             return Err(format!(
                 "{what}: empty block (length 0) at {begin} in piece {index}"
@@ -159,7 +219,7 @@ impl MessageCodec {
                  ({size} bytes)"
             ));
         }
-        debug_assert!(self.layout.is_valid_request(piece, begin, length));
+        debug_assert!(layout.is_valid_request(piece, begin, length));
         Ok(BlockRef {
             piece,
             begin,
@@ -168,10 +228,11 @@ impl MessageCodec {
     }
 
     fn piece(&self, what: &str, index: u32) -> Result<PieceIndex, String> {
-        self.layout.piece(index).ok_or_else(|| {
+        let layout = self.known_layout()?;
+        layout.piece(index).ok_or_else(|| {
             format!(
                 "{what}: piece index {index} out of range (the torrent has {} pieces)",
-                self.layout.piece_count()
+                layout.piece_count()
             )
         })
     }
@@ -184,23 +245,33 @@ impl MessageCodec {
             Message::UNCHOKE => Message::Unchoke,
             Message::INTERESTED => Message::Interested,
             Message::NOT_INTERESTED => Message::NotInterested,
+            Message::HAVE_ALL => Message::HaveAll,
+            Message::HAVE_NONE => Message::HaveNone,
+            Message::HAVE if self.layout().is_none() => Message::UncheckedHave(body.get_u32()),
             Message::HAVE => Message::Have(self.piece("have", body.get_u32())?),
+            Message::SUGGEST => Message::Suggest(self.piece("suggest", body.get_u32())?),
+            Message::ALLOWED_FAST => {
+                Message::AllowedFast(self.piece("allowed fast", body.get_u32())?)
+            }
             Message::BITFIELD => {
-                Message::Bitfield(Bitfield::from_bytes(&self.layout, &body).ok_or_else(|| {
+                let Some(layout) = self.layout() else {
+                    return Ok(Message::UncheckedBitfield(body.freeze()));
+                };
+                Message::Bitfield(Bitfield::from_bytes(layout, &body).ok_or_else(|| {
                     format!(
                         "bitfield: spare bits set past the last piece ({} pieces)",
-                        self.layout.piece_count()
+                        layout.piece_count()
                     )
                 })?)
             }
-            Message::REQUEST | Message::CANCEL => {
+            Message::REQUEST | Message::CANCEL | Message::REJECT => {
                 let what = name_of(id);
                 let (index, begin, length) = (body.get_u32(), body.get_u32(), body.get_u32());
                 let block = self.block(what, index, begin, length)?;
-                if id == Message::REQUEST {
-                    Message::Request(block)
-                } else {
-                    Message::Cancel(block)
+                match id {
+                    Message::REQUEST => Message::Request(block),
+                    Message::CANCEL => Message::Cancel(block),
+                    _ => Message::Reject(block),
                 }
             }
             Message::PIECE => {
@@ -212,6 +283,13 @@ impl MessageCodec {
                     data: body.freeze(),
                 }
             }
+            Message::EXTENDED => {
+                let id = body.get_u8();
+                Message::Extended {
+                    id,
+                    payload: body.freeze(),
+                }
+            }
             _ => unreachable!("unknown ids are skipped before parsing"),
         })
     }
@@ -220,26 +298,37 @@ impl MessageCodec {
     fn check_outgoing(&self, msg: &Message) -> Result<(), String> {
         match msg {
             Message::Have(p) => self.piece("have", p.get()).map(drop),
+            Message::Suggest(p) => self.piece("suggest", p.get()).map(drop),
+            Message::AllowedFast(p) => self.piece("allowed fast", p.get()).map(drop),
             Message::Bitfield(b) => {
+                let layout = self.known_layout()?;
                 let bytes = b.as_bytes();
-                if Bitfield::from_bytes(&self.layout, bytes).is_none() {
+                if Bitfield::from_bytes(layout, bytes).is_none() {
                     return Err(format!(
                         "bitfield: {} bytes or spare bits set; this torrent has {} pieces",
                         bytes.len(),
-                        self.layout.piece_count()
+                        layout.piece_count()
                     ));
                 }
                 Ok(())
             }
-            Message::Request(b) => self
-                .block("request", b.piece.get(), b.begin, b.length)
-                .map(drop),
-            Message::Cancel(b) => self
-                .block("cancel", b.piece.get(), b.begin, b.length)
-                .map(drop),
+            Message::Request(b) | Message::Cancel(b) | Message::Reject(b) => {
+                let what = name_of(msg.id().unwrap_or_default());
+                self.block(what, b.piece.get(), b.begin, b.length).map(drop)
+            }
             Message::Piece { piece, begin, data } => {
                 let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
                 self.block("piece", piece.get(), *begin, len).map(drop)
+            }
+            Message::Extended { payload, .. } if payload.len() > extension::MAX_PAYLOAD => {
+                Err(format!(
+                    "extended: {} bytes of payload, more than {}",
+                    payload.len(),
+                    extension::MAX_PAYLOAD
+                ))
+            }
+            Message::UncheckedBitfield(_) | Message::UncheckedHave(_) => {
+                Err("unchecked messages are only ever received".to_owned())
             }
             _ => Ok(()),
         }
@@ -278,11 +367,11 @@ impl MessageCodec {
                 buf.advance(4);
                 return Ok(Some(Message::KeepAlive));
             }
-            if len > self.max_len {
+            let max_len = self.max_message_len();
+            if len > max_len {
                 return Err(PeerError::Protocol(format!(
                     "length prefix {len} is larger than the largest message this torrent allows \
-                     ({} bytes)",
-                    self.max_len
+                     ({max_len} bytes)"
                 )));
             }
             if buf.len() < 5 {
@@ -346,9 +435,11 @@ impl Encoder<Message> for MessageCodec {
             dst.put_u8(id);
         }
         match &msg {
-            Message::Have(p) => dst.put_u32(p.get()),
+            Message::Have(p) | Message::Suggest(p) | Message::AllowedFast(p) => {
+                dst.put_u32(p.get())
+            }
             Message::Bitfield(b) => dst.put_slice(b.as_bytes()),
-            Message::Request(b) | Message::Cancel(b) => {
+            Message::Request(b) | Message::Cancel(b) | Message::Reject(b) => {
                 dst.put_u32(b.piece.get());
                 dst.put_u32(b.begin);
                 dst.put_u32(b.length);
@@ -358,11 +449,20 @@ impl Encoder<Message> for MessageCodec {
                 dst.put_u32(*begin);
                 dst.put_slice(data);
             }
+            Message::Extended { id, payload } => {
+                dst.put_u8(*id);
+                dst.put_slice(payload);
+            }
             Message::KeepAlive
             | Message::Choke
             | Message::Unchoke
             | Message::Interested
-            | Message::NotInterested => {}
+            | Message::NotInterested
+            | Message::HaveAll
+            | Message::HaveNone => {}
+            Message::UncheckedBitfield(_) | Message::UncheckedHave(_) => {
+                unreachable!("refused by check_outgoing")
+            }
         }
         Ok(())
     }
@@ -447,7 +547,122 @@ mod tests {
                 data: Bytes::from_static(b"x"),
             },
             Message::Cancel(block(2, 100, 200)),
+            Message::Suggest(piece(2)),
+            Message::HaveAll,
+            Message::HaveNone,
+            Message::Reject(block(3, 16384, 3616)),
+            Message::AllowedFast(piece(1)),
+            Message::Extended {
+                id: 0,
+                payload: Bytes::from_static(b"d1:md11:ut_metadatai1eee"),
+            },
+            Message::Extended {
+                id: 3,
+                payload: Bytes::new(),
+            },
         ]
+    }
+
+    #[test]
+    fn fast_and_extended_wire_formats() {
+        // BEP 6: ids 0x0d to 0x11; BEP 10: id 20, then the extended id.
+        assert_eq!(&encode(Message::HaveAll)[..], [0, 0, 0, 1, 0x0e]);
+        assert_eq!(&encode(Message::HaveNone)[..], [0, 0, 0, 1, 0x0f]);
+        assert_eq!(
+            &encode(Message::AllowedFast(piece(3)))[..],
+            [0, 0, 0, 5, 0x11, 0, 0, 0, 3]
+        );
+        assert_eq!(encode(Message::Suggest(piece(3)))[4], 0x0d);
+        let reject = encode(Message::Reject(BlockRef {
+            piece: piece(1),
+            begin: 0,
+            length: 16384,
+        }));
+        assert_eq!(
+            &reject[..],
+            [&[0, 0, 0, 13, 0x10][..], &u32s(&[1, 0, 16384])].concat()
+        );
+        let extended = encode(Message::Extended {
+            id: 2,
+            payload: Bytes::from_static(b"de"),
+        });
+        assert_eq!(&extended[..], [0, 0, 0, 4, 20, 2, b'd', b'e']);
+        // Sizes and ranges are checked as for BEP 3's messages.
+        rejects(
+            &raw(0x0e, &[0]),
+            "have all: length prefix 2, must be exactly 1",
+        );
+        rejects(
+            &raw(0x11, &u32s(&[4])),
+            "allowed fast: piece index 4 out of range",
+        );
+        rejects(
+            &raw(0x10, &u32s(&[3, 19999, 2])),
+            "reject: block of 2 bytes at 19999",
+        );
+        rejects(&raw(20, &[]), "extended: 0 bytes of payload");
+        // Within a torrent's largest message (a big bitfield), an extended one keeps its cap.
+        let big = Layout::new(16384, 16384 * 8 * 40000).unwrap();
+        let mut too_long = raw(20, &[1]);
+        too_long.resize(4 + 2 + extension::MAX_PAYLOAD + 1, 0);
+        too_long[..4].copy_from_slice(&(2 + extension::MAX_PAYLOAD as u32 + 1).to_be_bytes());
+        match MessageCodec::new(big).decode(&mut too_long) {
+            Err(PeerError::Protocol(m)) => assert!(m.contains("extended: 17409 bytes"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn before_the_layout_is_known_bitfields_and_haves_come_unchecked() {
+        let shared = SharedLayout::default();
+        let mut c = MessageCodec::shared(shared.clone());
+        assert_eq!(c.max_message_len(), MAX_UNCHECKED_BITFIELD + 1);
+        let mut buf = BytesMut::new();
+        buf.put_slice(&raw(5, &[0xff; 3]));
+        buf.put_slice(&raw(4, &u32s(&[70000])));
+        // About blocks and pieces: skipped, there is nothing they could be about yet.
+        buf.put_slice(&raw(6, &u32s(&[0, 0, 16384])));
+        buf.put_slice(&raw(7, &[0; 100]));
+        buf.put_slice(&raw(0x11, &u32s(&[9])));
+        buf.put_slice(&encode(Message::HaveAll));
+        let mut got = Vec::new();
+        while let Some(m) = c.decode(&mut buf).unwrap() {
+            got.push(m);
+        }
+        assert_eq!(
+            got,
+            [
+                Message::UncheckedBitfield(Bytes::from_static(&[0xff; 3])),
+                Message::UncheckedHave(70000),
+                Message::HaveAll,
+            ]
+        );
+        // Fixed sizes still hold, and a bitfield is bounded by the largest metadata.
+        let mut c = MessageCodec::shared(shared.clone());
+        let mut bad = raw(6, &u32s(&[0, 0]));
+        assert!(
+            matches!(c.decode(&mut bad), Err(PeerError::Protocol(m)) if m.contains("must be exactly 13"))
+        );
+        let mut c = MessageCodec::shared(shared.clone());
+        let mut huge = BytesMut::new();
+        huge.put_u32(2 + MAX_UNCHECKED_BITFIELD as u32);
+        huge.put_u8(5);
+        assert!(
+            matches!(c.decode(&mut huge), Err(PeerError::Protocol(m)) if m.contains("larger than the largest message"))
+        );
+        // We can only send what needs no layout.
+        let mut out = BytesMut::new();
+        assert!(c.encode(Message::HaveNone, &mut out).is_ok());
+        assert!(matches!(
+            c.encode(Message::Have(piece(0)), &mut out),
+            Err(PeerError::InvalidOutgoing(_))
+        ));
+        // Once the layout is set, every connection's codec checks against it.
+        shared.set(layout()).unwrap();
+        let mut buf = raw(4, &u32s(&[70000]));
+        assert!(c.decode(&mut buf).is_err());
+        let mut buf = raw(4, &u32s(&[3]));
+        assert_eq!(c.decode(&mut buf).unwrap(), Some(Message::Have(piece(3))));
     }
 
     #[test]
@@ -550,7 +765,8 @@ mod tests {
     #[test]
     fn oversized_length_prefix_is_refused_before_allocating() {
         let c = codec();
-        assert_eq!(c.max_message_len(), 9 + 16384);
+        // The largest: an extended message (a ut_metadata piece and its dictionary).
+        assert_eq!(c.max_message_len(), 2 + extension::MAX_PAYLOAD);
         let mut buf = BytesMut::with_capacity(64);
         buf.put_slice(&[0xff, 0xff, 0xff, 0xff]);
         let mut c = codec();
@@ -560,9 +776,12 @@ mod tests {
         }
         assert!(buf.capacity() <= 64, "capacity grew to {}", buf.capacity());
         // One past the cap, for an unknown id too (skipping is bounded by the same cap).
-        rejects(&raw(7, &[0; 16393]), "is larger than the largest message");
         rejects(
-            &[0, 0, 0x40, 0x0a, 99],
+            &raw(7, &vec![0; 2 + extension::MAX_PAYLOAD]),
+            "is larger than the largest message",
+        );
+        rejects(
+            &[0, 0, 0x44, 0x03, 99],
             "is larger than the largest message",
         );
         // A huge bitfield-sized torrent raises the cap to its bitfield.
@@ -690,10 +909,9 @@ mod tests {
     fn unknown_ids_are_skipped_by_their_length() {
         let mut c = codec();
         let mut buf = BytesMut::new();
-        // BEP 10 extended (20), BEP 5 port (9), a fast-extension have-all (14), anything (200).
-        buf.put_slice(&raw(20, b"\0d1:md11:ut_metadatai1eee"));
+        // BEP 5 port (9), anything (200, 21).
         buf.put_slice(&raw(9, &[0x1a, 0xe1]));
-        buf.put_slice(&raw(14, &[]));
+        buf.put_slice(&raw(21, &[]));
         buf.put_slice(&raw(200, &[0xff; 1000]));
         buf.put_slice(&encode(Message::Unchoke));
         assert_eq!(c.decode(&mut buf).unwrap(), Some(Message::Unchoke));
@@ -701,7 +919,7 @@ mod tests {
 
         // Split across reads: the skipped bytes are discarded as they come, not buffered.
         let mut c = codec();
-        let mut wire = raw(20, &[0xab; 16000]);
+        let mut wire = raw(200, &[0xab; 16000]);
         wire.put_slice(&encode(Message::Interested));
         let mut buf = BytesMut::with_capacity(4096);
         let mut got = Vec::new();

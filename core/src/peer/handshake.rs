@@ -1,9 +1,9 @@
 //! The handshake that opens every peer connection, and the helpers that perform it.
 
 use super::codec::MessageCodec;
+use super::SharedLayout;
 use super::{Connection, PeerError};
 use crate::metainfo::InfoHash;
-use crate::piece::Layout;
 use crate::tracker::PeerId;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -19,21 +19,42 @@ pub const HANDSHAKE_LEN: usize = 1 + 19 + 8 + 20 + 20;
 /// `<19><"BitTorrent protocol"><reserved: 8><info_hash: 20><peer_id: 20>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Handshake {
-    /// Extension bits (BEP 4 lists them). We set none, so peers must not send extension
-    /// messages; the codec skips any that come anyway.
+    /// Extension bits (BEP 4 lists them). We set BEP 10's (extension protocol) and BEP 6's
+    /// (fast extension).
     pub reserved: [u8; 8],
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
 }
 
 impl Handshake {
-    /// A handshake with no extension bits set.
+    /// BEP 10's bit: the extension protocol (byte 5, `0x10`).
+    const EXTENSION_PROTOCOL: (usize, u8) = (5, 0x10);
+    /// BEP 6's bit: the fast extension (byte 7, `0x04`).
+    const FAST: (usize, u8) = (7, 0x04);
+
+    /// Our handshake: the extension protocol and the fast extension on.
     pub fn new(info_hash: InfoHash, peer_id: PeerId) -> Handshake {
+        let mut reserved = [0; 8];
+        for (byte, bit) in [Self::EXTENSION_PROTOCOL, Self::FAST] {
+            reserved[byte] |= bit;
+        }
         Handshake {
-            reserved: [0; 8],
+            reserved,
             info_hash,
             peer_id,
         }
+    }
+
+    /// The sender speaks BEP 10's extension protocol.
+    pub fn supports_extensions(&self) -> bool {
+        let (byte, bit) = Self::EXTENSION_PROTOCOL;
+        self.reserved[byte] & bit != 0
+    }
+
+    /// The sender speaks BEP 6's fast extension.
+    pub fn supports_fast(&self) -> bool {
+        let (byte, bit) = Self::FAST;
+        self.reserved[byte] & bit != 0
     }
 
     pub fn encode(&self) -> [u8; HANDSHAKE_LEN] {
@@ -120,12 +141,12 @@ async fn write_handshake<S: AsyncWrite + Unpin>(
 /// it within `timeout` ([`PeerError::Timeout`]).
 ///
 /// Returns the peer's handshake (its peer id and reserved bits) and the connection framed with
-/// a [`MessageCodec`] for `layout`, the torrent `ours.info_hash` names. Comparing the peer id
-/// with one a tracker gave is left to the caller.
+/// a [`MessageCodec`] for `layout`, the torrent `ours.info_hash` names (once it is known).
+/// Comparing the peer id with one a tracker gave is left to the caller.
 pub async fn connect_handshake<S>(
     mut stream: S,
     ours: &Handshake,
-    layout: Layout,
+    layout: SharedLayout,
     timeout: Duration,
 ) -> Result<(Handshake, Connection<S>), PeerError>
 where
@@ -150,10 +171,10 @@ where
 }
 
 /// Several blocks per read from the start.
-fn framed<S>(stream: S, layout: Layout) -> Connection<S> {
+fn framed<S>(stream: S, layout: SharedLayout) -> Connection<S> {
     Framed::with_capacity(
         stream,
-        MessageCodec::new(layout),
+        MessageCodec::shared(layout),
         crate::buffers::BUFFER_SIZE,
     )
 }
@@ -174,7 +195,7 @@ pub async fn accept_handshake<S, F>(
 ) -> Result<(Handshake, Handshake, Connection<S>), PeerError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: Fn(&InfoHash) -> Option<(Handshake, Layout)>,
+    F: Fn(&InfoHash) -> Option<(Handshake, SharedLayout)>,
 {
     let (theirs, ours, layout) = tokio::time::timeout(timeout, async {
         let theirs = read_handshake(&mut stream).await?;
@@ -196,13 +217,14 @@ mod tests {
     use super::*;
     use crate::peer::Message;
     use futures_util::{SinkExt, StreamExt};
+    use std::sync::Arc;
 
     fn ours() -> Handshake {
         Handshake::new(InfoHash([0xaa; 20]), PeerId(*b"-BI0100-ourpeerid000"))
     }
 
-    fn layout() -> Layout {
-        Layout::new(16384, 5 * 16384).unwrap()
+    fn layout() -> SharedLayout {
+        Arc::new(crate::piece::Layout::new(16384, 5 * 16384).unwrap().into())
     }
 
     fn handshake_error(bytes: &[u8]) -> String {
@@ -223,7 +245,15 @@ mod tests {
         assert_eq!(&bytes[28..48], &[0xaa; 20]);
         assert_eq!(&bytes[48..], b"-BI0100-ourpeerid000");
         assert_eq!(Handshake::decode(&bytes).unwrap(), h);
-        assert_eq!(Handshake::new(h.info_hash, h.peer_id).reserved, [0; 8]);
+        let new = Handshake::new(h.info_hash, h.peer_id);
+        assert_eq!(new.reserved, [0, 0, 0, 0, 0, 0x10, 0, 0x04]);
+        assert!(new.supports_extensions() && new.supports_fast());
+        let plain = Handshake {
+            reserved: [0; 8],
+            ..new
+        };
+        let plain = Handshake::decode(&plain.encode()).unwrap();
+        assert!(!plain.supports_extensions() && !plain.supports_fast());
     }
 
     #[test]

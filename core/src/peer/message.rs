@@ -7,10 +7,16 @@ use std::fmt;
 /// One message of the peer wire protocol, as decoded by [`MessageCodec`](super::MessageCodec)
 /// (and so already checked against the torrent's layout).
 ///
-/// Message ids this crate does not speak (BEP 5's `port`, BEP 6's fast extension, BEP 10's
-/// extended messages, anything else) have no variant: the codec skips them by their length
-/// prefix and yields nothing, so the session never sees them. We set no reserved bits in our
-/// handshake, so a well-behaved peer does not send them to us.
+/// Besides BEP 3's messages: BEP 6's fast extension (`suggest`, `have all`, `have none`,
+/// `reject`, `allowed fast`) and BEP 10's extended messages, whose payload the
+/// [`extension`](crate::extension) module reads. Whether a peer may send them (the reserved
+/// bits of both handshakes) is the session's rule, not the codec's. Ids we do not speak (BEP
+/// 5's `port`, anything else) have no variant: the codec skips them by their length prefix.
+///
+/// Before a torrent's layout is known (a magnet link whose metadata is still being fetched), a
+/// bitfield or a `have` cannot be checked: they come as [`UncheckedBitfield`](Message::UncheckedBitfield)
+/// and [`UncheckedHave`](Message::UncheckedHave), for the session to check once it knows the
+/// layout.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Message {
     /// A zero length prefix: nothing but proof of life.
@@ -32,6 +38,27 @@ pub enum Message {
         data: Bytes,
     },
     Cancel(BlockRef),
+    /// BEP 6: the sender suggests this piece (we may ignore it).
+    Suggest(PieceIndex),
+    /// BEP 6: the sender has every piece (in place of a bitfield).
+    HaveAll,
+    /// BEP 6: the sender has no piece (in place of a bitfield).
+    HaveNone,
+    /// BEP 6: the sender will not answer this request.
+    Reject(BlockRef),
+    /// BEP 6: the sender will serve this piece even while it chokes us.
+    AllowedFast(PieceIndex),
+    /// BEP 10: an extended message, its extended id (0 is the extended handshake) and its
+    /// payload, at most [`extension::MAX_PAYLOAD`](crate::extension::MAX_PAYLOAD) bytes.
+    Extended {
+        id: u8,
+        payload: Bytes,
+    },
+    /// A bitfield received before the layout was known: its bytes, at most what the largest
+    /// metadata we fetch can describe.
+    UncheckedBitfield(Bytes),
+    /// A `have` received before the layout was known: its piece index.
+    UncheckedHave(u32),
 }
 
 impl Message {
@@ -44,6 +71,12 @@ impl Message {
     pub const REQUEST: u8 = 6;
     pub const PIECE: u8 = 7;
     pub const CANCEL: u8 = 8;
+    pub const SUGGEST: u8 = 0x0d;
+    pub const HAVE_ALL: u8 = 0x0e;
+    pub const HAVE_NONE: u8 = 0x0f;
+    pub const REJECT: u8 = 0x10;
+    pub const ALLOWED_FAST: u8 = 0x11;
+    pub const EXTENDED: u8 = 20;
 
     /// The message id on the wire; `None` for a keep-alive, which has none.
     pub fn id(&self) -> Option<u8> {
@@ -53,11 +86,17 @@ impl Message {
             Message::Unchoke => Self::UNCHOKE,
             Message::Interested => Self::INTERESTED,
             Message::NotInterested => Self::NOT_INTERESTED,
-            Message::Have(_) => Self::HAVE,
-            Message::Bitfield(_) => Self::BITFIELD,
+            Message::Have(_) | Message::UncheckedHave(_) => Self::HAVE,
+            Message::Bitfield(_) | Message::UncheckedBitfield(_) => Self::BITFIELD,
             Message::Request(_) => Self::REQUEST,
             Message::Piece { .. } => Self::PIECE,
             Message::Cancel(_) => Self::CANCEL,
+            Message::Suggest(_) => Self::SUGGEST,
+            Message::HaveAll => Self::HAVE_ALL,
+            Message::HaveNone => Self::HAVE_NONE,
+            Message::Reject(_) => Self::REJECT,
+            Message::AllowedFast(_) => Self::ALLOWED_FAST,
+            Message::Extended { .. } => Self::EXTENDED,
         })
     }
 
@@ -65,11 +104,21 @@ impl Message {
     pub fn wire_len(&self) -> usize {
         match self {
             Message::KeepAlive => 0,
-            Message::Choke | Message::Unchoke | Message::Interested | Message::NotInterested => 1,
-            Message::Have(_) => 5,
+            Message::Choke
+            | Message::Unchoke
+            | Message::Interested
+            | Message::NotInterested
+            | Message::HaveAll
+            | Message::HaveNone => 1,
+            Message::Have(_)
+            | Message::UncheckedHave(_)
+            | Message::Suggest(_)
+            | Message::AllowedFast(_) => 5,
             Message::Bitfield(b) => 1 + b.as_bytes().len(),
-            Message::Request(_) | Message::Cancel(_) => 13,
+            Message::UncheckedBitfield(b) => 1 + b.len(),
+            Message::Request(_) | Message::Cancel(_) | Message::Reject(_) => 13,
             Message::Piece { data, .. } => 9 + data.len(),
+            Message::Extended { payload, .. } => 2 + payload.len(),
         }
     }
 }
@@ -86,6 +135,12 @@ pub(super) fn name_of(id: u8) -> &'static str {
         Message::REQUEST => "request",
         Message::PIECE => "piece",
         Message::CANCEL => "cancel",
+        Message::SUGGEST => "suggest",
+        Message::HAVE_ALL => "have all",
+        Message::HAVE_NONE => "have none",
+        Message::REJECT => "reject",
+        Message::ALLOWED_FAST => "allowed fast",
+        Message::EXTENDED => "extended",
         _ => "unknown",
     }
 }
@@ -109,6 +164,20 @@ impl fmt::Debug for Message {
                 .field("len", &data.len())
                 .finish(),
             Message::Cancel(b) => f.debug_tuple("Cancel").field(b).finish(),
+            Message::Suggest(p) => f.debug_tuple("Suggest").field(p).finish(),
+            Message::HaveAll => f.write_str("HaveAll"),
+            Message::HaveNone => f.write_str("HaveNone"),
+            Message::Reject(b) => f.debug_tuple("Reject").field(b).finish(),
+            Message::AllowedFast(p) => f.debug_tuple("AllowedFast").field(p).finish(),
+            Message::Extended { id, payload } => f
+                .debug_struct("Extended")
+                .field("id", id)
+                .field("len", &payload.len())
+                .finish(),
+            Message::UncheckedBitfield(b) => {
+                f.debug_tuple("UncheckedBitfield").field(&b.len()).finish()
+            }
+            Message::UncheckedHave(i) => f.debug_tuple("UncheckedHave").field(i).finish(),
         }
     }
 }

@@ -13,14 +13,22 @@
 //! Incomplete input is not an error: the codec waits for more bytes (`Ok(None)`).
 
 mod codec;
+/// BEP 6 (Fast Extension): the canonical allowed-fast set.
+pub mod fast;
 mod handshake;
 mod message;
 
-pub use codec::MessageCodec;
+pub use codec::{MessageCodec, MAX_UNCHECKED_BITFIELD};
 pub use handshake::{accept_handshake, connect_handshake, Handshake, HANDSHAKE_LEN, PROTOCOL};
 pub use message::Message;
 
 use crate::metainfo::InfoHash;
+use crate::piece::Layout;
+use std::sync::{Arc, OnceLock};
+
+/// A torrent's layout as its connections see it: set once, when the torrent's metadata is
+/// known (at once for a `.torrent` file, once fetched from peers for a magnet link).
+pub type SharedLayout = Arc<OnceLock<Layout>>;
 
 /// A connection after its handshake: a `Stream` of decoded [`Message`]s and a `Sink` for
 /// ours, over a socket (a `TcpStream` unless said otherwise).

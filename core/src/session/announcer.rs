@@ -5,7 +5,7 @@
 use super::channel::Input;
 use super::trackers::{SharedTrackers, TrackerState};
 use super::{Event, EventKind, SessionShared};
-use crate::metainfo::Metainfo;
+use crate::metainfo::InfoHash;
 use crate::tracker::client::{Backoff, Client, TrackerList};
 use crate::tracker::{AnnounceRequest, Event as AnnounceEvent};
 use std::sync::Arc;
@@ -28,13 +28,14 @@ pub(super) struct Announce {
 /// [`TorrentHandle::trackers`](super::TorrentHandle::trackers) shows), and each failure out as
 /// an [`EventKind::TrackerError`] naming its URL.
 pub(super) async fn run(
-    meta: Arc<Metainfo>,
+    info_hash: InfoHash,
+    tiers: Vec<Vec<String>>,
     shared: Arc<SessionShared>,
     mut state: watch::Receiver<Announce>,
     inbox: mpsc::Sender<Input>,
     status: SharedTrackers,
 ) {
-    let Ok(mut trackers) = TrackerList::from_metainfo(&meta) else {
+    let Ok(mut trackers) = TrackerList::new(tiers) else {
         return;
     };
     let Ok(client) = Client::new(shared.config.tracker.clone()) else {
@@ -50,7 +51,7 @@ pub(super) async fn run(
         if now.paused && !now.stopped {
             if joined {
                 let mut req =
-                    AnnounceRequest::new(meta.info_hash(), shared.peer_id, shared.port, now.left);
+                    AnnounceRequest::new(info_hash, shared.peer_id, shared.port, now.left);
                 (req.uploaded, req.downloaded) = (now.uploaded, now.downloaded);
                 req.event = Some(AnnounceEvent::Stopped);
                 req.numwant = Some(0);
@@ -73,7 +74,7 @@ pub(super) async fn run(
         if now.stopped {
             event = Some(AnnounceEvent::Stopped);
         }
-        let mut req = AnnounceRequest::new(meta.info_hash(), shared.peer_id, shared.port, now.left);
+        let mut req = AnnounceRequest::new(info_hash, shared.peer_id, shared.port, now.left);
         req.uploaded = now.uploaded;
         req.downloaded = now.downloaded;
         req.event = event;
@@ -89,7 +90,7 @@ pub(super) async fn run(
                         (t.error, t.failures, t.updated) = (None, 0, Some(at));
                     }),
                     Err(e) => {
-                        tracing::debug!(info_hash = %meta.info_hash(), url, error = %e, "announce failed");
+                        tracing::debug!(info_hash = %info_hash, url, error = %e, "announce failed");
                         let error = Arc::new(crate::Error::from(e.clone()));
                         status.update(tier, url, |t| {
                             t.state = TrackerState::Failing;
@@ -98,7 +99,7 @@ pub(super) async fn run(
                             t.updated = Some(at);
                         });
                         let _ = shared.events.send(Event {
-                            info_hash: meta.info_hash(),
+                            info_hash,
                             kind: EventKind::TrackerError {
                                 url: url.to_owned(),
                                 error,
@@ -120,7 +121,7 @@ pub(super) async fn run(
                 }
                 event = None;
                 let _ = shared.events.send(Event {
-                    info_hash: meta.info_hash(),
+                    info_hash,
                     kind: EventKind::TrackerReply {
                         url,
                         peers: reply.peers.len() as u32,

@@ -3,7 +3,7 @@
 //! and what it sends to a peer's task.
 
 use super::DisconnectReason;
-use crate::peer::Message;
+use crate::peer::{Handshake, Message};
 use crate::piece::picker::PeerKey;
 use crate::piece::{BlockRef, PieceIndex};
 use crate::tracker::PeerId;
@@ -75,5 +75,24 @@ pub(super) struct PeerLink {
     pub peer_id: PeerId,
     /// We dialled it (else it dialled us).
     pub outgoing: bool,
+    pub speaks: Speaks,
     pub to_peer: mpsc::Sender<ToPeer>,
+}
+
+/// What a peer speaks beyond BEP 3, as both handshakes' reserved bits agree (we offer both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Speaks {
+    /// BEP 10's extension protocol.
+    pub extensions: bool,
+    /// BEP 6's fast extension.
+    pub fast: bool,
+}
+
+impl Speaks {
+    pub fn of(theirs: &Handshake) -> Speaks {
+        Speaks {
+            extensions: theirs.supports_extensions(),
+            fast: theirs.supports_fast(),
+        }
+    }
 }

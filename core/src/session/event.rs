@@ -31,6 +31,12 @@ pub enum EventKind {
         error: Arc<crate::Error>,
     },
     PeerBanned(IpAddr),
+    /// A torrent added from a magnet link asks peers for its metadata
+    /// ([`State::FetchingMetadata`](super::State)).
+    FetchingMetadata,
+    /// A magnet link's metadata is in, its hash checked: the torrent's files are known
+    /// ([`TorrentHandle::metainfo`](super::TorrentHandle::metainfo)), and it goes on as any.
+    MetadataReceived,
     /// A read, write or check failed; the torrent stops ([`State::Error`](super::State)) until
     /// it is resumed.
     StorageError(Arc<crate::Error>),

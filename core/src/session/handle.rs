@@ -15,6 +15,9 @@ pub enum State {
     /// Checking the data on disk (see [`Status::pieces_checked`]).
     #[default]
     Checking,
+    /// Added from a magnet link: asking peers for the torrent's metadata (the piece count and
+    /// length are 0 until it is in).
+    FetchingMetadata,
     Downloading,
     Seeding,
     Paused,
@@ -99,6 +102,7 @@ pub struct TorrentHandle {
     pub(super) inbox: mpsc::Sender<Input>,
     pub(super) status: Arc<watch::Sender<Status>>,
     pub(super) error: super::torrent::LastError,
+    pub(super) metainfo: super::torrent::MetainfoSlot,
     /// Its trackers, as its announcer last found them.
     pub(super) trackers: SharedTrackers,
     /// Set once, when this add is removed.
@@ -110,6 +114,12 @@ pub struct TorrentHandle {
 impl TorrentHandle {
     pub fn info_hash(&self) -> InfoHash {
         self.info_hash
+    }
+
+    /// The torrent's metainfo: `None` for a magnet link's until its metadata is in (then it
+    /// can be saved as a `.torrent` file).
+    pub fn metainfo(&self) -> Option<Arc<crate::Metainfo>> {
+        self.metainfo.get().cloned()
     }
 
     pub fn status(&self) -> Status {
@@ -185,7 +195,9 @@ impl TorrentHandle {
     /// no longer [`State::Checking`]: the torrent runs, or the check failed with
     /// [`State::Error`]); false when `timeout` passed first or the torrent stopped running.
     pub fn wait_checked(&self, timeout: Duration) -> bool {
-        let over = |s: &Status| s.state != State::Checking || self.check().is_err();
+        let over = |s: &Status| {
+            !matches!(s.state, State::Checking | State::FetchingMetadata) || self.check().is_err()
+        };
         self.wait_for(timeout, over) && self.check().is_ok()
     }
 

@@ -10,13 +10,20 @@
 //! never read from the clock; the latest is the machine's `now`.
 
 use super::announcer::Announce;
-use super::channel::SharedError;
+use super::channel::{SharedError, Speaks};
 use super::choker::{Candidate, Choker, SNUB_AFTER};
-use super::{DisconnectReason, Disconnects, EventKind, State, Status};
+use super::contacts::{Contacts, Twin};
+use super::{DisconnectReason, EventKind, State, Status};
+use crate::extension::ut_metadata::{self, MetadataMessage};
+use crate::extension::ut_pex::{PexFlags, PexMessage, PexState};
+use crate::extension::{ExtendedHandshake, Extension, HANDSHAKE_ID};
+use crate::metainfo::{InfoHash, Metainfo};
+use crate::peer::fast::{allowed_fast_set, ALLOWED_FAST_COUNT};
 use crate::peer::Message;
 use crate::piece::picker::{PeerKey, Picker};
 use crate::piece::{Bitfield, BlockRef, Layout, PieceIndex, BLOCK_SIZE};
 use crate::tracker::PeerId;
+use bytes::Bytes;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -33,8 +40,14 @@ pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub(super) const MAX_QUEUED_WRITES: u64 = 8 << 20;
 /// Requests a peer may have queued with us; more is abuse.
 pub(super) const MAX_QUEUED_REQUESTS: usize = 512;
-/// Addresses kept to connect to, at most.
-const MAX_CANDIDATES: usize = 1000;
+/// Pieces a peer may let us ask for while it chokes us (BEP 6's allowed fast), at most; BEP 6
+/// suggests 10.
+const MAX_ALLOWED_FAST: usize = 32;
+/// Time between two PEX messages to one peer, at least (BEP 11: once a minute).
+pub(super) const PEX_INTERVAL: Duration = Duration::from_secs(60);
+/// A PEX message that comes sooner than this after the last one taken from that peer is
+/// ignored: an honest peer sends one a minute.
+const PEX_HEARD_INTERVAL: Duration = Duration::from_secs(30);
 /// Failed copies of a piece whose senders are remembered (for the smart ban), at most.
 const MAX_FAILURES_KEPT: usize = 8;
 
@@ -68,20 +81,59 @@ pub(super) enum Action {
     Event(EventKind),
 }
 
-/// The session's settings the machine applies.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Limits {
-    pub max_peers: usize,
-    pub max_peers_per_ip: usize,
-    pub unchoke_slots: usize,
-    /// Our own peer id, which settles which of two connections with one peer stays.
-    pub our_id: PeerId,
+/// What the machine knows of its torrent besides the layout.
+#[derive(Debug, Clone)]
+pub(super) struct TorrentFacts {
+    pub layout: Layout,
+    pub info_hash: InfoHash,
+    /// The `info` dictionary's bytes, served to peers that fetch the metadata (BEP 9).
+    pub metadata: Bytes,
+    /// BEP 27: no peer exchange.
+    pub private: bool,
+}
+
+impl TorrentFacts {
+    pub fn of(meta: &Metainfo) -> TorrentFacts {
+        TorrentFacts {
+            layout: Layout::of(meta.info()),
+            info_hash: meta.info_hash(),
+            metadata: Bytes::copy_from_slice(meta.info_bytes()),
+            private: meta.info().is_private(),
+        }
+    }
+}
+
+/// A peer connected while a magnet link's metadata was fetched, handed to the torrent's
+/// machine once it runs.
+pub(super) struct Adopted {
+    pub key: PeerKey,
+    pub addr: SocketAddr,
+    pub peer_id: PeerId,
+    pub outgoing: bool,
+    pub speaks: Speaks,
+    pub extended: Option<ExtendedHandshake>,
+    /// What it said of its pieces and its choking, to be taken as if it came now.
+    pub said: Vec<Message>,
 }
 
 struct PeerState {
     addr: SocketAddr,
     /// The id from its handshake (a second connection with it is a duplicate).
     peer_id: PeerId,
+    /// We dialled it.
+    outgoing: bool,
+    speaks: Speaks,
+    /// Its extended handshake (BEP 10), once received.
+    extended: Option<ExtendedHandshake>,
+    /// Pieces it lets us ask for while it chokes us (BEP 6).
+    allowed_fast: Vec<PieceIndex>,
+    /// Pieces we let it ask for while we choke it (BEP 6).
+    granted_fast: Vec<PieceIndex>,
+    /// What it was told of our other peers (BEP 11), and when.
+    pex: PexState,
+    pex_sent: Option<Instant>,
+    /// When we last took a PEX message from it.
+    pex_heard: Option<Instant>,
     has: Bitfield,
     /// They choke us / we choke them.
     choking_us: bool,
@@ -112,7 +164,8 @@ struct Pending {
 
 pub(super) struct TorrentMachine {
     layout: Layout,
-    limits: Limits,
+    facts: TorrentFacts,
+    contacts: Contacts,
     /// Seeding from the original data: never interested, never requests.
     seed_only: bool,
     picker: Picker,
@@ -128,10 +181,6 @@ pub(super) struct TorrentMachine {
     /// first: taken when the piece fails, since its blocks are asked for again at once and
     /// `senders` then names the senders of the next copy.
     failed_copies: FxHashMap<PieceIndex, VecDeque<Vec<(u32, IpAddr)>>>,
-    banned: FxHashSet<IpAddr>,
-    /// Addresses known but not connected.
-    candidates: VecDeque<SocketAddr>,
-    connecting: FxHashSet<SocketAddr>,
     paused: bool,
     /// A storage error stopped the torrent (until it is resumed).
     failed: bool,
@@ -139,7 +188,6 @@ pub(super) struct TorrentMachine {
     queued_writes: u64,
     uploaded: u64,
     downloaded: u64,
-    disconnects: Disconnects,
     /// What the trackers hear: counters as of the last tick, so the announcer is not woken by
     /// every block.
     announce: Announce,
@@ -153,14 +201,16 @@ pub(super) struct TorrentMachine {
 }
 
 impl TorrentMachine {
-    /// A torrent whose data was checked: `have` is what is on disk already.
+    /// A torrent whose data was checked: `have` is what is on disk already. `contacts` are
+    /// whom it knows (those of the machine that fetched its metadata, else new ones).
     pub fn new(
-        layout: Layout,
+        facts: TorrentFacts,
         have: &Bitfield,
-        limits: Limits,
+        contacts: Contacts,
         seed_only: bool,
         now: Instant,
     ) -> Self {
+        let layout = facts.layout;
         let picker = Picker::new(layout, have);
         let announce = Announce {
             uploaded: 0,
@@ -172,26 +222,23 @@ impl TorrentMachine {
         };
         TorrentMachine {
             layout,
-            limits,
+            facts,
+            choker: Choker::new(contacts.limits().unchoke_slots),
+            contacts,
             seed_only,
             saved: picker.pieces_done(),
             found: picker.pieces_done(),
-            choker: Choker::new(limits.unchoke_slots),
             picker,
             peers: FxHashMap::default(),
             pending: FxHashMap::default(),
             senders: FxHashMap::default(),
             suspects: FxHashMap::default(),
             failed_copies: FxHashMap::default(),
-            banned: FxHashSet::default(),
-            candidates: VecDeque::new(),
-            connecting: FxHashSet::default(),
             paused: false,
             failed: false,
             queued_writes: 0,
             uploaded: 0,
             downloaded: 0,
-            disconnects: Disconnects::default(),
             announce,
             now,
             actions: Vec::new(),
@@ -238,7 +285,7 @@ impl TorrentMachine {
             peers: self.peers.len() as u32,
             pieces_checked: self.layout.piece_count(),
             pieces_found: self.found,
-            disconnects: self.disconnects,
+            disconnects: self.contacts.disconnects(),
         }
     }
 
@@ -264,71 +311,87 @@ impl TorrentMachine {
 
     // Peers coming and going.
 
-    /// Addresses to try (from a tracker or the user).
+    /// Addresses to try (from a tracker, a peer or the user).
     pub fn on_peers(&mut self, addrs: impl IntoIterator<Item = SocketAddr>) {
-        for addr in addrs {
-            if !self.candidates.contains(&addr) && !self.banned.contains(&addr.ip()) {
-                self.candidates.push_back(addr);
-            }
-        }
-        self.candidates.truncate(MAX_CANDIDATES);
+        self.contacts.add(addrs);
         self.connect_more();
     }
 
     pub fn on_connect_failed(&mut self, addr: SocketAddr) {
-        self.connecting.remove(&addr);
+        self.contacts.connect_failed(addr);
     }
 
-    /// A peer finished its handshake; it is taken or closed at once. `outgoing`: we dialled it.
+    /// A peer finished its handshake; it is taken or closed at once. `outgoing`: we dialled
+    /// it; `speaks`: what its handshake's reserved bits offer.
     pub fn on_connected(
         &mut self,
         key: PeerKey,
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
+        speaks: Speaks,
         now: Instant,
     ) {
         self.now = now;
-        self.connecting.remove(&addr);
-        // One peer connected both ways (each side dialled the other): both sides keep the
-        // connection the lower peer id opened, so they agree on which one to close.
-        let twin = self.peers.iter().find(|(_, p)| p.peer_id == peer_id);
-        if let Some((&twin, _)) = twin {
-            if outgoing == (self.limits.our_id < peer_id) {
-                self.drop_peer(twin, DisconnectReason::Duplicate);
-            } else {
-                self.count_disconnect(addr, DisconnectReason::Duplicate);
+        if self.admit(key, addr, peer_id, outgoing, speaks) {
+            self.greet(key, true);
+        }
+    }
+
+    /// A peer connected while the metadata was fetched: it has heard our extended handshake
+    /// (and `have none`, with the fast extension) already; now it hears what we have, and
+    /// what it said meanwhile is taken as if it came now.
+    pub fn adopt(&mut self, peer: Adopted, now: Instant) {
+        self.now = now;
+        let key = peer.key;
+        if !self.admit(key, peer.addr, peer.peer_id, peer.outgoing, peer.speaks) {
+            return;
+        }
+        if let Some(state) = self.peers.get_mut(&key) {
+            state.extended = peer.extended;
+        }
+        self.greet(key, false);
+        self.on_messages(key, peer.said, now);
+    }
+
+    /// Lets a new connection in (`true`) or closes it, by the rules of [`Contacts`].
+    fn admit(
+        &mut self,
+        key: PeerKey,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        outgoing: bool,
+        speaks: Speaks,
+    ) -> bool {
+        let ids = self.peers.iter().map(|(k, p)| (*k, p.peer_id));
+        match self.contacts.twin(addr, peer_id, outgoing, ids) {
+            Twin::None => {}
+            Twin::KeepNew(twin) => self.drop_peer(twin, DisconnectReason::Duplicate),
+            Twin::KeepOld => {
+                self.contacts.count(addr, DisconnectReason::Duplicate);
                 self.actions.push(Action::Close(key));
-                return;
+                return false;
             }
         }
-        let same_ip = self
-            .peers
-            .values()
-            .filter(|p| p.addr.ip() == addr.ip())
-            .count();
-        let refused = if self.paused {
-            Some(DisconnectReason::Paused)
-        } else if self.banned.contains(&addr.ip()) {
-            Some(DisconnectReason::Banned)
-        } else if self.peers.len() >= self.limits.max_peers
-            || same_ip >= self.limits.max_peers_per_ip
-            || self.peers.values().any(|p| p.addr == addr)
-        {
-            Some(DisconnectReason::Limit)
-        } else {
-            None
-        };
-        if let Some(reason) = refused {
-            self.count_disconnect(addr, reason);
+        let connected = self.peers.values().map(|p| p.addr);
+        if let Some(reason) = self.contacts.refusal(addr, self.paused, connected) {
+            self.contacts.count(addr, reason);
             self.actions.push(Action::Close(key));
-            return;
+            return false;
         }
         self.peers.insert(
             key,
             PeerState {
                 addr,
                 peer_id,
+                outgoing,
+                speaks,
+                extended: None,
+                allowed_fast: Vec::new(),
+                granted_fast: Vec::new(),
+                pex: PexState::default(),
+                pex_sent: None,
+                pex_heard: None,
                 has: Bitfield::empty(&self.layout),
                 choking_us: true,
                 choking_them: true,
@@ -340,13 +403,74 @@ impl TorrentMachine {
                 bytes_out: 0,
                 download_rate: 0,
                 upload_rate: 0,
-                last_block: now,
+                last_block: self.now,
                 got_first_message: false,
             },
         );
-        if self.picker.have().count() > 0 {
-            self.send(key, Message::Bitfield(self.picker.have().clone()));
+        true
+    }
+
+    /// What a peer hears first: our pieces (a bitfield, or BEP 6's `have all` / `have none`
+    /// when `fresh`; as `have`s after the metadata phase, where it heard `have none` or
+    /// nothing), our extended handshake, and the pieces it may ask for while choked.
+    fn greet(&mut self, key: PeerKey, fresh: bool) {
+        let Some(peer) = self.peers.get(&key) else {
+            return;
+        };
+        let (speaks, ip) = (peer.speaks, peer.addr.ip());
+        let have = self.picker.have();
+        let mut out = Vec::new();
+        if !fresh {
+            out.extend(
+                self.layout
+                    .pieces()
+                    .filter(|p| have.has(*p))
+                    .map(Message::Have),
+            );
+        } else if speaks.fast && have.count() == 0 {
+            out.push(Message::HaveNone);
+        } else if speaks.fast && have.is_complete() {
+            out.push(Message::HaveAll);
+        } else if have.count() > 0 {
+            out.push(Message::Bitfield(have.clone()));
         }
+        if speaks.extensions {
+            out.push(Message::Extended {
+                id: HANDSHAKE_ID,
+                payload: self.extended_handshake(ip).into(),
+            });
+        }
+        let mut granted = Vec::new();
+        if speaks.fast {
+            let count = self.layout.piece_count();
+            let set = allowed_fast_set(ip, &self.facts.info_hash, count, ALLOWED_FAST_COUNT);
+            granted = set
+                .into_iter()
+                .filter_map(|i| self.layout.piece(i))
+                .filter(|p| have.has(*p))
+                .collect();
+            out.extend(granted.iter().map(|p| Message::AllowedFast(*p)));
+        }
+        if let Some(peer) = self.peers.get_mut(&key) {
+            peer.granted_fast = granted;
+        }
+        for message in out {
+            self.send(key, message);
+        }
+    }
+
+    /// Our extended handshake for a peer at `ip`.
+    fn extended_handshake(&self, ip: IpAddr) -> Vec<u8> {
+        ExtendedHandshake {
+            metadata_id: Some(Extension::Metadata.local_id()),
+            pex_id: (!self.facts.private).then(|| Extension::Pex.local_id()),
+            port: Some(self.contacts.limits().listen_port),
+            client: Some(format!("bittern {}", crate::VERSION)),
+            your_ip: Some(ip),
+            reqq: Some(MAX_QUEUED_REQUESTS as u32),
+            metadata_size: Some(self.facts.metadata.len() as u64),
+        }
+        .encode()
     }
 
     /// A peer's connection ended on its side (`reason`), or after we closed it (`None`).
@@ -354,7 +478,8 @@ impl TorrentMachine {
         if let Some(peer) = self.peers.get(&key) {
             let addr = peer.addr;
             self.forget_peer(key);
-            self.count_disconnect(addr, reason.unwrap_or(DisconnectReason::Stopped));
+            self.contacts
+                .count(addr, reason.unwrap_or(DisconnectReason::Stopped));
         }
     }
 
@@ -364,13 +489,8 @@ impl TorrentMachine {
             let addr = peer.addr;
             self.actions.push(Action::Close(key));
             self.forget_peer(key);
-            self.count_disconnect(addr, reason);
+            self.contacts.count(addr, reason);
         }
-    }
-
-    fn count_disconnect(&mut self, addr: SocketAddr, reason: DisconnectReason) {
-        tracing::debug!(peer = %addr, reason = reason.name(), "peer disconnected");
-        self.disconnects.count(reason);
     }
 
     fn forget_peer(&mut self, key: PeerKey) {
@@ -386,17 +506,11 @@ impl TorrentMachine {
         if self.paused {
             return;
         }
-        while self.peers.len() + self.connecting.len() < self.limits.max_peers {
-            let Some(addr) = self.candidates.pop_front() else {
-                break;
-            };
-            let connected = self.peers.values().any(|p| p.addr == addr);
-            if connected || self.connecting.contains(&addr) || self.banned.contains(&addr.ip()) {
-                continue;
-            }
-            self.connecting.insert(addr);
-            self.actions.push(Action::Connect(addr));
-        }
+        let peers = &self.peers;
+        let dial = self
+            .contacts
+            .dial(peers.len(), |addr| peers.values().any(|p| p.addr == addr));
+        self.actions.extend(dial.into_iter().map(Action::Connect));
     }
 
     // A peer's messages.
@@ -423,9 +537,43 @@ impl TorrentMachine {
         };
         let first = !peer.got_first_message;
         peer.got_first_message = true;
+        let fast = peer.speaks.fast;
+        // BEP 6's messages from a peer that did not offer it are a rule broken.
+        let fast_only = matches!(
+            message,
+            Message::HaveAll
+                | Message::HaveNone
+                | Message::Reject(_)
+                | Message::AllowedFast(_)
+                | Message::Suggest(_)
+        );
+        if fast_only && !fast {
+            tracing::debug!(peer = %peer.addr, ?message, "fast extension message without the fast extension");
+            return Err(DisconnectReason::RuleBroken);
+        }
         match message {
-            Message::KeepAlive => {}
-            Message::Bitfield(bits) => {
+            Message::KeepAlive | Message::Suggest(_) => {}
+            Message::UncheckedBitfield(bytes) => {
+                let bits = Bitfield::from_bytes(&self.layout, &bytes).ok_or_else(|| {
+                    tracing::debug!(peer = %peer.addr, len = bytes.len(), "bitfield does not fit the metadata");
+                    DisconnectReason::Malformed
+                })?;
+                peer.got_first_message = !first;
+                return self.on_message(key, Message::Bitfield(bits), now);
+            }
+            Message::UncheckedHave(index) => {
+                let piece = self.layout.piece(index).ok_or_else(|| {
+                    tracing::debug!(peer = %peer.addr, index, "have does not fit the metadata");
+                    DisconnectReason::Malformed
+                })?;
+                return self.on_message(key, Message::Have(piece), now);
+            }
+            Message::Bitfield(_) | Message::HaveAll | Message::HaveNone => {
+                let bits = match message {
+                    Message::Bitfield(bits) => bits,
+                    Message::HaveAll => Bitfield::full(&self.layout),
+                    _ => Bitfield::empty(&self.layout),
+                };
                 // BEP 3 puts it first, but aria2 sends it after `have` and `interested`; a late
                 // one is unambiguous, so it replaces what we knew.
                 if !first {
@@ -444,8 +592,13 @@ impl TorrentMachine {
             }
             Message::Choke => {
                 peer.choking_us = true;
-                peer.outstanding.clear();
-                self.picker.peer_dropped(key);
+                // With the fast extension a choke no longer drops our requests: the peer
+                // rejects each one it will not serve (those of allowed fast pieces it may
+                // still serve), and the request timeout takes back the rest.
+                if !fast {
+                    peer.outstanding.clear();
+                    self.picker.peer_dropped(key);
+                }
             }
             Message::Unchoke => {
                 peer.choking_us = false;
@@ -456,7 +609,7 @@ impl TorrentMachine {
                 peer.interested_in_us = true;
                 // Start serving at once when a slot is free rather than at the next round.
                 let unchoked = self.peers.values().filter(|p| !p.choking_them).count();
-                if unchoked < self.limits.unchoke_slots + 1 {
+                if unchoked < self.contacts.limits().unchoke_slots + 1 {
                     self.set_choke(key, false);
                 }
             }
@@ -465,12 +618,21 @@ impl TorrentMachine {
                 self.set_choke(key, true);
             }
             Message::Request(block) => {
-                if peer.choking_them {
-                    // BEP 3: requests while choked are dropped, not an offence (they may cross).
+                let granted = peer.granted_fast.contains(&block.piece);
+                if peer.choking_them && !granted {
+                    // BEP 3: requests while choked are dropped, not an offence (they may
+                    // cross); BEP 6 says so with a reject.
+                    if fast {
+                        self.send(key, Message::Reject(block));
+                    }
                     return Ok(());
                 }
                 if !self.picker.have().has(block.piece) {
                     tracing::debug!(peer = %peer.addr, piece = block.piece.get(), "asked for a piece we do not have");
+                    if fast {
+                        self.send(key, Message::Reject(block));
+                        return Ok(());
+                    }
                     return Err(DisconnectReason::RuleBroken);
                 }
                 if peer.serving.len() >= MAX_QUEUED_REQUESTS {
@@ -482,11 +644,104 @@ impl TorrentMachine {
                 }
             }
             Message::Cancel(block) => {
-                peer.serving.remove(&block);
+                // BEP 6: a cancelled request is answered, with a reject.
+                if peer.serving.remove(&block) && fast {
+                    self.send(key, Message::Reject(block));
+                }
+            }
+            Message::Reject(block) => {
+                // A reject of a request we no longer have crossed our cancel: not an offence.
+                if peer.outstanding.remove(&block).is_some() {
+                    self.picker.request_timed_out(key, block.piece, block.begin);
+                    self.request_from_all();
+                }
+            }
+            Message::AllowedFast(piece) => {
+                if peer.allowed_fast.len() < MAX_ALLOWED_FAST && !peer.allowed_fast.contains(&piece)
+                {
+                    peer.allowed_fast.push(piece);
+                    self.request_more(key);
+                }
             }
             Message::Piece { piece, begin, data } => self.on_block(key, piece, begin, data, now),
+            Message::Extended { id, payload } => self.on_extended(key, id, payload, now)?,
         }
         Ok(())
+    }
+
+    /// An extended message (BEP 10): the handshake, or one of an extension we advertised.
+    /// Ids we never advertised are ignored.
+    fn on_extended(
+        &mut self,
+        key: PeerKey,
+        id: u8,
+        payload: Bytes,
+        now: Instant,
+    ) -> Result<(), DisconnectReason> {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Ok(());
+        };
+        let addr = peer.addr;
+        let malformed = |error: crate::extension::ExtensionError| {
+            tracing::debug!(peer = %addr, %error, "malformed extended message");
+            DisconnectReason::Malformed
+        };
+        if !peer.speaks.extensions {
+            tracing::debug!(peer = %addr, "extended message without the extension protocol");
+            return Err(DisconnectReason::RuleBroken);
+        }
+        if id == HANDSHAKE_ID {
+            peer.extended = Some(ExtendedHandshake::decode(&payload).map_err(malformed)?);
+            return Ok(());
+        }
+        match Extension::from_local_id(id) {
+            Some(Extension::Metadata) => {
+                let their_id = peer.extended.as_ref().and_then(|h| h.metadata_id);
+                let message = MetadataMessage::decode(payload).map_err(malformed)?;
+                // Only requests mean anything to a torrent that has its metadata.
+                if let (Some(MetadataMessage::Request { piece }), Some(their_id)) =
+                    (message, their_id)
+                {
+                    let answer = self.metadata_piece(piece);
+                    self.send(
+                        key,
+                        Message::Extended {
+                            id: their_id,
+                            payload: answer.encode().into(),
+                        },
+                    );
+                }
+            }
+            Some(Extension::Pex) => {
+                let recent = peer
+                    .pex_heard
+                    .is_some_and(|at| now.saturating_duration_since(at) < PEX_HEARD_INTERVAL);
+                if self.facts.private || recent {
+                    return Ok(());
+                }
+                peer.pex_heard = Some(now);
+                let message = PexMessage::decode(&payload).map_err(malformed)?;
+                self.on_peers(message.added.into_iter().map(|(addr, _)| addr));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// A piece of our metadata, or a reject for one that does not exist.
+    fn metadata_piece(&self, piece: u32) -> MetadataMessage {
+        let metadata = &self.facts.metadata;
+        let size = metadata.len() as u64;
+        if piece >= ut_metadata::piece_count(size) {
+            return MetadataMessage::Reject { piece };
+        }
+        let start = piece as usize * ut_metadata::PIECE_SIZE as usize;
+        let end = start + ut_metadata::piece_len(size, piece) as usize;
+        MetadataMessage::Data {
+            piece,
+            total_size: size,
+            data: metadata.slice(start..end),
+        }
     }
 
     fn on_block(
@@ -557,13 +812,23 @@ impl TorrentMachine {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        if peer.choking_us
-            || !peer.we_are_interested
-            || self.paused
-            || self.queued_writes >= MAX_QUEUED_WRITES
-        {
+        if !peer.we_are_interested || self.paused || self.queued_writes >= MAX_QUEUED_WRITES {
             return;
         }
+        // Choked, only the pieces it allows us fast (BEP 6) may be asked for.
+        let allowed;
+        let asked_of = if !peer.choking_us {
+            &peer.has
+        } else if peer.allowed_fast.iter().any(|p| peer.has.has(*p)) {
+            let mut bits = Bitfield::empty(&self.layout);
+            for piece in peer.allowed_fast.iter().filter(|p| peer.has.has(**p)) {
+                bits.set(*piece);
+            }
+            allowed = bits;
+            &allowed
+        } else {
+            return;
+        };
         let depth = ((peer.download_rate * 2) / u64::from(BLOCK_SIZE)) as usize;
         let depth = depth.clamp(MIN_PIPELINE, MAX_PIPELINE);
         // Topped up a quarter of the pipeline at a time, so requests leave in batches that
@@ -573,7 +838,7 @@ impl TorrentMachine {
         }
         let blocks = self
             .picker
-            .pick(key, &peer.has, depth - peer.outstanding.len());
+            .pick(key, asked_of, depth - peer.outstanding.len());
         for block in blocks {
             if peer.outstanding.insert(block, self.now).is_none() {
                 self.actions
@@ -593,17 +858,34 @@ impl TorrentMachine {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        if peer.choking_them != choke {
-            peer.choking_them = choke;
-            if choke {
-                peer.serving.clear();
+        if peer.choking_them == choke {
+            return;
+        }
+        peer.choking_them = choke;
+        let mut rejected = Vec::new();
+        if choke {
+            // BEP 6: what we will not serve is rejected, after the choke; requests of pieces
+            // it may ask for fast are still served.
+            let granted = &peer.granted_fast;
+            peer.serving.retain(|block| {
+                let keep = granted.contains(&block.piece);
+                if !keep {
+                    rejected.push(*block);
+                }
+                keep
+            });
+            if !peer.speaks.fast {
+                rejected.clear();
             }
-            let message = if choke {
-                Message::Choke
-            } else {
-                Message::Unchoke
-            };
-            self.send(key, message);
+        }
+        let message = if choke {
+            Message::Choke
+        } else {
+            Message::Unchoke
+        };
+        self.send(key, message);
+        for block in rejected {
+            self.send(key, Message::Reject(block));
         }
     }
 
@@ -756,7 +1038,8 @@ impl TorrentMachine {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        if !peer.serving.remove(&block) || peer.choking_them {
+        let granted = peer.granted_fast.contains(&block.piece);
+        if !peer.serving.remove(&block) || (peer.choking_them && !granted) {
             return;
         }
         match result {
@@ -790,7 +1073,7 @@ impl TorrentMachine {
 
     /// Drops every peer at `ip` and refuses it from now on.
     fn ban(&mut self, ip: IpAddr) {
-        if !self.banned.insert(ip) {
+        if !self.contacts.ban(ip) {
             return;
         }
         self.event(EventKind::PeerBanned(ip));
@@ -841,12 +1124,7 @@ impl TorrentMachine {
         self.paused = true;
         self.announce.paused = true;
         // Remember who we were talking to, to reconnect on resume.
-        let addrs: Vec<SocketAddr> = self.peers.values().map(|p| p.addr).collect();
-        for addr in addrs {
-            if !self.candidates.contains(&addr) {
-                self.candidates.push_front(addr);
-            }
-        }
+        self.contacts.add_first(self.peers.values().map(|p| p.addr));
         for key in self.peers.keys().copied().collect::<Vec<_>>() {
             self.drop_peer(key, DisconnectReason::Paused);
         }
@@ -860,7 +1138,7 @@ impl TorrentMachine {
     /// The addresses it would connect to (the peers it had, once paused), for a machine that
     /// takes over.
     pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.candidates.iter().copied()
+        self.contacts.candidates()
     }
 
     /// Undoes a pause, or clears a storage error to try again.
@@ -897,6 +1175,69 @@ impl TorrentMachine {
         self.announce.left = self.picker.bytes_left();
         self.expire_requests(now);
         self.connect_more();
+        self.exchange_peers(now);
+    }
+
+    /// BEP 11: each peer that speaks PEX hears, at most once a minute (the first time as
+    /// soon as its handshake is in), which peers we connected to or lost since it last heard.
+    /// Never for a private torrent.
+    fn exchange_peers(&mut self, now: Instant) {
+        if self.facts.private {
+            return;
+        }
+        let due = |p: &PeerState| {
+            p.extended.as_ref().and_then(|h| h.pex_id).is_some()
+                && p.pex_sent
+                    .is_none_or(|at| now.saturating_duration_since(at) >= PEX_INTERVAL)
+        };
+        if !self.peers.values().any(due) {
+            return;
+        }
+        // Where each peer listens: the address we dialled, or its handshake's port.
+        let listening: Vec<(PeerKey, SocketAddr, PexFlags)> = self
+            .peers
+            .iter()
+            .filter_map(|(key, p)| {
+                let port = p.extended.as_ref().and_then(|h| h.port);
+                let addr = if p.outgoing {
+                    p.addr
+                } else {
+                    SocketAddr::new(p.addr.ip(), port?)
+                };
+                let mut flags = 0;
+                if p.has.is_complete() {
+                    flags |= PexFlags::SEED;
+                }
+                if p.outgoing {
+                    flags |= PexFlags::REACHABLE;
+                }
+                Some((*key, addr, PexFlags(flags)))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (key, peer) in self.peers.iter_mut().filter(|(_, p)| due(p)) {
+            let Some(id) = peer.extended.as_ref().and_then(|h| h.pex_id) else {
+                continue;
+            };
+            peer.pex_sent = Some(now);
+            let others: Vec<(SocketAddr, PexFlags)> = listening
+                .iter()
+                .filter(|(k, ..)| k != key)
+                .map(|(_, addr, flags)| (*addr, *flags))
+                .collect();
+            if let Some(message) = peer.pex.next_message(&others) {
+                out.push((*key, id, message.encode()));
+            }
+        }
+        for (key, id, payload) in out {
+            self.send(
+                key,
+                Message::Extended {
+                    id,
+                    payload: payload.into(),
+                },
+            );
+        }
     }
 
     /// Takes back requests a peer left unanswered too long, so others can serve them.

@@ -28,9 +28,11 @@ mod announcer;
 mod channel;
 pub mod choker;
 mod config;
+mod contacts;
 mod disconnect;
 mod error;
 mod event;
+mod fetching;
 mod handle;
 mod machine;
 mod peer;
@@ -49,10 +51,10 @@ pub use source::{TorrentSource, MAX_FETCHED_TORRENT};
 pub use trackers::{TrackerState, TrackerStatus, TrackerTrouble};
 
 use crate::buffers::BufferPool;
+use crate::magnet::Magnet;
 use crate::metainfo::{InfoHash, Metainfo};
-use crate::peer::{accept_handshake, Handshake};
+use crate::peer::{accept_handshake, Handshake, SharedLayout};
 use crate::piece::picker::PeerKey;
-use crate::piece::Layout;
 use crate::storage::StorageOptions;
 use crate::tracker::PeerId;
 use channel::Input;
@@ -89,7 +91,7 @@ pub(crate) struct SessionShared {
 
 struct Registered {
     handshake: Handshake,
-    layout: Layout,
+    layout: SharedLayout,
     inbox: mpsc::Sender<Input>,
 }
 
@@ -191,8 +193,29 @@ impl Session {
     /// [`State::Error`] (see [`TorrentHandle::error`]) until [`TorrentHandle::resume`] tries
     /// again.
     pub fn add(&self, meta: Metainfo, options: AddOptions) -> Result<TorrentHandle, crate::Error> {
+        self.start(torrent::Starting::Torrent(Arc::new(meta)), options)
+    }
+
+    /// Adds a torrent from a magnet link (BEP 9): its metadata is asked of peers (those the
+    /// link names with `x.pe`, those its trackers give) in [`State::FetchingMetadata`], with
+    /// an [`EventKind::FetchingMetadata`] event; once it is in and its hash is the link's
+    /// ([`EventKind::MetadataReceived`], [`TorrentHandle::metainfo`]), the torrent goes on as
+    /// [`add`](Self::add)'s do, keeping the peers it talks to.
+    pub fn add_magnet(
+        &self,
+        magnet: Magnet,
+        options: AddOptions,
+    ) -> Result<TorrentHandle, crate::Error> {
+        self.start(torrent::Starting::Magnet(magnet), options)
+    }
+
+    fn start(
+        &self,
+        starting: torrent::Starting,
+        options: AddOptions,
+    ) -> Result<TorrentHandle, crate::Error> {
         options.validate()?;
-        let info_hash = meta.info_hash();
+        let info_hash = starting.info_hash();
         if self.registered(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
@@ -204,7 +227,6 @@ impl Session {
             },
             trusted: options.trust_data,
         };
-        let layout = Layout::of(meta.info());
         let _entered = self.runtime().enter();
         let mut torrents = self
             .shared
@@ -215,17 +237,12 @@ impl Session {
         if torrents.contains_key(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
-        let started = torrent::start(
-            Arc::new(meta),
-            opening,
-            options.seed_only,
-            self.shared.clone(),
-        );
+        let started = torrent::start(starting, opening, options.seed_only, self.shared.clone());
         torrents.insert(
             info_hash,
             Registered {
                 handshake: Handshake::new(info_hash, self.shared.peer_id),
-                layout,
+                layout: started.layout,
                 inbox: started.inbox.clone(),
             },
         );
@@ -237,6 +254,7 @@ impl Session {
             status: started.status,
             trackers: started.trackers,
             error: started.error,
+            metainfo: started.metainfo,
             removed: Arc::default(),
             closed: self.closed.clone(),
         };
@@ -365,7 +383,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             let _slot = slot;
             let lookup = |hash: &InfoHash| {
                 let torrents = shared.torrents.read().unwrap_or_else(|e| e.into_inner());
-                torrents.get(hash).map(|t| (t.handshake, t.layout))
+                torrents.get(hash).map(|t| (t.handshake, t.layout.clone()))
             };
             let timeout = shared.config.handshake_timeout;
             let handshake = accept_handshake(stream, lookup, shared.peer_id, timeout).await;
@@ -378,7 +396,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
                 torrents.get(&theirs.info_hash).map(|t| t.inbox.clone())
             };
             if let Some(inbox) = inbox {
-                peer::serve(shared, connection, addr, theirs.peer_id, false, inbox).await;
+                peer::serve(shared, connection, addr, &theirs, false, inbox).await;
             }
         });
     }

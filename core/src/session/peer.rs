@@ -1,12 +1,10 @@
 //! One task per peer connection: it owns the socket, hands validated messages to its torrent
 //! and writes what the torrent sends, with keep-alives and an idle timeout.
 
-use super::channel::{Input, PeerLink, ToPeer};
+use super::channel::{Input, PeerLink, Speaks, ToPeer};
 use super::{DisconnectReason, SessionShared};
-use crate::metainfo::Metainfo;
-use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError};
-use crate::piece::Layout;
-use crate::tracker::PeerId;
+use crate::metainfo::InfoHash;
+use crate::peer::{connect_handshake, Connection, Handshake, Message, PeerError, SharedLayout};
 use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -39,10 +37,12 @@ pub(super) enum ConnectError {
     Peer(#[from] PeerError),
 }
 
-/// Connects to `addr`, handshakes for `meta`'s torrent, and serves the connection until it ends.
+/// Connects to `addr`, handshakes for the torrent `info_hash` names (whose layout is
+/// `layout`, once known), and serves the connection until it ends.
 pub(super) async fn connect(
     shared: Arc<SessionShared>,
-    meta: Arc<Metainfo>,
+    info_hash: InfoHash,
+    layout: SharedLayout,
     addr: SocketAddr,
     inbox: mpsc::Sender<Input>,
 ) -> Result<(), ConnectError> {
@@ -56,10 +56,9 @@ pub(super) async fn connect(
         .await
         .map_err(|_| PeerError::Io(std::io::ErrorKind::TimedOut.into()))?
         .map_err(PeerError::Io)?;
-    let ours = Handshake::new(meta.info_hash(), shared.peer_id);
-    let layout = Layout::of(meta.info());
+    let ours = Handshake::new(info_hash, shared.peer_id);
     let (theirs, connection) = connect_handshake(stream, &ours, layout, timeout).await?;
-    serve(shared, connection, addr, theirs.peer_id, true, inbox).await;
+    serve(shared, connection, addr, &theirs, true, inbox).await;
     Ok(())
 }
 
@@ -84,7 +83,7 @@ pub(super) async fn serve(
     shared: Arc<SessionShared>,
     mut connection: Connection,
     addr: SocketAddr,
-    peer_id: PeerId,
+    theirs: &Handshake,
     outgoing: bool,
     inbox: mpsc::Sender<Input>,
 ) {
@@ -94,8 +93,9 @@ pub(super) async fn serve(
         .send(Input::Connected(PeerLink {
             key,
             addr,
-            peer_id,
+            peer_id: theirs.peer_id,
             outgoing,
+            speaks: Speaks::of(theirs),
             to_peer,
         }))
         .await

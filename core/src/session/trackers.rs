@@ -2,7 +2,6 @@
 //! to date, read through [`TorrentHandle::trackers`](super::TorrentHandle::trackers), and the
 //! one verdict every face shows when no peer comes ([`TrackerTrouble`]).
 
-use crate::metainfo::Metainfo;
 use crate::tracker::client::TrackerList;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,10 +92,10 @@ impl TrackerTrouble {
 pub(super) struct SharedTrackers(Arc<Mutex<Vec<TrackerStatus>>>);
 
 impl SharedTrackers {
-    /// Every URL of the torrent's tracker list (BEP 12: `announce-list`, else `announce`), in
-    /// tier order, none tried yet; empty for a torrent with no tracker.
-    pub fn of(meta: &Metainfo) -> Self {
-        let list = TrackerList::from_metainfo(meta).ok();
+    /// Every URL of the torrent's tracker tiers (BEP 12), in tier order, none tried yet;
+    /// empty for a torrent with no tracker.
+    pub fn of(tiers: &[Vec<String>]) -> Self {
+        let list = TrackerList::new(tiers.to_vec()).ok();
         let tiers = list.as_ref().map(|l| l.tiers()).unwrap_or_default();
         let trackers = tiers
             .iter()

@@ -430,16 +430,20 @@ impl TrackerList {
     /// A torrent's `announce-list` if it has one (BEP 12 says to ignore `announce` then),
     /// else its `announce` as the only tier. Shuffled as in [`new`](Self::new).
     pub fn from_metainfo(metainfo: &Metainfo) -> Result<Self, TrackerError> {
+        Self::new(Self::tiers_of(metainfo))
+    }
+
+    /// A torrent's tiers as BEP 12 reads them: `announce-list` when it names a tracker, else
+    /// `announce` alone.
+    pub fn tiers_of(metainfo: &Metainfo) -> Vec<Vec<String>> {
         if metainfo.announce_list().iter().flatten().next().is_some() {
-            Self::new(metainfo.announce_list().to_vec())
+            metainfo.announce_list().to_vec()
         } else {
-            Self::new(
-                metainfo
-                    .announce()
-                    .into_iter()
-                    .map(|a| vec![a.into()])
-                    .collect(),
-            )
+            metainfo
+                .announce()
+                .into_iter()
+                .map(|a| vec![a.into()])
+                .collect()
         }
     }
 

@@ -1,6 +1,7 @@
 //! The torrent's rules, driven directly: inputs in, actions checked, no sockets or disk.
 
 use super::*;
+use crate::session::contacts::Limits;
 use std::sync::Arc;
 
 /// Our id sorts after every `id_of` id, and before one filled with `b'~'`.
@@ -9,6 +10,13 @@ const LIMITS: Limits = Limits {
     max_peers_per_ip: 2,
     unchoke_slots: 2,
     our_id: PeerId([b'.'; 20]),
+    listen_port: 6881,
+};
+
+/// A peer that speaks neither BEP 6 nor BEP 10.
+const BEP3: Speaks = Speaks {
+    extensions: false,
+    fast: false,
 };
 
 /// Two pieces of two blocks each.
@@ -39,12 +47,25 @@ fn id_of(key: PeerKey) -> PeerId {
     PeerId(id)
 }
 
+fn facts() -> TorrentFacts {
+    TorrentFacts {
+        layout: layout(),
+        info_hash: InfoHash([0xaa; 20]),
+        metadata: Bytes::from_static(b"d4:name1:xe"),
+        private: false,
+    }
+}
+
+fn machine(have: &Bitfield, seed_only: bool, now: Instant) -> TorrentMachine {
+    TorrentMachine::new(facts(), have, Contacts::new(LIMITS), seed_only, now)
+}
+
 fn downloader(now: Instant) -> TorrentMachine {
-    TorrentMachine::new(layout(), &Bitfield::empty(&layout()), LIMITS, false, now)
+    machine(&Bitfield::empty(&layout()), false, now)
 }
 
 fn seeder(now: Instant) -> TorrentMachine {
-    TorrentMachine::new(layout(), &Bitfield::full(&layout()), LIMITS, false, now)
+    machine(&Bitfield::full(&layout()), false, now)
 }
 
 fn io_error() -> SharedError {
@@ -109,7 +130,7 @@ fn writes(actions: &[Action]) -> Vec<BlockRef> {
 
 /// A peer that has everything connects and unchokes us; returns what the machine asks.
 fn meet_seed(m: &mut TorrentMachine, key: PeerKey, at: SocketAddr, now: Instant) -> Vec<Action> {
-    m.on_connected(key, at, id_of(key), false, now);
+    m.on_connected(key, at, id_of(key), false, BEP3, now);
     m.on_messages(
         key,
         vec![
@@ -163,7 +184,7 @@ fn a_seed_sends_its_bitfield_and_serves_requests_once_unchoked() {
         .iter()
         .any(|a| matches!(a, Action::Event(EventKind::Finished))));
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     assert!(matches!(&sent(&m.take_actions(), key)[..], [Message::Bitfield(b)] if b.is_complete()));
 
     // A request while choked is dropped, not an offence.
@@ -190,7 +211,7 @@ fn a_cancelled_request_is_not_sent_after_its_read() {
     let now = Instant::now();
     let mut m = seeder(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     m.on_messages(
         key,
         vec![Message::Interested, Message::Request(block(0, 0))],
@@ -207,7 +228,7 @@ fn breaking_a_rule_closes_the_connection_and_is_counted() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     m.on_messages(key, vec![Message::Interested], now);
     m.take_actions();
     // We have nothing: a request is for a piece we do not have.
@@ -225,9 +246,15 @@ fn breaking_a_rule_closes_the_connection_and_is_counted() {
 fn a_flood_of_requests_closes_the_connection() {
     let now = Instant::now();
     let layout = Layout::new(u64::from(BLOCK_SIZE), 600 * u64::from(BLOCK_SIZE)).unwrap();
-    let mut m = TorrentMachine::new(layout, &Bitfield::full(&layout), LIMITS, false, now);
+    let mut m = TorrentMachine::new(
+        TorrentFacts { layout, ..facts() },
+        &Bitfield::full(&layout),
+        Contacts::new(LIMITS),
+        false,
+        now,
+    );
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     m.on_messages(key, vec![Message::Interested], now);
     let requests: Vec<Message> = (0..=MAX_QUEUED_REQUESTS as u32)
         .map(|i| {
@@ -288,7 +315,7 @@ fn a_block_never_asked_for_is_not_written() {
     let now = Instant::now();
     let mut m = downloader(now);
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     m.take_actions();
     let b = block(0, 0);
     m.on_messages(key, vec![block_message(b)], now);
@@ -315,7 +342,7 @@ fn a_piece_failed_by_its_only_sender_bans_it() {
     assert_eq!(m.status().disconnects.get(DisconnectReason::Banned), 1);
 
     // It is refused when it comes back, and never tried again.
-    m.on_connected(PeerKey(2), addr(1, 9), id_of(PeerKey(2)), false, now);
+    m.on_connected(PeerKey(2), addr(1, 9), id_of(PeerKey(2)), false, BEP3, now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(1, 10)]);
     assert!(!m
@@ -476,8 +503,8 @@ fn a_peer_connected_both_ways_keeps_the_connection_the_lower_id_opened() {
     let mut m = seeder(now);
     let lower = id_of(PeerKey(1));
     assert!(lower < LIMITS.our_id);
-    m.on_connected(PeerKey(1), addr(1, 6881), lower, true, now);
-    m.on_connected(PeerKey(2), addr(1, 40000), lower, false, now);
+    m.on_connected(PeerKey(1), addr(1, 6881), lower, true, BEP3, now);
+    m.on_connected(PeerKey(2), addr(1, 40000), lower, false, BEP3, now);
     // Its id is lower: the connection it opened stays, ours goes.
     let actions = m.take_actions();
     assert!(closed(&actions, PeerKey(1)) && !closed(&actions, PeerKey(2)));
@@ -485,8 +512,8 @@ fn a_peer_connected_both_ways_keeps_the_connection_the_lower_id_opened() {
 
     let higher = PeerId([b'~'; 20]);
     assert!(higher > LIMITS.our_id);
-    m.on_connected(PeerKey(3), addr(2, 6881), higher, true, now);
-    m.on_connected(PeerKey(4), addr(2, 40000), higher, false, now);
+    m.on_connected(PeerKey(3), addr(2, 6881), higher, true, BEP3, now);
+    m.on_connected(PeerKey(4), addr(2, 40000), higher, false, BEP3, now);
     // Ours is lower: the connection we opened stays, its goes.
     let actions = m.take_actions();
     assert!(closed(&actions, PeerKey(4)) && !closed(&actions, PeerKey(3)));
@@ -498,12 +525,12 @@ fn a_peer_connected_both_ways_keeps_the_connection_the_lower_id_opened() {
 fn pause_drops_peers_and_refuses_new_ones() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, BEP3, now);
     m.take_actions();
     m.pause();
     assert!(closed(&m.take_actions(), PeerKey(1)));
     assert_eq!(m.status().state, State::Paused);
-    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), false, now);
+    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), false, BEP3, now);
     assert!(closed(&m.take_actions(), PeerKey(2)));
     m.on_peers([addr(3, 1)]);
     assert!(m.take_actions().is_empty(), "no connection while paused");
@@ -521,12 +548,20 @@ fn connection_limits_per_torrent_and_per_address() {
             addr(1, port),
             id_of(PeerKey(i as u32)),
             false,
+            BEP3,
             now,
         );
     }
     assert!(closed(&m.take_actions(), PeerKey(2)));
     // The same address twice is refused.
-    m.on_connected(PeerKey(10), addr(1, 1), id_of(PeerKey(10)), false, now);
+    m.on_connected(
+        PeerKey(10),
+        addr(1, 1),
+        id_of(PeerKey(10)),
+        false,
+        BEP3,
+        now,
+    );
     assert!(closed(&m.take_actions(), PeerKey(10)));
     // Up to four peers in all.
     for (i, last) in [2, 3, 4].into_iter().enumerate() {
@@ -535,6 +570,7 @@ fn connection_limits_per_torrent_and_per_address() {
             addr(last, 1),
             id_of(PeerKey(20 + i as u32)),
             false,
+            BEP3,
             now,
         );
     }
@@ -607,9 +643,15 @@ fn a_full_disk_queue_holds_requests_back() {
         u64::from(blocks) * u64::from(BLOCK_SIZE),
     )
     .unwrap();
-    let mut m = TorrentMachine::new(layout, &Bitfield::empty(&layout), LIMITS, false, now);
+    let mut m = TorrentMachine::new(
+        TorrentFacts { layout, ..facts() },
+        &Bitfield::empty(&layout),
+        Contacts::new(LIMITS),
+        false,
+        now,
+    );
     let key = PeerKey(1);
-    m.on_connected(key, addr(1, 1), id_of(key), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, BEP3, now);
     m.on_messages(
         key,
         vec![Message::Bitfield(Bitfield::full(&layout)), Message::Unchoke],
@@ -641,7 +683,7 @@ fn seeding_from_the_original_data_is_never_interested() {
     let now = Instant::now();
     let mut have = Bitfield::empty(&layout());
     have.set(piece(0));
-    let mut m = TorrentMachine::new(layout(), &have, LIMITS, true, now);
+    let mut m = machine(&have, true, now);
     let key = PeerKey(1);
     let messages = sent(&meet_seed(&mut m, key, addr(1, 1), now), key);
     assert!(!messages.contains(&Message::Interested));
@@ -675,6 +717,7 @@ fn choking_rounds_unchoke_the_best_uploaders() {
             addr(i as u8 + 1, 1),
             id_of(PeerKey(i)),
             false,
+            BEP3,
             now,
         );
     }
@@ -696,7 +739,7 @@ fn choking_rounds_unchoke_the_best_uploaders() {
 fn a_slow_reader_is_dropped_and_counted() {
     let now = Instant::now();
     let mut m = seeder(now);
-    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, BEP3, now);
     m.take_actions();
     m.drop_peer(PeerKey(1), DisconnectReason::SlowReader);
     assert!(closed(&m.take_actions(), PeerKey(1)));

@@ -1,0 +1,171 @@
+//! Whom a torrent knows and may talk to: the addresses to try, those being dialled, the banned,
+//! why connections ended, and the rules for letting a connection in. Both of a torrent's
+//! machines keep one: the one fetching a magnet link's metadata
+//! ([`FetchMachine`](super::fetching::FetchMachine)), then the one running the torrent
+//! ([`TorrentMachine`](super::machine::TorrentMachine)), which takes it over.
+
+use super::{DisconnectReason, Disconnects};
+use crate::piece::picker::PeerKey;
+use crate::tracker::PeerId;
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+/// Addresses kept to connect to, at most.
+const MAX_CANDIDATES: usize = 1000;
+
+/// The session's settings a torrent's machines apply.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub max_peers: usize,
+    pub max_peers_per_ip: usize,
+    pub unchoke_slots: usize,
+    /// Our own peer id, which settles which of two connections with one peer stays.
+    pub our_id: PeerId,
+    /// The port we listen on, told to peers in the extended handshake.
+    pub listen_port: u16,
+}
+
+/// Which of two connections with one peer stays.
+pub(super) enum Twin {
+    /// No other connection with this peer.
+    None,
+    /// The new one stays; the other (this key) goes.
+    KeepNew(PeerKey),
+    /// The other one stays; the new one goes.
+    KeepOld,
+}
+
+pub(super) struct Contacts {
+    limits: Limits,
+    /// Addresses known but not connected.
+    candidates: VecDeque<SocketAddr>,
+    connecting: FxHashSet<SocketAddr>,
+    banned: FxHashSet<IpAddr>,
+    disconnects: Disconnects,
+}
+
+impl Contacts {
+    pub fn new(limits: Limits) -> Contacts {
+        Contacts {
+            limits,
+            candidates: VecDeque::new(),
+            connecting: FxHashSet::default(),
+            banned: FxHashSet::default(),
+            disconnects: Disconnects::default(),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Addresses to try (from a tracker, a peer or the user), after those known already.
+    pub fn add(&mut self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        for addr in addrs {
+            if !self.candidates.contains(&addr) && !self.banned.contains(&addr.ip()) {
+                self.candidates.push_back(addr);
+            }
+        }
+        self.candidates.truncate(MAX_CANDIDATES);
+    }
+
+    /// Addresses to try first (the peers a pause dropped, to reconnect on resume).
+    pub fn add_first(&mut self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        for addr in addrs {
+            if !self.candidates.contains(&addr) {
+                self.candidates.push_front(addr);
+            }
+        }
+        self.candidates.truncate(MAX_CANDIDATES);
+    }
+
+    /// The addresses it would connect to.
+    pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.candidates.iter().copied()
+    }
+
+    pub fn connect_failed(&mut self, addr: SocketAddr) {
+        self.connecting.remove(&addr);
+    }
+
+    /// Addresses to dial now, with `connected` peers connected (`is_connected` says whether an
+    /// address is one of them): as many as the peer limit leaves room for.
+    pub fn dial(
+        &mut self,
+        connected: usize,
+        is_connected: impl Fn(SocketAddr) -> bool,
+    ) -> Vec<SocketAddr> {
+        let mut dial = Vec::new();
+        while connected + self.connecting.len() < self.limits.max_peers {
+            let Some(addr) = self.candidates.pop_front() else {
+                break;
+            };
+            if is_connected(addr)
+                || self.connecting.contains(&addr)
+                || self.banned.contains(&addr.ip())
+            {
+                continue;
+            }
+            self.connecting.insert(addr);
+            dial.push(addr);
+        }
+        dial
+    }
+
+    /// One peer connected both ways (each side dialled the other): both sides keep the
+    /// connection the lower peer id opened, so they agree on which one to close. `peers` are
+    /// the connected ones.
+    pub fn twin(
+        &mut self,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        outgoing: bool,
+        mut peers: impl Iterator<Item = (PeerKey, PeerId)>,
+    ) -> Twin {
+        self.connecting.remove(&addr);
+        match peers.find(|(_, id)| *id == peer_id) {
+            None => Twin::None,
+            Some((twin, _)) if outgoing == (self.limits.our_id < peer_id) => Twin::KeepNew(twin),
+            Some(_) => Twin::KeepOld,
+        }
+    }
+
+    /// Why a new connection from `addr` may not stay, given the addresses of those connected.
+    pub fn refusal(
+        &self,
+        addr: SocketAddr,
+        paused: bool,
+        connected: impl Iterator<Item = SocketAddr>,
+    ) -> Option<DisconnectReason> {
+        if paused {
+            return Some(DisconnectReason::Paused);
+        }
+        if self.banned.contains(&addr.ip()) {
+            return Some(DisconnectReason::Banned);
+        }
+        let (mut count, mut same_ip, mut same) = (0, 0, false);
+        for other in connected {
+            count += 1;
+            same_ip += usize::from(other.ip() == addr.ip());
+            same |= other == addr;
+        }
+        let full = count >= self.limits.max_peers || same_ip >= self.limits.max_peers_per_ip;
+        (full || same).then_some(DisconnectReason::Limit)
+    }
+
+    /// Refuses `ip` from now on; `false` if it was banned already.
+    pub fn ban(&mut self, ip: IpAddr) -> bool {
+        self.banned.insert(ip)
+    }
+
+    /// A connection ended, for `reason`.
+    pub fn count(&mut self, addr: SocketAddr, reason: DisconnectReason) {
+        tracing::debug!(peer = %addr, reason = reason.name(), "peer disconnected");
+        self.disconnects.count(reason);
+    }
+
+    pub fn disconnects(&self) -> Disconnects {
+        self.disconnects
+    }
+}
