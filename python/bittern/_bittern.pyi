@@ -414,7 +414,11 @@ class PublishedTorrent:
     def info_hash_hex(self) -> str: ...
     @property
     def name(self) -> str:
-        """The torrent's name."""
+        """The torrent's name: a magnet link's `dn` (else its info-hash in hex) until its
+        metadata is in."""
+    def torrent(self) -> Torrent | None:
+        """The torrent's metainfo, to save as a `.torrent` file: None for a magnet link's until
+        its metadata is in (state no longer `"fetching_metadata"`)."""
     @property
     def total_length(self) -> int: ...
     def __eq__(self, other: object, /) -> bool: ...
@@ -515,7 +519,7 @@ class Tracker:
     ) -> Literal[False]:
         """Stops the tracker."""
 
-_State = Literal["checking", "downloading", "seeding", "paused", "error"]
+_State = Literal["checking", "fetching_metadata", "downloading", "seeding", "paused", "error"]
 """What a torrent is doing."""
 
 _DisconnectReason = Literal[
@@ -542,6 +546,8 @@ _EventKind = Literal[
     "tracker_error",
     "peer_banned",
     "storage_error",
+    "fetching_metadata",
+    "metadata_received",
 ]
 """What happened to a torrent."""
 
@@ -603,7 +609,7 @@ class Session:
         """Whether `close()` was called."""
     def add(
         self,
-        torrent: Torrent | str | os.PathLike[str] | bytes,
+        torrent: Torrent | Magnet | str | os.PathLike[str] | bytes,
         save_dir: str | os.PathLike[str],
         *,
         seed_only: bool = False,
@@ -613,8 +619,10 @@ class Session:
 
         `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
         `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB, 15 s; a
-        `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes into
-        `save_dir`. What is there already is checked first, in the background (the state is
+        `file:` URL is a path), or a magnet link (a `"magnet:?..."` string or a `Magnet`): its
+        metadata is asked of peers first (state `fetching_metadata`, a `fetching_metadata` event,
+        then `metadata_received`, and `torrent()` gives it). Its file (or its folder, for a
+        multi-file torrent) goes into `save_dir`. What is there already is checked first, in the background (the state is
         `checking`, with `pieces_checked` counting), or taken from the fast resume data when the
         files are as they were when it was saved, so an interrupted download resumes. `seed_only`
         never asks for pieces and never creates, truncates or resizes a file (an origin seeder on
@@ -632,7 +640,7 @@ class Session:
         for a bad torrent (`MetainfoError` too when a URL answers with something else, such as an
         HTML page), `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the
         message names the URL. `TypeError` for another type, and `ValueError` for another URL scheme
-        (magnet links among them), if the torrent is in the session already or the session is
+        or a malformed magnet link, if the torrent is in the session already or the session is
         closed.
         """
     def add_peers(self, torrent: TorrentHandle, peers: Sequence[tuple[str, int]]) -> None:
@@ -720,7 +728,11 @@ class TorrentHandle:
     def info_hash_hex(self) -> str: ...
     @property
     def name(self) -> str:
-        """The torrent's name."""
+        """The torrent's name: a magnet link's `dn` (else its info-hash in hex) until its
+        metadata is in."""
+    def torrent(self) -> Torrent | None:
+        """The torrent's metainfo, to save as a `.torrent` file: None for a magnet link's until
+        its metadata is in (state no longer `"fetching_metadata"`)."""
     def status(self) -> TorrentStatus:
         """A snapshot now (refreshed every half second, and when a piece is verified)."""
     def wait(self, timeout: float | None = None) -> bool:

@@ -101,6 +101,8 @@ impl From<core::Event> for Event {
                 event.kind = "peer_banned";
                 event.ip = Some(ip.to_string());
             }
+            EventKind::FetchingMetadata => event.kind = "fetching_metadata",
+            EventKind::MetadataReceived => event.kind = "metadata_received",
             EventKind::StorageError(error) => {
                 event.kind = "storage_error";
                 event.message = Some(error.to_string());

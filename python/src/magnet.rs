@@ -14,6 +14,12 @@ use pyo3::types::{PyBytes, PyString};
 #[derive(PartialEq, Eq, Hash)]
 pub(crate) struct Magnet(core::Magnet);
 
+impl Magnet {
+    pub(crate) fn link(&self) -> &core::Magnet {
+        &self.0
+    }
+}
+
 #[pymethods]
 impl Magnet {
     /// Parses a magnet link: exactly one `xt=urn:btih:` info-hash (40 hex digits or 32

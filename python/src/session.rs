@@ -145,6 +145,11 @@ impl Source {
         if let Ok(torrent) = obj.cast::<Torrent>() {
             return Ok(Source::Torrent(Box::new(torrent.get().metainfo().clone())));
         }
+        if let Ok(magnet) = obj.cast::<crate::magnet::Magnet>() {
+            return Ok(Source::Load(TorrentSource::Magnet(
+                magnet.get().link().clone(),
+            )));
+        }
         if let Ok(text) = obj.cast::<PyString>() {
             // A str that is not UTF-8 (undecodable bytes of a file name, as `os.fsdecode` gives
             // them) can only be a path.
@@ -239,8 +244,10 @@ impl Session {
     ///
     /// `torrent` is a `Torrent`, a `.torrent` file's bytes, its path, or its `http://` or
     /// `https://` URL (the scheme in any case; fetched as a browser would, at most 16 MiB, 15 s; a
-    /// `file:` URL is a path). Its file (or its folder, for a multi-file torrent) goes into
-    /// `save_dir`. What is there already is checked first, in the background (the state is
+    /// `file:` URL is a path), or a magnet link (a `"magnet:?..."` string or a `Magnet`): its
+    /// metadata is asked of peers first (state `fetching_metadata`, a `fetching_metadata` event,
+    /// then `metadata_received`, and `torrent()` gives it). Its file (or its folder, for a
+    /// multi-file torrent) goes into `save_dir`. What is there already is checked first, in the background (the state is
     /// `checking`, with `pieces_checked` counting), or taken from the fast resume data when the
     /// files are as they were when it was saved, so an interrupted download resumes. `seed_only`
     /// never asks for pieces and never creates, truncates or resizes a file (an origin seeder on
@@ -258,7 +265,7 @@ impl Session {
     /// for a bad torrent (`MetainfoError` too when a URL answers with something else, such as an
     /// HTML page), `NetworkError` when a URL cannot be fetched (`TimeoutError` past 15 s); the
     /// message names the URL. `TypeError` for another type, and `ValueError` for another URL scheme
-    /// (magnet links among them), if the torrent is in the session already or the session is
+    /// or a malformed magnet link, if the torrent is in the session already or the session is
     /// closed.
     #[pyo3(signature = (torrent, save_dir, *, seed_only = false, trust_data = false))]
     fn add(
@@ -281,16 +288,13 @@ impl Session {
             trust_data,
         };
         // Ctrl-C stops the fetch, and nothing is added.
-        let (inner, name) = interruptibly(slf.py(), |cancel| {
-            let meta = match source {
-                Source::Torrent(meta) => *meta,
-                Source::Load(source) => source.load(&ClientConfig::default(), cancel)?,
-            };
-            let name = meta.info().name();
-            let handle = session.add(meta, options)?;
-            Ok::<_, bittern_core::Error>((handle, name))
+        let inner = interruptibly(slf.py(), |cancel| match source {
+            Source::Torrent(meta) => session.add(*meta, options),
+            Source::Load(source) => {
+                session.add_source(source, options, &ClientConfig::default(), cancel)
+            }
         })?;
-        Ok(TorrentHandle { inner, name })
+        Ok(TorrentHandle { inner })
     }
 
     /// Gives a torrent peers to connect to, as `(host, port)` pairs (a host name is
@@ -391,7 +395,6 @@ impl Session {
 #[pyclass(frozen, module = "bittern", name = "TorrentHandle")]
 pub(crate) struct TorrentHandle {
     inner: core::TorrentHandle,
-    name: String,
 }
 
 #[pymethods]
@@ -407,10 +410,19 @@ impl TorrentHandle {
         self.inner.info_hash().to_hex()
     }
 
-    /// The torrent's name.
+    /// The torrent's name: a magnet link's `dn` (else its info-hash in hex) until its
+    /// metadata is in.
     #[getter]
-    fn name(&self) -> &str {
-        &self.name
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// The torrent's metainfo, to save as a `.torrent` file: None for a magnet link's until
+    /// its metadata is in (state no longer `"fetching_metadata"`).
+    fn torrent(&self) -> Option<Torrent> {
+        self.inner
+            .metainfo()
+            .map(|meta| Torrent::of((*meta).clone()))
     }
 
     /// A snapshot now (refreshed every half second, and when a piece is verified).
@@ -496,7 +508,7 @@ impl TorrentHandle {
         let s = self.inner.status();
         Ok(format!(
             "<TorrentHandle {} {} {} {}/{} pieces>",
-            PyString::new(py, &self.name).repr()?,
+            PyString::new(py, &self.name()).repr()?,
             self.inner.info_hash(),
             state_name(s.state),
             s.pieces_done,

@@ -33,6 +33,10 @@ impl Hash for Torrent {
 }
 
 impl Torrent {
+    pub(crate) fn of(meta: Metainfo) -> Torrent {
+        Torrent(meta)
+    }
+
     /// The core value, for other classes of this crate.
     pub(crate) fn metainfo(&self) -> &Metainfo {
         &self.0

@@ -103,6 +103,8 @@ pub struct TorrentHandle {
     pub(super) status: Arc<watch::Sender<Status>>,
     pub(super) error: super::torrent::LastError,
     pub(super) metainfo: super::torrent::MetainfoSlot,
+    /// A magnet link's name for it, until the metadata names it.
+    pub(super) display_name: String,
     /// Its trackers, as its announcer last found them.
     pub(super) trackers: SharedTrackers,
     /// Set once, when this add is removed.
@@ -114,6 +116,15 @@ pub struct TorrentHandle {
 impl TorrentHandle {
     pub fn info_hash(&self) -> InfoHash {
         self.info_hash
+    }
+
+    /// The torrent's name: a magnet link's display name (`dn`, else its info-hash in hex)
+    /// until its metadata is in.
+    pub fn name(&self) -> String {
+        match self.metainfo.get() {
+            Some(meta) => meta.info().name(),
+            None => self.display_name.clone(),
+        }
     }
 
     /// The torrent's metainfo: `None` for a magnet link's until its metadata is in (then it

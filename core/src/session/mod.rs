@@ -209,6 +209,22 @@ impl Session {
         self.start(torrent::Starting::Magnet(magnet), options)
     }
 
+    /// Adds what a user gave ([`TorrentSource::parse`]): a magnet link as
+    /// [`add_magnet`](Self::add_magnet) does, anything else loaded (fetched with `client`'s
+    /// deadlines, `cancel` asked meanwhile) and added as [`add`](Self::add) does.
+    pub fn add_source(
+        &self,
+        source: TorrentSource,
+        options: AddOptions,
+        client: &crate::tracker::client::ClientConfig,
+        cancel: crate::cancel::Cancel<'_>,
+    ) -> Result<TorrentHandle, crate::Error> {
+        match source {
+            TorrentSource::Magnet(magnet) => self.add_magnet(magnet, options),
+            source => self.add(source.load(client, cancel)?, options),
+        }
+    }
+
     fn start(
         &self,
         starting: torrent::Starting,
@@ -216,6 +232,12 @@ impl Session {
     ) -> Result<TorrentHandle, crate::Error> {
         options.validate()?;
         let info_hash = starting.info_hash();
+        let display_name = match &starting {
+            torrent::Starting::Torrent(meta) => meta.info().name(),
+            torrent::Starting::Magnet(magnet) => {
+                magnet.name.clone().unwrap_or_else(|| info_hash.to_hex())
+            }
+        };
         if self.registered(&info_hash) {
             return Err(SessionError::AlreadyAdded(info_hash).into());
         }
@@ -255,6 +277,7 @@ impl Session {
             trackers: started.trackers,
             error: started.error,
             metainfo: started.metainfo,
+            display_name,
             removed: Arc::default(),
             closed: self.closed.clone(),
         };

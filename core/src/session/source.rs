@@ -1,9 +1,11 @@
 //! Where a torrent to add comes from: the one loader behind `bittern download`, Python's
-//! `Session.add` and C's `bittern_torrent_load` / `_fetch` / `_from_bytes`.
+//! `Session.add` and C's `bittern_torrent_load` / `_fetch` / `_from_bytes`; a magnet link is
+//! added as it is ([`Session::add_source`](super::Session::add_source)).
 
 use super::SessionError;
 use crate::bencode::{decode, DecodeOptions, Mode};
 use crate::cancel::Cancel;
+use crate::magnet::Magnet;
 use crate::metainfo::{LoadLimits, Metainfo};
 use crate::tracker::client::{blocking, ClientConfig, Fetched};
 use std::path::PathBuf;
@@ -11,19 +13,22 @@ use std::path::PathBuf;
 /// The largest `.torrent` fetched over http(s), in bytes.
 pub const MAX_FETCHED_TORRENT: usize = 16 << 20;
 
-/// A `.torrent` file's place: a path, an http(s) URL, or its bytes at hand.
+/// A `.torrent` file's place: a path, an http(s) URL, or its bytes at hand; or a magnet link,
+/// whose metadata peers give.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TorrentSource {
     Path(PathBuf),
     Url(String),
     Bytes(Vec<u8>),
+    Magnet(Magnet),
 }
 
 impl TorrentSource {
-    /// What a user typed: an `http://` or `https://` URL (the scheme in any case), a `file:`
-    /// URL of this host, or else a path. Other schemes, magnet links among them, are refused
-    /// with [`SessionError::UnsupportedSource`].
-    pub fn parse(text: &str) -> Result<TorrentSource, SessionError> {
+    /// What a user typed: a magnet link, an `http://` or `https://` URL (the scheme in any
+    /// case), a `file:` URL of this host, or else a path. Other schemes are refused with
+    /// [`SessionError::UnsupportedSource`], a malformed magnet link with its
+    /// [`MagnetError`](crate::magnet::MagnetError).
+    pub fn parse(text: &str) -> Result<TorrentSource, crate::Error> {
         let unsupported = |reason| SessionError::UnsupportedSource {
             text: text.to_owned(),
             reason,
@@ -42,21 +47,20 @@ impl TorrentSource {
         }
         match scheme.to_ascii_lowercase().as_str() {
             "http" | "https" => Ok(TorrentSource::Url(text.to_owned())),
-            "magnet" => Err(unsupported(
-                "magnet links are not supported yet: give a .torrent file or its URL",
-            )),
+            "magnet" => Ok(TorrentSource::Magnet(Magnet::parse(text)?)),
             "file" => {
                 let url =
                     reqwest::Url::parse(text).map_err(|_| unsupported("not a valid file URL"))?;
                 if !matches!(url.host_str(), None | Some("") | Some("localhost")) {
-                    return Err(unsupported("a file URL of another host"));
+                    return Err(unsupported("a file URL of another host").into());
                 }
-                url.to_file_path()
+                Ok(url
+                    .to_file_path()
                     .map(TorrentSource::Path)
-                    .map_err(|_| unsupported("not a valid file URL"))
+                    .map_err(|_| unsupported("not a valid file URL"))?)
             }
             _ if rest.starts_with("//") => {
-                Err(unsupported("only http and https URLs are supported"))
+                Err(unsupported("only http and https URLs are supported").into())
             }
             _ => Ok(TorrentSource::Path(text.into())),
         }
@@ -68,7 +72,9 @@ impl TorrentSource {
     /// A URL's failures name it: [`SessionError::Fetch`] when nothing usable came (an HTTP
     /// error status, a failed connection, the deadline, `cancel`),
     /// [`SessionError::NotATorrent`] for an answer that is not bencode (an HTML page), and
-    /// [`SessionError::InvalidFetched`] for bencode that is not a valid torrent.
+    /// [`SessionError::InvalidFetched`] for bencode that is not a valid torrent. A magnet link
+    /// has nothing to load ([`SessionError::UnsupportedSource`]): its metadata comes from
+    /// peers once it is added.
     pub fn load(
         &self,
         client: &ClientConfig,
@@ -87,6 +93,12 @@ impl TorrentSource {
                 Ok(fetched_torrent(url, fetched)?)
             }
             TorrentSource::Bytes(bytes) => Ok(Metainfo::from_bytes(bytes)?),
+            TorrentSource::Magnet(magnet) => Err(SessionError::UnsupportedSource {
+                text: magnet.to_string(),
+                reason: "a magnet link has no torrent file to load: its metadata comes from \
+                         peers once it is added to a session",
+            }
+            .into()),
         }
     }
 }
@@ -172,8 +184,12 @@ mod tests {
             parse("file://localhost/tmp/a.torrent"),
             path("/tmp/a.torrent")
         );
+        let hash = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+        let magnet = TorrentSource::parse(&format!("magnet:?xt=urn:btih:{hash}&dn=x"));
+        assert!(matches!(magnet, Ok(TorrentSource::Magnet(m)) if m.info_hash.to_hex() == hash));
+        let bad = TorrentSource::parse("magnet:?xt=urn:btih:00").unwrap_err();
+        assert_eq!(bad.kind(), crate::ErrorKind::InvalidArgument, "{bad}");
         for (text, says) in [
-            ("magnet:?xt=urn:btih:00", "not supported"),
             ("udp://x:1/t", "only http and https"),
             ("file://elsewhere/a.torrent", "another host"),
         ] {
