@@ -119,3 +119,61 @@ def test_cli_prints_a_torrents_link_and_reads_a_link(bittern_script: str, tmp_pa
     ]
     missing = run(bittern_script, "magnet", tmp_path / "nope.torrent")
     assert missing.returncode == 1 and "nope.torrent" in missing.stderr
+
+
+def wait_until(done, timeout: float = 10) -> None:
+    import time
+
+    deadline = time.time() + timeout
+    while not done():
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def seeded(tmp_path: Path, files: int) -> tuple[bittern.Session, bittern.Torrent, Path]:
+    """A session seeding `files` small files (no tracker), its torrent, and the data's folder."""
+    root = tmp_path / "seed" / "album"
+    root.mkdir(parents=True)
+    for i in range(files):
+        (root / f"track-{i:03}.ogg").write_bytes(bytes([i % 251]) * (3000 + 17 * i))
+    torrent = bittern.Torrent.create(root, piece_length=16384)
+    seeder = bittern.Session(listen="127.0.0.1:0")
+    seeder.add(torrent, tmp_path / "seed", seed_only=True).wait_checked(timeout=30)
+    return seeder, torrent, root
+
+
+def test_session_add_fetches_a_magnet_links_metadata_then_downloads(tmp_path: Path) -> None:
+    seeder, torrent, root = seeded(tmp_path, 400)
+    host, port = seeder.listen_address
+    link = f"{torrent.magnet()}&x.pe={host}:{port}"
+    with seeder, bittern.Session(listen="127.0.0.2:0") as s:
+        h = s.add(link, tmp_path / "out")
+        assert h.torrent() is None
+        assert h.name == "album"
+        assert h.wait(timeout=60), h.status()
+        kinds = [e.kind for e in s.events(timeout=0)]
+        assert kinds.index("fetching_metadata") < kinds.index("metadata_received") < kinds.index("finished")
+        fetched = h.torrent()
+        assert fetched is not None and fetched.info_hash == torrent.info_hash
+        assert fetched.info_bytes == torrent.info_bytes
+        fetched.save(tmp_path / "fetched.torrent")
+        assert bittern.Torrent.load(tmp_path / "fetched.torrent").info_hash == torrent.info_hash
+    for f in root.iterdir():
+        assert (tmp_path / "out" / "album" / f.name).read_bytes() == f.read_bytes()
+
+
+def test_a_magnet_link_with_no_peer_waits_in_fetching_metadata(tmp_path: Path) -> None:
+    hash_hex = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+    with bittern.Session(listen="127.0.0.1:0") as s:
+        h = s.add(bittern.Magnet.parse(f"magnet:?xt=urn:btih:{hash_hex}"), tmp_path)
+        assert h.status().state == "fetching_metadata"
+        assert h.name == hash_hex and h.torrent() is None
+        assert not h.wait(timeout=0.5)
+        h.pause()
+        wait_until(lambda: h.status().state == "paused")
+        h.resume()
+        wait_until(lambda: h.status().state == "fetching_metadata")
+        with pytest.raises(ValueError, match="already"):
+            s.add(f"magnet:?xt=urn:btih:{hash_hex}", tmp_path)
+    with bittern.Session(listen="127.0.0.1:0") as s, pytest.raises(ValueError, match="neither 40 hex"):
+        s.add("magnet:?xt=urn:btih:00", tmp_path)
