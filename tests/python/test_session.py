@@ -754,7 +754,9 @@ def test_cli_bad_inputs(bittern_script: str, tmp_path: Path) -> None:
     line = one_error_line(run(bittern_script, "download", "http://127.0.0.1:1/x.torrent", "-o", tmp_path))
     assert line.startswith("bittern: error: cannot fetch the torrent file http://127.0.0.1:1/x.torrent: "), line
     assert "tracker" not in line and line.count("127.0.0.1:1") == 1
-    assert "not supported" in one_error_line(run(bittern_script, "download", "magnet:?xt=urn:btih:00"))
+    # A magnet link is taken; a malformed one is refused, saying what is wrong with it.
+    line = one_error_line(run(bittern_script, "download", "magnet:?xt=urn:btih:00", "-o", tmp_path))
+    assert "magnet link" in line and '"00" is neither 40 hex digits' in line, line
     (tmp_path / "bad.torrent").write_bytes(b"d4:infoi1ee")
     assert "bad.torrent" in one_error_line(run(bittern_script, "download", tmp_path / "bad.torrent", "-o", tmp_path))
     data = random_file(tmp_path / "data.bin", 40_000)
@@ -870,7 +872,7 @@ def test_torrents_load_from_bytes_urls_in_any_case_and_file_urls(tmp_path: Path)
         s.remove(s.add((tmp_path / "t.torrent").as_uri(), tmp_path / "b"))
         with pytest.raises(bittern.NetworkError):
             s.add("HTTP://127.0.0.1:1/x.torrent", tmp_path / "c")
-        with pytest.raises(ValueError, match="not supported"):
+        with pytest.raises(ValueError, match="neither 40 hex digits"):  # a malformed magnet link
             s.add("magnet:?xt=urn:btih:00", tmp_path / "c")
         with pytest.raises(ValueError, match="only http and https"):
             s.add("ftp://example.invalid/x.torrent", tmp_path / "c")
