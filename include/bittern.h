@@ -203,6 +203,16 @@ typedef enum {
      * Reading or writing the torrent's files failed (`bittern_event_message` says why).
      */
     BITTERN_EVENT_KIND_STORAGE_ERROR = 7,
+    /**
+     * A torrent added from a magnet link asks peers for its metadata
+     * (`BITTERN_TORRENT_STATE_FETCHING_METADATA`).
+     */
+    BITTERN_EVENT_KIND_FETCHING_METADATA = 8,
+    /**
+     * A magnet link's metadata is in and matched the link's info-hash: the torrent's files are
+     * known (`bittern_torrent_handle_metainfo`), and it goes on as any other.
+     */
+    BITTERN_EVENT_KIND_METADATA_RECEIVED = 9,
 } bittern_event_kind;
 
 /**
@@ -229,6 +239,11 @@ typedef enum {
      * Stopped by an error (`BITTERN_EVENT_KIND_STORAGE_ERROR` says which).
      */
     BITTERN_TORRENT_STATE_ERROR = 4,
+    /**
+     * Added from a magnet link: asking peers for the torrent's metadata (`piece_count` and
+     * `total_length` are 0 until it is in).
+     */
+    BITTERN_TORRENT_STATE_FETCHING_METADATA = 5,
 } bittern_torrent_state;
 
 /**
@@ -478,17 +493,18 @@ typedef struct bittern_session_config bittern_session_config;
 typedef struct bittern_torrent bittern_torrent;
 
 /**
- * A torrent in a session, made by `bittern_session_add` and ended by
- * `bittern_torrent_handle_free`, which does not stop the torrent (`bittern_session_remove`
- * does).
+ * A torrent in a session, made by `bittern_session_add`, `bittern_session_add_magnet` or
+ * `bittern_session_add_magnet_link` and ended by `bittern_torrent_handle_free`, which does
+ * not stop the torrent (`bittern_session_remove` does).
  *
  * A handle stays valid after its torrent is removed or its session freed: the status is then
  * the last one the torrent had, and pausing or resuming gives
  * `BITTERN_RESULT_INVALID_ARGUMENT`.
  *
- * Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`) are listed in
- * tier order, indexes 0 to `bittern_torrent_handle_tracker_count` - 1; the list and its order
- * are fixed for the handle's life, only each tracker's state, peers and message change.
+ * Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`; a magnet
+ * link's `tr`, each a tier of its own) are listed in tier order, indexes 0 to
+ * `bittern_torrent_handle_tracker_count` - 1; the list and its order are fixed for the
+ * handle's life, only each tracker's state, peers and message change.
  *
  * Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
  * at once.
@@ -1572,7 +1588,53 @@ bittern_result bittern_session_add(bittern_session *session,
                                    bittern_torrent_handle **handle_out);
 
 /**
- * Gives the torrent a peer to connect to, besides those its trackers name: `"host:port"`,
+ * Adds the torrent of the magnet link `link` (`magnet:?xt=urn:btih:...`, as
+ * `bittern_magnet_parse` reads it) to the session, its data in the folder `save_dir` (as
+ * `bittern_session_add` takes it). `options` may be NULL for the defaults. A new handle to the
+ * torrent goes to `*handle_out`.
+ *
+ * Returns at once: the torrent first asks peers for its metadata (BEP 9), in
+ * `BITTERN_TORRENT_STATE_FETCHING_METADATA` with a `BITTERN_EVENT_KIND_FETCHING_METADATA`
+ * event: the peers the link names (`x.pe`), those its trackers (`tr`) give, and those given
+ * by `bittern_session_add_peer`. Once the metadata is in and matches the link's info-hash
+ * (`BITTERN_EVENT_KIND_METADATA_RECEIVED`; `bittern_torrent_handle_metainfo` then gives the
+ * torrent), it goes on as one added by `bittern_session_add`: its data is checked, then
+ * downloaded. Meanwhile `piece_count` and `total_length` of its status are 0.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for a malformed link (the last error says what is
+ * wrong, as for `bittern_magnet_parse`), when the session has this torrent already (same
+ * info-hash) or `save_dir` is empty.
+ *
+ * Ownership: `link` and `options` stay the caller's and may be freed at once; free the handle
+ * with `bittern_torrent_handle_free`. Thread safety: any thread; only reads `link` and
+ * `options`.
+ */
+bittern_result bittern_session_add_magnet(bittern_session *session,
+                                          const char *link,
+                                          const char *save_dir,
+                                          const bittern_add_options *options,
+                                          bittern_torrent_handle **handle_out);
+
+/**
+ * Adds the torrent of a magnet link parsed by `bittern_magnet_parse`, as
+ * `bittern_session_add_magnet` adds one given as text, its data in the folder `save_dir`.
+ * `options` may be NULL for the defaults. A new handle to the torrent goes to `*handle_out`.
+ *
+ * Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
+ * info-hash) or `save_dir` is empty.
+ *
+ * Ownership: the session keeps its own copy of the link, so `magnet` and `options` stay the
+ * caller's and may be freed at once; free the handle with `bittern_torrent_handle_free`.
+ * Thread safety: any thread; only reads `magnet` and `options`.
+ */
+bittern_result bittern_session_add_magnet_link(bittern_session *session,
+                                               const bittern_magnet *magnet,
+                                               const char *save_dir,
+                                               const bittern_add_options *options,
+                                               bittern_torrent_handle **handle_out);
+
+/**
+ * Gives the torrent a peer to connect to, besides those its trackers (or magnet link) name: `"host:port"`,
  * such as `"192.0.2.7:6881"` or `"[2001:db8::1]:51413"` (a name is resolved now, blocking,
  * and its first address taken). Returns at once; the torrent connects when it has room.
  *
@@ -1631,6 +1693,22 @@ void bittern_torrent_handle_free(bittern_torrent_handle *handle);
  */
 bittern_result bittern_torrent_handle_info_hash(const bittern_torrent_handle *handle,
                                                 uint8_t *hash_out);
+
+/**
+ * Makes a new torrent of the handle's metainfo (what a `.torrent` file of it holds, which
+ * `bittern_torrent_save` writes) into `*torrent_out`. A torrent added with
+ * `bittern_session_add` has it from the start; one added from a magnet link once its metadata
+ * is in (`BITTERN_EVENT_KIND_METADATA_RECEIVED`; the state is no longer
+ * `BITTERN_TORRENT_STATE_FETCHING_METADATA`).
+ *
+ * Errors: `BITTERN_RESULT_NOT_FOUND` while a magnet link's metadata is not in yet (the last
+ * error says so).
+ *
+ * Ownership: the caller owns the new torrent and frees it with `bittern_torrent_free`; it is
+ * a copy, independent of the handle. Thread safety: any thread.
+ */
+bittern_result bittern_torrent_handle_metainfo(const bittern_torrent_handle *handle,
+                                               bittern_torrent **torrent_out);
 
 /**
  * Writes the torrent's status now to `*status_out`, whose `struct_size` the caller sets to

@@ -32,9 +32,15 @@ pub enum bittern_event_kind {
     PeerBanned = 6,
     /// Reading or writing the torrent's files failed (`bittern_event_message` says why).
     StorageError = 7,
+    /// A torrent added from a magnet link asks peers for its metadata
+    /// (`BITTERN_TORRENT_STATE_FETCHING_METADATA`).
+    FetchingMetadata = 8,
+    /// A magnet link's metadata is in and matched the link's info-hash: the torrent's files are
+    /// known (`bittern_torrent_handle_metainfo`), and it goes on as any other.
+    MetadataReceived = 9,
 }
 
-crate::enum_arg::enum_arg!(bittern_event_kind_arg => bittern_event_kind [Other, PieceVerified, HashFailed, Finished, TrackerReply, TrackerError, PeerBanned, StorageError]);
+crate::enum_arg::enum_arg!(bittern_event_kind_arg => bittern_event_kind [Other, PieceVerified, HashFailed, Finished, TrackerReply, TrackerError, PeerBanned, StorageError, FetchingMetadata, MetadataReceived]);
 
 /// An event of a session, taken by `bittern_session_poll_event` and ended by
 /// `bittern_event_free`.
@@ -72,6 +78,8 @@ impl bittern_event {
                 bittern_event_kind::StorageError,
                 Some(c_string(&e.to_string())),
             ),
+            EventKind::FetchingMetadata => (bittern_event_kind::FetchingMetadata, None),
+            EventKind::MetadataReceived => (bittern_event_kind::MetadataReceived, None),
             // A kind added to the core and not yet mapped here: still handed over, described.
             other => (
                 bittern_event_kind::Other,
@@ -147,6 +155,8 @@ pub extern "C" fn bittern_event_kind_name(kind: bittern_event_kind_arg) -> *cons
             bittern_event_kind::TrackerError => c"BITTERN_EVENT_KIND_TRACKER_ERROR",
             bittern_event_kind::PeerBanned => c"BITTERN_EVENT_KIND_PEER_BANNED",
             bittern_event_kind::StorageError => c"BITTERN_EVENT_KIND_STORAGE_ERROR",
+            bittern_event_kind::FetchingMetadata => c"BITTERN_EVENT_KIND_FETCHING_METADATA",
+            bittern_event_kind::MetadataReceived => c"BITTERN_EVENT_KIND_METADATA_RECEIVED",
         };
         Ok(name.as_ptr())
     })
@@ -353,6 +363,23 @@ mod tests {
         assert!(
             said.starts_with("http://t/announce: ") && said.contains("connection refused"),
             "{said}"
+        );
+
+        let e = event(EventKind::FetchingMetadata);
+        assert_eq!(
+            bittern_event_get_kind(&e),
+            bittern_event_kind::FetchingMetadata
+        );
+        assert_eq!(message(&e), None);
+        let e = event(EventKind::MetadataReceived);
+        assert_eq!(
+            bittern_event_get_kind(&e),
+            bittern_event_kind::MetadataReceived
+        );
+        let name = bittern_event_kind_name(bittern_event_kind::MetadataReceived.into());
+        assert_eq!(
+            unsafe { CStr::from_ptr(name) }.to_str().unwrap(),
+            "BITTERN_EVENT_KIND_METADATA_RECEIVED"
         );
 
         let name = bittern_event_kind_name(bittern_event_kind::TrackerError.into());

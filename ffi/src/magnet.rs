@@ -21,6 +21,13 @@ pub struct bittern_magnet {
     web_seeds: Vec<CString>,
 }
 
+impl bittern_magnet {
+    /// The link itself, for the session's `bittern_session_add_magnet_link`.
+    pub(crate) fn magnet(&self) -> &Magnet {
+        &self.magnet
+    }
+}
+
 /// Parses a magnet link (`magnet:?xt=urn:btih:...`): exactly one BitTorrent info-hash, in 40
 /// hex digits or 32 base32 letters, then the optional `dn` (name), `tr` (trackers, a tier
 /// each), `x.pe` (peer addresses) and `ws` (web seeds); other keys are skipped. A new magnet

@@ -6,6 +6,7 @@
 
 use crate::add_options::bittern_add_options;
 use crate::event::bittern_event;
+use crate::magnet::bittern_magnet;
 use crate::session_config::bittern_session_config;
 use crate::torrent::bittern_torrent;
 use crate::torrent_handle::bittern_torrent_handle;
@@ -13,6 +14,7 @@ use crate::{
     arg, arg_out, arg_path, arg_str, bittern_result, free_handle, guard, guard_value, into_handle,
     parse_host_port, Failure,
 };
+use bittern_core::magnet::Magnet;
 use bittern_core::session::{Event, EventReceiver, Session, SessionConfig};
 use std::ffi::c_char;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -207,7 +209,80 @@ pub extern "C" fn bittern_session_add(
     })
 }
 
-/// Gives the torrent a peer to connect to, besides those its trackers name: `"host:port"`,
+/// Adds the torrent of the magnet link `link` (`magnet:?xt=urn:btih:...`, as
+/// `bittern_magnet_parse` reads it) to the session, its data in the folder `save_dir` (as
+/// `bittern_session_add` takes it). `options` may be NULL for the defaults. A new handle to the
+/// torrent goes to `*handle_out`.
+///
+/// Returns at once: the torrent first asks peers for its metadata (BEP 9), in
+/// `BITTERN_TORRENT_STATE_FETCHING_METADATA` with a `BITTERN_EVENT_KIND_FETCHING_METADATA`
+/// event: the peers the link names (`x.pe`), those its trackers (`tr`) give, and those given
+/// by `bittern_session_add_peer`. Once the metadata is in and matches the link's info-hash
+/// (`BITTERN_EVENT_KIND_METADATA_RECEIVED`; `bittern_torrent_handle_metainfo` then gives the
+/// torrent), it goes on as one added by `bittern_session_add`: its data is checked, then
+/// downloaded. Meanwhile `piece_count` and `total_length` of its status are 0.
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` for a malformed link (the last error says what is
+/// wrong, as for `bittern_magnet_parse`), when the session has this torrent already (same
+/// info-hash) or `save_dir` is empty.
+///
+/// Ownership: `link` and `options` stay the caller's and may be freed at once; free the handle
+/// with `bittern_torrent_handle_free`. Thread safety: any thread; only reads `link` and
+/// `options`.
+#[no_mangle]
+pub extern "C" fn bittern_session_add_magnet(
+    session: *mut bittern_session,
+    link: *const c_char,
+    save_dir: *const c_char,
+    options: *const bittern_add_options,
+    handle_out: *mut *mut bittern_torrent_handle,
+) -> bittern_result {
+    guard(|| {
+        let s = unsafe { arg(session, "session") }?;
+        let link = unsafe { arg_str(link, "link") }?;
+        let save_dir = unsafe { arg_path(save_dir, "save_dir") }?;
+        let out = unsafe { arg_out(handle_out, "handle_out") }?;
+        let magnet = Magnet::parse(link).map_err(bittern_core::Error::from)?;
+        // SAFETY: `options` is NULL (the defaults) or points at live options.
+        let options = bittern_add_options::to_core(unsafe { options.as_ref() }, save_dir);
+        let handle = s.session.add_magnet(magnet, options)?;
+        out.put(into_handle(bittern_torrent_handle::new(handle)));
+        Ok(())
+    })
+}
+
+/// Adds the torrent of a magnet link parsed by `bittern_magnet_parse`, as
+/// `bittern_session_add_magnet` adds one given as text, its data in the folder `save_dir`.
+/// `options` may be NULL for the defaults. A new handle to the torrent goes to `*handle_out`.
+///
+/// Errors: `BITTERN_RESULT_INVALID_ARGUMENT` when the session has this torrent already (same
+/// info-hash) or `save_dir` is empty.
+///
+/// Ownership: the session keeps its own copy of the link, so `magnet` and `options` stay the
+/// caller's and may be freed at once; free the handle with `bittern_torrent_handle_free`.
+/// Thread safety: any thread; only reads `magnet` and `options`.
+#[no_mangle]
+pub extern "C" fn bittern_session_add_magnet_link(
+    session: *mut bittern_session,
+    magnet: *const bittern_magnet,
+    save_dir: *const c_char,
+    options: *const bittern_add_options,
+    handle_out: *mut *mut bittern_torrent_handle,
+) -> bittern_result {
+    guard(|| {
+        let s = unsafe { arg(session, "session") }?;
+        let magnet = unsafe { arg(magnet, "magnet") }?.magnet().clone();
+        let save_dir = unsafe { arg_path(save_dir, "save_dir") }?;
+        let out = unsafe { arg_out(handle_out, "handle_out") }?;
+        // SAFETY: `options` is NULL (the defaults) or points at live options.
+        let options = bittern_add_options::to_core(unsafe { options.as_ref() }, save_dir);
+        let handle = s.session.add_magnet(magnet, options)?;
+        out.put(into_handle(bittern_torrent_handle::new(handle)));
+        Ok(())
+    })
+}
+
+/// Gives the torrent a peer to connect to, besides those its trackers (or magnet link) name: `"host:port"`,
 /// such as `"192.0.2.7:6881"` or `"[2001:db8::1]:51413"` (a name is resolved now, blocking,
 /// and its first address taken). Returns at once; the torrent connects when it has room.
 ///

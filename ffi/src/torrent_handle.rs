@@ -1,28 +1,31 @@
-//! `bittern_torrent_handle`: a torrent in a session, made by `bittern_session_add`.
+//! `bittern_torrent_handle`: a torrent in a session, made by `bittern_session_add` (or
+//! `bittern_session_add_magnet`).
 
 use crate::disconnect_reason::bittern_disconnect_reason_arg;
+use crate::torrent::bittern_torrent;
 use crate::torrent_status::bittern_torrent_status;
 use crate::tracker_state::bittern_tracker_state;
 use crate::{
     arg, arg_out, bittern_result, copy_str, field_spans, free_handle, guard, guard_value,
-    put_sized, without_nul, CStrCache, Failure,
+    into_handle, put_sized, without_nul, CStrCache, Failure,
 };
 use bittern_core::session::{TorrentHandle, TrackerStatus};
 use std::ffi::c_char;
 use std::ptr;
 use std::time::Duration;
 
-/// A torrent in a session, made by `bittern_session_add` and ended by
-/// `bittern_torrent_handle_free`, which does not stop the torrent (`bittern_session_remove`
-/// does).
+/// A torrent in a session, made by `bittern_session_add`, `bittern_session_add_magnet` or
+/// `bittern_session_add_magnet_link` and ended by `bittern_torrent_handle_free`, which does
+/// not stop the torrent (`bittern_session_remove` does).
 ///
 /// A handle stays valid after its torrent is removed or its session freed: the status is then
 /// the last one the torrent had, and pausing or resuming gives
 /// `BITTERN_RESULT_INVALID_ARGUMENT`.
 ///
-/// Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`) are listed in
-/// tier order, indexes 0 to `bittern_torrent_handle_tracker_count` - 1; the list and its order
-/// are fixed for the handle's life, only each tracker's state, peers and message change.
+/// Trackers: the torrent's tracker URLs (BEP 12 `announce-list`, else `announce`; a magnet
+/// link's `tr`, each a tier of its own) are listed in tier order, indexes 0 to
+/// `bittern_torrent_handle_tracker_count` - 1; the list and its order are fixed for the
+/// handle's life, only each tracker's state, peers and message change.
 ///
 /// Thread safety: every function but `bittern_torrent_handle_free` may run on several threads
 /// at once.
@@ -105,6 +108,35 @@ pub extern "C" fn bittern_torrent_handle_info_hash(
     with_handle(handle, |h| {
         let out = unsafe { arg_out(hash_out.cast::<[u8; 20]>(), "hash_out") }?;
         out.put(h.info_hash().0);
+        Ok(())
+    })
+}
+
+/// Makes a new torrent of the handle's metainfo (what a `.torrent` file of it holds, which
+/// `bittern_torrent_save` writes) into `*torrent_out`. A torrent added with
+/// `bittern_session_add` has it from the start; one added from a magnet link once its metadata
+/// is in (`BITTERN_EVENT_KIND_METADATA_RECEIVED`; the state is no longer
+/// `BITTERN_TORRENT_STATE_FETCHING_METADATA`).
+///
+/// Errors: `BITTERN_RESULT_NOT_FOUND` while a magnet link's metadata is not in yet (the last
+/// error says so).
+///
+/// Ownership: the caller owns the new torrent and frees it with `bittern_torrent_free`; it is
+/// a copy, independent of the handle. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_torrent_handle_metainfo(
+    handle: *const bittern_torrent_handle,
+    torrent_out: *mut *mut bittern_torrent,
+) -> bittern_result {
+    with_handle(handle, |h| {
+        let out = unsafe { arg_out(torrent_out, "torrent_out") }?;
+        let meta = h.metainfo().ok_or_else(|| {
+            Failure::not_found(format!(
+                "the metadata of {} is not in yet: it is being fetched from peers",
+                h.info_hash()
+            ))
+        })?;
+        out.put(into_handle(bittern_torrent::new((*meta).clone())));
         Ok(())
     })
 }

@@ -46,6 +46,8 @@ NULL_OK = {
     ("bittern_session_config_set_listen", "address"): ("NULL goes back to the default", "ok"),
     ("bittern_session_new", "config"): ("`config` (NULL for the defaults)", "done"),
     ("bittern_session_add", "options"): ("`options` may be NULL for the defaults", "done"),
+    ("bittern_session_add_magnet", "options"): ("`options` may be NULL for the defaults", "done"),
+    ("bittern_session_add_magnet_link", "options"): ("`options` may be NULL for the defaults", "done"),
     ("bittern_torrent_set_announce", "url"): ("NULL removes it", "ok"),
     ("bittern_torrent_set_comment", "comment"): ("NULL removes it", "ok"),
     ("bittern_torrent_set_created_by", "created_by"): ("NULL removes it", "ok"),

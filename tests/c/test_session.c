@@ -1,6 +1,7 @@
 /* Sessions through the C interface: a tracker, a seeder and a downloader on loopback, a small
  * torrent from one to the other, its events and status; pausing, a storage error, removing,
- * fetching a torrent by URL, polling from several threads, refusals and NULL arguments.
+ * fetching a torrent by URL, polling from several threads, refusals and NULL arguments; a
+ * download from a magnet link (the metadata from the seeder first).
  *
  * Usage: test_session TEMP_DIR
  *
@@ -880,6 +881,212 @@ static void test_trackers(void)
     bittern_torrent_free(none);
 }
 
+/* ---- magnet links ---------------------------------------------------------------------------- */
+
+static int is_fetching_metadata(const bittern_torrent_status *st)
+{
+    return st->state == BITTERN_TORRENT_STATE_FETCHING_METADATA;
+}
+
+/* A seeder of a torrent made here, and downloaders that know only its magnet link: the
+ * metadata comes from the seeder (BEP 9), then the data. */
+static void test_magnet(void)
+{
+    char seed_dir[4096], data[4096], down_dir[4096], down_data[4096], down2_dir[4096];
+    char down2_data[4096];
+    path_of(seed_dir, sizeof seed_dir, "mseed");
+    path_of(data, sizeof data, "mseed/magnet.bin");
+    path_of(down_dir, sizeof down_dir, "mdown");
+    path_of(down_data, sizeof down_data, "mdown/magnet.bin");
+    path_of(down2_dir, sizeof down2_dir, "mdown2");
+    path_of(down2_data, sizeof down2_data, "mdown2/magnet.bin");
+    CHECK(mkdir(seed_dir, 0755) == 0);
+    size_t len = 200 * 1024 + 77;
+    unsigned char *bytes = malloc(len);
+    uint32_t x = 777;
+    for (size_t i = 0; bytes != NULL && i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        bytes[i] = (unsigned char)(x >> 16);
+    }
+    CHECK(bytes != NULL && write_file(data, bytes, len));
+    free(bytes);
+
+    bittern_create_options *create = NULL;
+    CHECK_OK(bittern_create_options_new(&create));
+    CHECK_OK(bittern_create_options_set_piece_length(create, PIECE_LEN));
+    bittern_torrent *torrent = NULL;
+    CHECK_OK(bittern_torrent_create(data, create, NULL, NULL, &torrent));
+    bittern_create_options_free(create);
+    if (torrent == NULL) {
+        return;
+    }
+    uint8_t hash[20];
+    CHECK_OK(bittern_torrent_info_hash(torrent, hash));
+    uint32_t pieces = (uint32_t)bittern_torrent_piece_count(torrent);
+    char link[2048];
+    CHECK(bittern_torrent_magnet(torrent, link, sizeof link) < sizeof link);
+    CHECKF(strncmp(link, "magnet:?xt=urn:btih:", 20) == 0, "%s", link);
+
+    bittern_session *seeder = start_session();
+    bittern_add_options *seed_only = NULL;
+    CHECK_OK(bittern_add_options_new(&seed_only));
+    CHECK_OK(bittern_add_options_set_seed_only(seed_only, true));
+    bittern_torrent_handle *seed = NULL;
+    CHECK_OK(bittern_session_add(seeder, torrent, seed_dir, seed_only, &seed));
+    bittern_add_options_free(seed_only);
+    bool finished = false;
+    CHECK_OK(bittern_torrent_handle_wait(seed, 10000, &finished));
+    CHECKF(finished, "the seeder's data checks complete");
+    /* A torrent added as a torrent has its metainfo from the start. */
+    bittern_torrent *copy = NULL;
+    CHECK_OK(bittern_torrent_handle_metainfo(seed, &copy));
+    uint8_t copy_hash[20] = {0};
+    CHECK(copy != NULL && bittern_torrent_info_hash(copy, copy_hash) == BITTERN_RESULT_OK &&
+          memcmp(copy_hash, hash, 20) == 0);
+    bittern_torrent_free(copy);
+    char seeder_addr[64];
+    snprintf(seeder_addr, sizeof seeder_addr, "127.0.0.1:%u",
+             bittern_session_listen_port(seeder));
+
+    bittern_session *downloader = start_session();
+    /* Malformed links: refused, saying why; nothing written to the handle. */
+    bittern_torrent_handle *h = NULL;
+    CHECK_RESULT(bittern_session_add_magnet(downloader, "http://not/a/magnet", down_dir, NULL, &h),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    char message[512];
+    CHECK(bittern_last_error_message(message, sizeof message) > 0);
+    CHECK_RESULT(bittern_session_add_magnet(downloader, "magnet:?xt=urn:btih:1234", down_dir, NULL,
+                                            &h),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(bittern_last_error_message(message, sizeof message) > 0);
+    CHECK(h == NULL);
+    CHECK_RESULT(bittern_session_add_magnet(downloader, link, NULL, NULL, &h),
+                 BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_session_add_magnet(downloader, NULL, down_dir, NULL, &h),
+                 BITTERN_RESULT_NULL_PARAMETER);
+
+    /* The link names no peer: the torrent waits in FETCHING_METADATA, its metainfo not in. */
+    CHECK_OK(bittern_session_add_magnet(downloader, link, down_dir, NULL, &h));
+    if (h == NULL) {
+        goto out;
+    }
+    uint8_t handle_hash[20];
+    CHECK_OK(bittern_torrent_handle_info_hash(h, handle_hash));
+    CHECK(memcmp(handle_hash, hash, 20) == 0);
+    bittern_torrent_status st;
+    memset(&st, 0, sizeof st);
+    CHECK(wait_for_status(h, &st, is_fetching_metadata));
+    CHECK(st.piece_count == 0 && st.total_length == 0);
+    bittern_torrent *meta = NULL;
+    CHECK_RESULT(bittern_torrent_handle_metainfo(h, &meta), BITTERN_RESULT_NOT_FOUND);
+    CHECK_LAST_ERROR_HAS("not in yet");
+    CHECK(meta == NULL);
+    /* Twice: refused, as for a torrent. */
+    bittern_torrent_handle *twice = NULL;
+    CHECK_RESULT(bittern_session_add_magnet(downloader, link, down_dir, NULL, &twice),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK(twice == NULL);
+
+    /* Then the seeder: the metadata, then every piece. */
+    CHECK_OK(bittern_session_add_peer(downloader, h, seeder_addr));
+    int fetching = 0, received = 0, verified = 0, done = 0, in_order = 1;
+    double deadline = now_s() + 60;
+    while (!done && now_s() < deadline) {
+        bittern_event *ev = NULL;
+        bittern_result r = bittern_session_poll_event(downloader, 1000, &ev);
+        if (r == BITTERN_RESULT_NOT_FOUND) {
+            continue;
+        }
+        CHECK_OK(r);
+        if (ev == NULL) {
+            break;
+        }
+        CHECK(event_is_about(ev, hash));
+        switch (bittern_event_get_kind(ev)) {
+        case BITTERN_EVENT_KIND_FETCHING_METADATA:
+            fetching++;
+            in_order &= received == 0;
+            CHECK(bittern_event_message(ev) == NULL);
+            break;
+        case BITTERN_EVENT_KIND_METADATA_RECEIVED:
+            received++;
+            in_order &= fetching == 1 && verified == 0;
+            break;
+        case BITTERN_EVENT_KIND_PIECE_VERIFIED:
+            verified++;
+            in_order &= received == 1;
+            break;
+        case BITTERN_EVENT_KIND_FINISHED:
+            done = 1;
+            break;
+        default:
+            printf("note: event %s: %s\n", bittern_event_kind_name(bittern_event_get_kind(ev)),
+                   bittern_event_message(ev) ? bittern_event_message(ev) : "");
+            break;
+        }
+        bittern_event_free(ev);
+    }
+    CHECK(done);
+    CHECKF(fetching == 1 && received == 1 && in_order,
+           "%d FETCHING_METADATA and %d METADATA_RECEIVED events, in order: %d", fetching,
+           received, in_order);
+    CHECKF((uint32_t)verified == pieces, "%d PIECE_VERIFIED events for %" PRIu32 " pieces",
+           verified, pieces);
+    CHECK(strcmp(bittern_event_kind_name(BITTERN_EVENT_KIND_METADATA_RECEIVED),
+                 "BITTERN_EVENT_KIND_METADATA_RECEIVED") == 0);
+    CHECK(wait_for_status(h, &st, is_seeding));
+    CHECK(st.piece_count == pieces && st.total_length == len);
+    CHECK(same_file(data, down_data));
+    /* The metainfo now: the original's info-hash, name and length; the caller's own. */
+    CHECK_OK(bittern_torrent_handle_metainfo(h, &meta));
+    if (meta != NULL) {
+        uint8_t meta_hash[20] = {0};
+        CHECK_OK(bittern_torrent_info_hash(meta, meta_hash));
+        CHECK(memcmp(meta_hash, hash, 20) == 0);
+        CHECK(strcmp(bittern_torrent_name(meta), "magnet.bin") == 0);
+        CHECK(bittern_torrent_total_length(meta) == len);
+        CHECK(bittern_torrent_piece_count(meta) == pieces);
+    }
+    CHECK_RESULT(bittern_torrent_handle_metainfo(h, NULL), BITTERN_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(bittern_torrent_handle_metainfo(NULL, &meta), BITTERN_RESULT_NULL_PARAMETER);
+    bittern_torrent_handle_free(h);
+    bittern_session_free(downloader);
+    /* It outlives the handle and the session. */
+    CHECK(meta == NULL || bittern_torrent_piece_count(meta) == pieces);
+    bittern_torrent_free(meta);
+
+    /* A parsed link that names the seeder (`x.pe`): no other peer needed. */
+    {
+        char with_peer[2200];
+        snprintf(with_peer, sizeof with_peer, "%s&x.pe=%s", link, seeder_addr);
+        bittern_magnet *magnet = NULL;
+        CHECK_OK(bittern_magnet_parse(with_peer, &magnet));
+        downloader = start_session();
+        h = NULL;
+        CHECK_OK(bittern_session_add_magnet_link(downloader, magnet, down2_dir, NULL, &h));
+        CHECK_RESULT(bittern_session_add_magnet_link(downloader, magnet, down2_dir, NULL, &twice),
+                     BITTERN_RESULT_INVALID_ARGUMENT);
+        CHECK_LAST_ERROR_HAS("added already");
+        /* The session keeps its own copy of the link. */
+        bittern_magnet_free(magnet);
+        finished = false;
+        CHECK_OK(bittern_torrent_handle_wait(h, WAIT_MS, &finished));
+        CHECK(finished);
+        CHECK(same_file(data, down2_data));
+        bittern_torrent_handle_free(h);
+        bittern_session_free(downloader);
+    }
+    h = NULL;
+    downloader = NULL;
+
+out:
+    bittern_torrent_handle_free(h);
+    bittern_session_free(downloader);
+    bittern_torrent_handle_free(seed);
+    bittern_session_free(seeder);
+    bittern_torrent_free(torrent);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -894,5 +1101,6 @@ int main(int argc, char **argv)
     test_fetch();
     test_trackers();
     test_swarm();
+    test_magnet();
     return finish("test_session");
 }

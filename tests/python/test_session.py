@@ -648,6 +648,58 @@ def test_cli_download_seeds_until_ctrl_c(bittern_script: str, tmp_path: Path, tr
 
 
 @posix_only
+def test_cli_download_magnet_saves_the_torrent(bittern_script: str, tmp_path: Path, tracker: bittern.Tracker, new_session: Callable[[], bittern.Session]) -> None:
+    data = random_file(tmp_path / "origin" / "clip.bin", 600_000)
+    torrent = bittern.Torrent.create(data, announce=tracker.url)
+    seeder = new_session()
+    seeded(seeder, torrent, data.parent)
+    # The link names the seeder (x.pe) besides the tracker: the metadata comes from it.
+    link = f"{torrent.magnet()}&x.pe=127.0.0.1:{seeder.port}"
+    out, saved = tmp_path / "out", tmp_path / "saved" / "clip.torrent"
+    saved.parent.mkdir()
+    result = run(bittern_script, "download", link, "-o", out, "--port", "0", "--exit-when-done", "--save-torrent", saved)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert (out / "clip.bin").read_bytes() == data.read_bytes()
+    lines = result.stdout.splitlines()
+    assert f"magnet:    clip.bin ({torrent.info_hash_hex}): fetching its metadata from peers" in lines, lines
+    # The bar starts once the metadata is in: its total is the torrent's size.
+    size = [line for line in lines if line.startswith("size:      ")]
+    assert size == [f"size:      585.9 KiB in {torrent.piece_count} pieces"], lines
+    assert all(" of 0 B" not in line for line in lines), lines
+    assert any(re.fullmatch(r"100\.0% of 585\.9 KiB, done.*", line) for line in lines), lines
+    assert f"saved:     {saved} (the .torrent of clip.bin)" in lines
+    copy = bittern.Torrent.load(saved)
+    assert copy.info_hash == torrent.info_hash and copy.total_length == 600_000
+    assert result.stderr == ""
+
+    # A .torrent source: --save-torrent keeps a copy (the data is here already).
+    torrent.save(tmp_path / "clip.torrent")
+    again = tmp_path / "again.torrent"
+    result = run(bittern_script, "download", tmp_path / "clip.torrent", "-o", out, "--port", "0", "--exit-when-done", "--save-torrent", again)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert bittern.Torrent.load(again).info_hash == torrent.info_hash
+    assert "complete:  all " + str(torrent.piece_count) + " pieces are already here" in result.stdout.splitlines()
+
+
+@posix_only
+def test_cli_download_magnet_without_peers_waits_for_its_metadata(bittern_script: str, tmp_path: Path) -> None:
+    link = "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=nowhere.iso"
+    download = Command(bittern_script, "download", link, "-o", tmp_path / "out", "--port", "0", "--save-torrent", tmp_path / "x.torrent")
+    try:
+        assert "nowhere.iso (c12fe1c06bba254a9dc9f519b335aa7c1367a88a)" in download.wait_for("magnet:")
+        line = download.wait_for("fetching metadata: ")
+        assert line.startswith("fetching metadata: 0 peers; the torrent has no tracker"), line
+        download.proc.send_signal(signal.SIGINT)
+        status, seen, stderr = download.finish(timeout=10)
+    finally:
+        download.kill()
+    assert status == 130, (seen, stderr)
+    assert seen[-3:] == ["interrupted before the download started", "stopping (telling the trackers)...", "stopped"]
+    assert not (tmp_path / "x.torrent").exists()
+    assert stderr == ""
+
+
+@posix_only
 def test_cli_download_killed_then_resumed(bittern_script: str, tmp_path: Path, tracker: bittern.Tracker, new_session: Callable[[], bittern.Session]) -> None:
     """SIGKILL midway (no clean stop, no resume file), then the same command again: it finds
     the pieces it had, fetches only the rest, and ends with the exact bytes."""
@@ -702,7 +754,9 @@ def test_cli_bad_inputs(bittern_script: str, tmp_path: Path) -> None:
     line = one_error_line(run(bittern_script, "download", "http://127.0.0.1:1/x.torrent", "-o", tmp_path))
     assert line.startswith("bittern: error: cannot fetch the torrent file http://127.0.0.1:1/x.torrent: "), line
     assert "tracker" not in line and line.count("127.0.0.1:1") == 1
-    assert "not supported" in one_error_line(run(bittern_script, "download", "magnet:?xt=urn:btih:00"))
+    # A magnet link is taken; a malformed one is refused, saying what is wrong with it.
+    line = one_error_line(run(bittern_script, "download", "magnet:?xt=urn:btih:00", "-o", tmp_path))
+    assert "magnet link" in line and '"00" is neither 40 hex digits' in line, line
     (tmp_path / "bad.torrent").write_bytes(b"d4:infoi1ee")
     assert "bad.torrent" in one_error_line(run(bittern_script, "download", tmp_path / "bad.torrent", "-o", tmp_path))
     data = random_file(tmp_path / "data.bin", 40_000)
@@ -738,9 +792,8 @@ def test_cli_desktop_entry(bittern_script: str, tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0] == "[Desktop Entry]"
-    for expected in ["Type=Application", "Exec=bittern download %u", "MimeType=application/x-bittorrent;"]:
+    for expected in ["Type=Application", "Exec=bittern download %u", "MimeType=application/x-bittorrent;x-scheme-handler/magnet;"]:
         assert expected in lines
-    assert "magnet" not in shown.stdout
 
     # Installed for a user whose PATH has an xdg-mime that records how it is called.
     home, tools = tmp_path / "home", tmp_path / "bin"
@@ -755,10 +808,11 @@ def test_cli_desktop_entry(bittern_script: str, tmp_path: Path) -> None:
     entry = home / "data" / "applications" / "bittern.desktop"
     text = entry.read_text()
     assert f"Exec={Path(bittern_script).resolve()} download %u" in text.splitlines()
-    assert "MimeType=application/x-bittorrent;" in text
-    assert calls.read_text() == "default bittern.desktop application/x-bittorrent\n"
+    assert "MimeType=application/x-bittorrent;x-scheme-handler/magnet;" in text.splitlines()
+    # The default for .torrent files and links, and for magnet links a browser hands over.
+    assert calls.read_text() == "default bittern.desktop application/x-bittorrent x-scheme-handler/magnet\n"
     assert f"installed {entry}" in installed.stdout
-    assert "ran xdg-mime default bittern.desktop application/x-bittorrent" in installed.stdout
+    assert "ran xdg-mime default bittern.desktop application/x-bittorrent x-scheme-handler/magnet" in installed.stdout
 
     # Without xdg-mime (and XDG_DATA_HOME), it goes to ~/.local/share and says what is left.
     env = {"HOME": str(home), "PATH": str(tmp_path / "empty")}
@@ -818,7 +872,7 @@ def test_torrents_load_from_bytes_urls_in_any_case_and_file_urls(tmp_path: Path)
         s.remove(s.add((tmp_path / "t.torrent").as_uri(), tmp_path / "b"))
         with pytest.raises(bittern.NetworkError):
             s.add("HTTP://127.0.0.1:1/x.torrent", tmp_path / "c")
-        with pytest.raises(ValueError, match="not supported"):
+        with pytest.raises(ValueError, match="neither 40 hex digits"):  # a malformed magnet link
             s.add("magnet:?xt=urn:btih:00", tmp_path / "c")
         with pytest.raises(ValueError, match="only http and https"):
             s.add("ftp://example.invalid/x.torrent", tmp_path / "c")

@@ -1,5 +1,5 @@
-"""`bittern desktop-entry`: the desktop entry that hands clicked .torrent files and links to
-`bittern download`."""
+"""`bittern desktop-entry`: the desktop entry that hands clicked .torrent files and links, and
+magnet links, to `bittern download`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from .errors import PROG, CommandError
 
 DESKTOP_FILE = "bittern.desktop"
 TORRENT_MIME = "application/x-bittorrent"
+MAGNET_MIME = "x-scheme-handler/magnet"
+# What the entry is made the default application for.
+MIME_TYPES = (TORRENT_MIME, MAGNET_MIME)
 
 
 def desktop_entry() -> str:
@@ -68,14 +71,15 @@ def cmd_desktop_entry(args: argparse.Namespace) -> int:
         if done.returncode == 0:
             print(f"ran update-desktop-database {folder}")
     xdg_mime = shutil.which("xdg-mime")
+    types = " ".join(MIME_TYPES)
     if xdg_mime is None:
-        print(f"xdg-mime not found: make bittern the application for {TORRENT_MIME} in your desktop's settings")
+        print(f"xdg-mime not found: make bittern the application for {types} in your desktop's settings")
         return 0
-    done = subprocess.run([xdg_mime, "default", DESKTOP_FILE, TORRENT_MIME], capture_output=True, text=True)
+    done = subprocess.run([xdg_mime, "default", DESKTOP_FILE, *MIME_TYPES], capture_output=True, text=True)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise CommandError(f"xdg-mime default {DESKTOP_FILE} {TORRENT_MIME} failed: {reason}")
-    print(f"ran xdg-mime default {DESKTOP_FILE} {TORRENT_MIME}: .torrent files and links now open with bittern")
+        raise CommandError(f"xdg-mime default {DESKTOP_FILE} {types} failed: {reason}")
+    print(f"ran xdg-mime default {DESKTOP_FILE} {types}: .torrent files and links, and magnet links, now open with bittern")
     return 0
 
 
@@ -83,13 +87,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Adds `desktop-entry` to the command line."""
     desktop = commands.add_parser(
         "desktop-entry",
-        help="print or install the desktop entry that opens .torrent files with bittern",
+        help="print or install the desktop entry that opens .torrent files and magnet links with bittern",
         description="Print bittern's desktop entry (Exec=bittern download %u, for "
-        f"{TORRENT_MIME}), so that a browser or file manager hands a clicked .torrent file or "
-        "link to `bittern download` in a terminal. With --install, write it to "
-        "$XDG_DATA_HOME/applications (default ~/.local/share/applications), with the full "
-        "path of this bittern, and make it the default application for .torrent files with "
-        "`xdg-mime default bittern.desktop application/x-bittorrent` where xdg-mime exists. "
+        f"{TORRENT_MIME} and {MAGNET_MIME}), so that a browser or file manager hands a clicked "
+        ".torrent file or link, or a magnet link, to `bittern download` in a terminal. With "
+        "--install, write it to $XDG_DATA_HOME/applications (default "
+        "~/.local/share/applications), with the full path of this bittern, and make it the "
+        "default application for .torrent files and magnet links with `xdg-mime default "
+        f"bittern.desktop {TORRENT_MIME} {MAGNET_MIME}` where xdg-mime exists. "
         "Downloads go to the folder the desktop starts it in (usually your home folder). "
         "To undo: delete the file (and pick another application in your desktop's settings).",
     )

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import bittern
 
 from .errors import CommandError
-from .progress import STATUS_LINE, Display, percent, say
+from .progress import STATUS_LINE, Display, percent, say, tracker_trouble
 from .show import load_torrent
 from .units import human_size, listen_port, rate
 
@@ -110,12 +110,42 @@ def stop_session(session: bittern.Session) -> None:
     say("stopped")
 
 
+def save_torrent(handle: bittern.TorrentHandle, path: Path) -> bool:
+    """Saves the handle's torrent as a .torrent file at `path` once its metadata is in; whether
+    it did."""
+    torrent = handle.torrent()
+    if torrent is None:
+        return False
+    try:
+        torrent.save(path)
+    except OSError as e:
+        raise CommandError(f"--save-torrent {path}: {e.strerror or e}") from e
+    say(f"saved:     {path} (the .torrent of {torrent.name})")
+    return True
+
+
+def waiting_line(handle: bittern.TorrentHandle, s: bittern.TorrentStatus) -> str:
+    """What the torrent waits for before it downloads: its metadata (a magnet link), or the
+    check of the data on disk."""
+    if s.state == "fetching_metadata":
+        line = f"fetching metadata: {s.peers} peer{'' if s.peers == 1 else 's'}"
+        trouble = tracker_trouble(handle) if s.peers == 0 else ""
+        return f"{line}; {trouble}" if trouble else line
+    return f"checking:  {s.pieces_checked} of {s.piece_count} pieces"
+
+
 def add_torrent(
-    events: EventTeller, source: str | Path | bittern.Torrent, save_dir: Path, tty: bool, **options: bool
+    events: EventTeller,
+    source: str | Path | bittern.Torrent,
+    save_dir: Path,
+    tty: bool,
+    save_as: Path | None = None,
+    **options: bool,
 ) -> bittern.TorrentHandle:
-    """`session.add` (which loads a path or an http(s) URL), with a failure to load the torrent
-    told with where it came from; returns once the data on disk is checked, showing how far the
-    check is meanwhile."""
+    """`session.add` (which loads a path or an http(s) URL, or takes a magnet link), with a
+    failure to load the torrent told with where it came from; returns once the metadata of a
+    magnet link is in (saved at `save_as` if given) and the data on disk is checked, showing
+    how far each is meanwhile."""
     try:
         handle = events.session.add(source, save_dir, **options)
     except (bittern.BencodeError, bittern.MetainfoError) as e:
@@ -123,20 +153,29 @@ def add_torrent(
         if str(source) in str(e):
             raise
         raise CommandError(f"{source}: {e}") from e
-    last = time.monotonic()
+    if handle.status().state == "fetching_metadata":
+        say(f"magnet:    {handle.name} ({handle.info_hash_hex}): fetching its metadata from peers")
+    saved = False
+    last, fetching_told = time.monotonic(), False
     try:
         while not handle.wait_checked(timeout=0.25):
             events.drain()
+            if save_as is not None and not saved:
+                saved = save_torrent(handle, save_as)
             s = handle.status()
-            line = f"checking:  {s.pieces_checked} of {s.piece_count} pieces"
+            line = waiting_line(handle, s)
+            fetching = s.state == "fetching_metadata"
             if tty:
                 STATUS_LINE.show(line)
-            elif time.monotonic() - last >= 10:
+            # Off a terminal: the fetching of the metadata at once, then every 10 s.
+            elif (fetching and not fetching_told) or time.monotonic() - last >= 10:
                 say(line)
-                last = time.monotonic()
+                last, fetching_told = time.monotonic(), fetching_told or fetching
     finally:
         STATUS_LINE.clear()
     events.drain()
+    if save_as is not None and not saved:
+        save_torrent(handle, save_as)
     if handle.status().state == "error":
         raise CommandError(f"storage: {handle.error() or 'checking ' + str(save_dir / handle.name) + ' failed'}")
     return handle
@@ -150,8 +189,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     with terminate_as_interrupt(), bittern.Session(listen=listen_on(args.port)) as session:
         events = EventTeller(session)
-        handle = add_torrent(events, args.torrent, out, tty)
-        start = time.monotonic()  # checked: the download starts
+        save_as = Path(args.save_torrent) if args.save_torrent else None
+        try:
+            handle = add_torrent(events, args.torrent, out, tty, save_as)
+        except KeyboardInterrupt:
+            with stop_signals():
+                say("interrupted before the download started")
+                stop_session(session)
+            return 130
+        start = time.monotonic()  # metadata in, data checked: the download starts
         s = handle.status()
         say(f"torrent:   {handle.name} ({handle.info_hash_hex})")
         say(f"size:      {human_size(s.total_length)} in {s.piece_count} pieces")
@@ -259,14 +305,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     download = commands.add_parser(
         "download",
-        help="download a torrent (a .torrent file or its http(s) URL), then seed it",
-        description="Download a torrent, given as a .torrent file or its http(s) URL, into DIR, "
-        "with a progress bar. Then it keeps seeding until Ctrl-C or SIGTERM (unless "
-        "--exit-when-done), tells the trackers it stopped, and exits. Interrupted, it resumes "
-        "where it was when run again. To open .torrent links from a browser with it, see "
+        help="download a torrent (a .torrent file, its http(s) URL or a magnet link), then seed it",
+        description="Download a torrent, given as a .torrent file, its http(s) URL or a magnet "
+        "link, into DIR, with a progress bar. A magnet link's metadata (what a .torrent holds) "
+        "is fetched from peers first: those the link names (x.pe) and those its trackers (tr) "
+        "give. Then it keeps seeding until Ctrl-C or SIGTERM (unless --exit-when-done), tells "
+        "the trackers it stopped, and exits. Interrupted, it resumes where it was when run "
+        "again. To open .torrent and magnet links from a browser with it, see "
         "`bittern desktop-entry`.",
     )
-    download.add_argument("torrent", metavar="TORRENT", help="a .torrent file, or its http(s) URL")
+    download.add_argument(
+        "torrent",
+        metavar="TORRENT",
+        help='a .torrent file, its http(s) URL, or a magnet link ("magnet:?xt=urn:btih:...", quoted)',
+    )
     download.add_argument(
         "-o", "--output", metavar="DIR", default=".", help="the download folder (default: here)"
     )
@@ -280,5 +332,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--exit-when-done",
         action="store_true",
         help="stop when the download is complete instead of seeding",
+    )
+    download.add_argument(
+        "--save-torrent",
+        metavar="PATH",
+        help="save the torrent as a .torrent file at PATH (for a magnet link, once its metadata "
+        "is in)",
     )
     download.set_defaults(func=cmd_download)
