@@ -323,13 +323,15 @@ def test_a_few_keep_alives_are_fine(seed: Seed) -> None:
 # malformed messages after the handshake
 
 
-MAX_LEN = 9 + BLOCK  # the largest message this torrent allows (its bitfield is 2 bytes)
+# The largest message this torrent allows (its bitfield is 2 bytes): an extended message
+# (BEP 10) of 17 KiB of payload, room for a ut_metadata piece.
+MAX_LEN = 2 + 17 * 1024
 
 MALFORMED = {
     # length prefixes
     "length_4_GiB": struct.pack(">I", 0xFFFFFFFF) + bytes([PIECE]),
     "length_prefix_only_4_GiB": struct.pack(">I", 0xFFFFFFFF),
-    "oversized_unknown_id": frame(20, bytes(MAX_LEN)),
+    "oversized_unknown_id": frame(99, bytes(MAX_LEN)),
     "oversized_piece": piece(0, 0, bytes(BLOCK + 1)),
     # payload sizes that do not fit their id
     "choke_with_payload": frame(CHOKE, b"\0"),
@@ -376,12 +378,12 @@ def test_malformed_message_disconnects_at_once(seed: Seed, name: str) -> None:
 
 
 def test_unknown_message_ids_are_skipped_and_the_connection_goes_on(seed: Seed) -> None:
-    """Ids BEP 3 does not define (extension ids, 255), up to the torrent's largest message
-    size, are skipped by their length; the peer is then served as before."""
+    """Ids we do not speak (BEP 5's port, ids nobody defined), up to the torrent's largest
+    message size, are skipped by their length; the peer is then served as before."""
     with open_to(seed, interested=True) as p:
-        for msg_id in (9, 13, 20, 255):
+        for msg_id in (9, 21, 99, 255):
             p.send(frame(msg_id, bytes(100)))
-        p.send(frame(20, os.urandom(MAX_LEN - 1)))  # exactly at the limit
+        p.send(frame(99, os.urandom(MAX_LEN - 1)))  # exactly at the limit
         p.send(request(0, 0, BLOCK))
         assert served_correctly(seed, p, {(0, 0, BLOCK)}, 1) == 1
         assert not p.is_closed()
@@ -930,8 +932,8 @@ def test_honest_downloads_keep_their_pace_while_hostile_peers_flood(make_seed: C
         (blocks, True),
         (bytes(4096), False),
         (bytes(4096), False),
-        (frame(20, bytes(MAX_LEN - 1)), False),
-        (frame(20, b"x"), False),
+        (frame(99, bytes(MAX_LEN - 1)), False),
+        (frame(99, b"x"), False),
         (have(0) + have(1), False),
         (frame(INTERESTED) + frame(NOT_INTERESTED), False),
     ]
