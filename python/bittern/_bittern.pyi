@@ -414,11 +414,7 @@ class PublishedTorrent:
     def info_hash_hex(self) -> str: ...
     @property
     def name(self) -> str:
-        """The torrent's name: a magnet link's `dn` (else its info-hash in hex) until its
-        metadata is in."""
-    def torrent(self) -> Torrent | None:
-        """The torrent's metainfo, to save as a `.torrent` file: None for a magnet link's until
-        its metadata is in (state no longer `"fetching_metadata"`)."""
+        """The torrent's name."""
     @property
     def total_length(self) -> int: ...
     def __eq__(self, other: object, /) -> bool: ...

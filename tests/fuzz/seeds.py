@@ -113,6 +113,21 @@ def magnets() -> list[bytes]:
     ]
 
 
+def extensions() -> list[bytes]:
+    """A selector byte (0: extended handshake, 1: ut_metadata, 2: ut_pex), then a payload."""
+    v4 = bytes([10, 0, 0, 1]) + struct.pack(">H", 6881)
+    v6 = bytes.fromhex("20010db8000000000000000000000001") + struct.pack(">H", 51413)
+    return [
+        b"\0" + bencode({"m": {"ut_metadata": 2, "ut_pex": 1}, "metadata_size": 31234, "p": 6881,
+                          "reqq": 250, "v": "libtorrent 2.0.8", "yourip": bytes([127, 0, 0, 1])}),
+        b"\1" + bencode({"msg_type": 0, "piece": 1}),
+        b"\1" + bencode({"msg_type": 1, "piece": 0, "total_size": 100}) + bytes(100),
+        b"\1" + bencode({"msg_type": 2, "piece": 3}),
+        b"\2" + bencode({"added": v4 * 2, "added.f": b"\x02\x10", "added6": v6, "added6.f": b"\x01",
+                          "dropped": v4, "dropped6": b""}),
+    ]
+
+
 SEEDS = {
     "bencode": lambda: bencode_cases() + torrents(),
     "metainfo": torrents,
@@ -121,6 +136,7 @@ SEEDS = {
     "tracker_query": queries,
     "tracker_response": answers,
     "magnet": magnets,
+    "extension": extensions,
 }
 
 

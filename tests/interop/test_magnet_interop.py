@@ -46,7 +46,7 @@ def test_libtorrent_reads_our_links_and_we_read_its(tmp_path):
 
 
 # A libtorrent peer for a magnet-link swarm. `seed TORRENT DIR` seeds and prints its port once
-# its data is checked;
+# its data is checked (`seed-empty`: holds the torrent with no data, once checked);
 # `fetch LINK DIR` downloads from the link alone; `idle TORRENT DIR HOST:PORT` holds the torrent
 # with no data, connected to one peer. Each prints its peers (address, source flags, client).
 LT_PEER = textwrap.dedent("""
@@ -63,6 +63,9 @@ LT_PEER = textwrap.dedent("""
         p.ti, p.save_path = lt.torrent_info(what), folder
     h = s.add_torrent(p)
     while mode == "seed" and not h.status().is_seeding:  # checked, and so answering peers
+        time.sleep(0.05)
+    while mode == "seed-empty" and h.status().state in (lt.torrent_status.checking_files,
+                                                        lt.torrent_status.checking_resume_data):
         time.sleep(0.05)
     print("PORT", s.listen_port(), flush=True)
     if mode == "idle":
@@ -204,3 +207,60 @@ def test_libtorrent_learns_a_peer_from_our_pex(album, tmp_path):
               if line.startswith("PEER") and line.split()[2] == str(other_port)]
     assert learnt, out[-2000:]
     assert int(learnt[-1][3]) & 0x4, "libtorrent's source flag says pex"
+
+
+@needs_libtorrent
+def test_we_learn_a_peer_from_libtorrents_pex(album, tmp_path):
+    """A libtorrent hub with two bittern peers that dialled it; none has data, so none finishes.
+    The hub's PEX tells each of the other (our handshake gave it our listen port)."""
+    tracker, torrent, root = album
+    bare = bittern.Torrent.create(root, piece_length=65536)  # no tracker: PEX is the only way
+    bare.save(tmp_path / "bare.torrent")
+    hub, hub_port = start_lt("seed-empty", tmp_path / "bare.torrent", tmp_path / "hub")
+    try:
+        with bittern.Session(listen="127.0.0.2:0") as a, bittern.Session(listen="127.0.0.3:0") as b:
+            ha, hb = a.add(bare, tmp_path / "a"), b.add(bare, tmp_path / "b")
+            for s, h in ((a, ha), (b, hb)):
+                h.wait_checked(timeout=30)
+                s.add_peers(h, [("127.0.0.1", hub_port)])
+            wait_for(lambda: ha.status().peers >= 2 and hb.status().peers >= 2, 90,
+                     "each bittern peer to dial the other, named by libtorrent's PEX")
+    finally:
+        stop(hub)
+
+
+# libtorrent downloading from our seeder with its peer log on: what it received from us.
+LT_PEER_LOG = textwrap.dedent("""
+    import sys, time
+    import libtorrent as lt
+    s = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                    "enable_upnp": False, "enable_natpmp": False,
+                    "alert_mask": lt.alert.category_t.peer_log_notification})
+    h = s.add_torrent({"ti": lt.torrent_info(sys.argv[1]), "save_path": sys.argv[2]})
+    h.connect_peer(("127.0.0.1", int(sys.argv[3])))
+    deadline = time.time() + 60
+    while time.time() < deadline and not h.status().is_seeding:
+        s.wait_for_alert(200)
+        for a in s.pop_alerts():
+            if isinstance(a, lt.peer_log_alert):
+                print(a.message(), flush=True)
+    print("DONE" if h.status().is_seeding else "TIMEOUT", flush=True)
+""")
+
+
+@needs_libtorrent
+def test_the_fast_extension_is_negotiated_with_libtorrent(album, tmp_path):
+    """Both handshakes offer BEP 6, so our seeder says `have all` in place of a bitfield, which
+    libtorrent takes only from a peer that negotiated the fast extension (it disconnects others),
+    and grants allowed-fast pieces."""
+    tracker, torrent, root = album
+    with bittern.Session(listen="127.0.0.1:0") as s:
+        s.add(torrent, root.parent, seed_only=True).wait_checked(timeout=30)
+        lt = subprocess.run([SYSTEM_PYTHON, "-c", LT_PEER_LOG, str(tmp_path / "album.torrent"),
+                             str(tmp_path / "lt"), str(s.listen_address[1])],
+                            capture_output=True, text=True, timeout=90)
+    log = lt.stdout
+    assert "DONE" in log, log[-3000:]
+    assert "<== HAVE_ALL" in log, log[-3000:]
+    assert "<== ALLOWED_FAST" in log, log[-3000:]
+    assert "<== EXTENDED_HANDSHAKE" in log or "<== EXTENSION_HANDSHAKE" in log or "EXTENSION" in log, log[-3000:]

@@ -7,12 +7,18 @@
 use super::{DisconnectReason, Disconnects};
 use crate::piece::picker::PeerKey;
 use crate::tracker::PeerId;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 /// Addresses kept to connect to, at most.
 const MAX_CANDIDATES: usize = 1000;
+/// A dial that failed is tried again this many times, after `RETRY_AFTER`, then four times
+/// as long each time (5, 20 and 80 s): a peer still starting, or away for a moment, is not
+/// lost (a tracker names it again only at its next announce, a magnet link's `x.pe` never).
+const RETRIES: u8 = 3;
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The session's settings a torrent's machines apply.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +47,9 @@ pub(super) struct Contacts {
     /// Addresses known but not connected.
     candidates: VecDeque<SocketAddr>,
     connecting: FxHashSet<SocketAddr>,
+    /// Failed dials by address, and when each is tried again.
+    failures: FxHashMap<SocketAddr, u8>,
+    retries: VecDeque<(Instant, SocketAddr)>,
     banned: FxHashSet<IpAddr>,
     disconnects: Disconnects,
 }
@@ -51,6 +60,8 @@ impl Contacts {
             limits,
             candidates: VecDeque::new(),
             connecting: FxHashSet::default(),
+            failures: FxHashMap::default(),
+            retries: VecDeque::new(),
             banned: FxHashSet::default(),
             disconnects: Disconnects::default(),
         }
@@ -85,17 +96,38 @@ impl Contacts {
         self.candidates.iter().copied()
     }
 
-    pub fn connect_failed(&mut self, addr: SocketAddr) {
+    /// A dial failed at `now`: it is tried again later, a few times.
+    pub fn connect_failed(&mut self, addr: SocketAddr, now: Instant) {
         self.connecting.remove(&addr);
+        if self.failures.len() >= 4 * MAX_CANDIDATES {
+            self.failures.clear();
+        }
+        let failures = self.failures.entry(addr).or_insert(0);
+        *failures = failures.saturating_add(1);
+        if *failures <= RETRIES && self.retries.len() < MAX_CANDIDATES {
+            let wait = RETRY_AFTER * 4u32.pow(u32::from(*failures) - 1);
+            self.retries.push_back((now + wait, addr));
+        }
     }
 
-    /// Addresses to dial now, with `connected` peers connected (`is_connected` says whether an
-    /// address is one of them): as many as the peer limit leaves room for.
+    /// Addresses to dial at `now`, with `connected` peers connected (`is_connected` says
+    /// whether an address is one of them): as many as the peer limit leaves room for, failed
+    /// ones whose time to try again has come among them.
     pub fn dial(
         &mut self,
         connected: usize,
         is_connected: impl Fn(SocketAddr) -> bool,
+        now: Instant,
     ) -> Vec<SocketAddr> {
+        let mut due = Vec::new();
+        self.retries.retain(|&(at, addr)| {
+            let ready = at <= now;
+            if ready {
+                due.push(addr);
+            }
+            !ready
+        });
+        self.add(due);
         let mut dial = Vec::new();
         while connected + self.connecting.len() < self.limits.max_peers {
             let Some(addr) = self.candidates.pop_front() else {
@@ -124,6 +156,7 @@ impl Contacts {
         mut peers: impl Iterator<Item = (PeerKey, PeerId)>,
     ) -> Twin {
         self.connecting.remove(&addr);
+        self.failures.remove(&addr);
         match peers.find(|(_, id)| *id == peer_id) {
             None => Twin::None,
             Some((twin, _)) if outgoing == (self.limits.our_id < peer_id) => Twin::KeepNew(twin),

@@ -19,6 +19,7 @@ use crate::peer::Message;
 use crate::piece::picker::PeerKey;
 use crate::tracker::PeerId;
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ struct FetchPeer {
     extended: Option<ExtendedHandshake>,
     /// Its last bitfield, `have all` or `have none`, then the `have`s that followed it.
     pieces: Option<Message>,
-    haves: Vec<Message>,
+    haves: VecDeque<Message>,
     choking_us: bool,
     interested_in_us: bool,
 }
@@ -145,7 +146,7 @@ impl FetchMachine {
     }
 
     pub fn on_connect_failed(&mut self, addr: SocketAddr) {
-        self.contacts.connect_failed(addr);
+        self.contacts.connect_failed(addr, self.now);
     }
 
     pub fn on_connected(
@@ -183,7 +184,7 @@ impl FetchMachine {
                 speaks,
                 extended: None,
                 pieces: None,
-                haves: Vec::new(),
+                haves: VecDeque::new(),
                 choking_us: true,
                 interested_in_us: false,
             },
@@ -233,9 +234,11 @@ impl FetchMachine {
             return;
         }
         let peers = &self.peers;
-        let dial = self
-            .contacts
-            .dial(peers.len(), |addr| peers.values().any(|p| p.addr == addr));
+        let dial = self.contacts.dial(
+            peers.len(),
+            |addr| peers.values().any(|p| p.addr == addr),
+            self.now,
+        );
         self.actions.extend(dial.into_iter().map(Action::Connect));
     }
 
@@ -268,9 +271,9 @@ impl FetchMachine {
             }
             Message::Have(_) | Message::UncheckedHave(_) => {
                 if peer.haves.len() >= MAX_EARLY_HAVES {
-                    peer.haves.remove(0);
+                    peer.haves.pop_front();
                 }
-                peer.haves.push(message);
+                peer.haves.push_back(message);
             }
             Message::Choke => peer.choking_us = true,
             Message::Unchoke => peer.choking_us = false,
@@ -395,5 +398,207 @@ impl FetchMachine {
         for key in self.peers.keys().copied().collect::<Vec<_>>() {
             self.drop_peer(key, DisconnectReason::Stopped);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::contacts::Limits;
+
+    const LIMITS: Limits = Limits {
+        max_peers: 4,
+        max_peers_per_ip: 2,
+        unchoke_slots: 2,
+        our_id: PeerId([b'.'; 20]),
+        listen_port: 6881,
+    };
+    const SPEAKS: Speaks = Speaks {
+        extensions: true,
+        fast: true,
+    };
+
+    /// 20 000 bytes of metadata: two pieces.
+    fn metadata() -> Vec<u8> {
+        (0..20_000u32).map(|i| (i % 251) as u8).collect()
+    }
+
+    fn machine() -> FetchMachine {
+        let info_hash = InfoHash::of_info_bytes(&metadata());
+        FetchMachine::new(info_hash, Contacts::new(LIMITS), Instant::now())
+    }
+
+    fn take(m: &mut FetchMachine) -> Vec<Action> {
+        let mut out = Vec::new();
+        m.swap_actions(&mut out);
+        out
+    }
+
+    fn sent(actions: &[Action], key: PeerKey) -> Vec<Message> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(k, m) if *k == key => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The metadata pieces asked of `key` (whose ut_metadata id is 3).
+    fn asked(actions: &[Action], key: PeerKey) -> Vec<u32> {
+        sent(actions, key)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Extended { id: 3, payload } => match MetadataMessage::decode(payload) {
+                    Ok(Some(MetadataMessage::Request { piece })) => Some(piece),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn offer(size: usize) -> Message {
+        let theirs = ExtendedHandshake {
+            metadata_id: Some(3),
+            metadata_size: Some(size as u64),
+            ..ExtendedHandshake::default()
+        };
+        Message::Extended {
+            id: HANDSHAKE_ID,
+            payload: theirs.encode().into(),
+        }
+    }
+
+    fn piece(piece: u32, bytes: &[u8]) -> Message {
+        let start = piece as usize * 16384;
+        let end = (start + 16384).min(bytes.len());
+        let data = MetadataMessage::Data {
+            piece,
+            total_size: bytes.len() as u64,
+            data: bytes[start..end].to_vec().into(),
+        };
+        Message::Extended {
+            id: Extension::Metadata.local_id(),
+            payload: data.encode().into(),
+        }
+    }
+
+    fn connect(m: &mut FetchMachine, key: u32) -> PeerKey {
+        let key = PeerKey(key);
+        let addr = SocketAddr::from(([10, 0, 0, key.0 as u8], 6881));
+        m.on_connected(
+            key,
+            addr,
+            PeerId([key.0 as u8; 20]),
+            true,
+            SPEAKS,
+            Instant::now(),
+        );
+        key
+    }
+
+    #[test]
+    fn a_peer_hears_have_none_and_a_handshake_offering_metadata_but_not_pex() {
+        let mut m = machine();
+        let key = connect(&mut m, 1);
+        let got = sent(&take(&mut m), key);
+        assert_eq!(got[0], Message::HaveNone);
+        let Message::Extended { id: 0, payload } = &got[1] else {
+            panic!("{got:?}");
+        };
+        let ours = ExtendedHandshake::decode(payload).unwrap();
+        assert_eq!(ours.metadata_id, Some(Extension::Metadata.local_id()));
+        assert_eq!((ours.pex_id, ours.metadata_size), (None, None));
+        assert_eq!(m.status().state, State::FetchingMetadata);
+    }
+
+    #[test]
+    fn the_metadata_is_fetched_checked_and_the_peer_handed_over_with_what_it_said() {
+        let mut m = machine();
+        let key = connect(&mut m, 1);
+        take(&mut m);
+        let bits = bytes::Bytes::from_static(&[0xff]);
+        m.on_messages(
+            key,
+            vec![
+                Message::UncheckedBitfield(bits.clone()),
+                Message::UncheckedHave(3),
+                Message::Unchoke,
+                offer(20_000),
+            ],
+            Instant::now(),
+        );
+        assert_eq!(asked(&take(&mut m), key), [0, 1]);
+        // A request for our metadata is refused: we have none yet.
+        let ask = MetadataMessage::Request { piece: 0 };
+        let ask = Message::Extended {
+            id: Extension::Metadata.local_id(),
+            payload: ask.encode().into(),
+        };
+        m.on_messages(key, vec![ask], Instant::now());
+        let refused = sent(&take(&mut m), key);
+        assert!(matches!(&refused[..], [Message::Extended { id: 3, .. }]));
+        m.on_messages(
+            key,
+            vec![piece(0, &metadata()), piece(1, &metadata())],
+            Instant::now(),
+        );
+        assert_eq!(m.metadata(), Some(&metadata()[..]));
+        let (_, adopted) = m.hand_over();
+        assert_eq!(adopted.len(), 1);
+        assert_eq!(
+            adopted[0].said,
+            [
+                Message::UncheckedBitfield(bits),
+                Message::UncheckedHave(3),
+                Message::Unchoke
+            ]
+        );
+        assert_eq!(adopted[0].extended.as_ref().unwrap().metadata_id, Some(3));
+    }
+
+    #[test]
+    fn a_peer_whose_metadata_fails_the_hash_is_banned() {
+        let mut m = machine();
+        let key = connect(&mut m, 1);
+        m.on_messages(key, vec![offer(20_000)], Instant::now());
+        take(&mut m);
+        let false_metadata = vec![b'x'; 20_000];
+        m.on_messages(
+            key,
+            vec![piece(0, &false_metadata), piece(1, &false_metadata)],
+            Instant::now(),
+        );
+        let actions = take(&mut m);
+        assert!(m.metadata().is_none());
+        assert!(actions
+            .iter()
+            .any(|a| matches!(a, Action::Event(EventKind::PeerBanned(_)))));
+        assert!(actions
+            .iter()
+            .any(|a| matches!(a, Action::Close(k) if *k == key)));
+        assert_eq!(m.status().disconnects.get(DisconnectReason::Banned), 1);
+        // It is refused from now on.
+        let again = connect(&mut m, 1);
+        assert!(take(&mut m)
+            .iter()
+            .any(|a| matches!(a, Action::Close(k) if *k == again)));
+    }
+
+    #[test]
+    fn have_floods_before_the_metadata_are_bounded() {
+        let mut m = machine();
+        let key = connect(&mut m, 1);
+        let haves = (0..3 * MAX_EARLY_HAVES as u32)
+            .map(Message::UncheckedHave)
+            .collect();
+        m.on_messages(key, haves, Instant::now());
+        let (_, adopted) = m.hand_over();
+        assert_eq!(adopted[0].said.len(), MAX_EARLY_HAVES);
+        assert_eq!(
+            adopted[0].said.last(),
+            Some(&Message::UncheckedHave(3 * MAX_EARLY_HAVES as u32 - 1))
+        );
     }
 }

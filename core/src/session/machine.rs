@@ -318,7 +318,7 @@ impl TorrentMachine {
     }
 
     pub fn on_connect_failed(&mut self, addr: SocketAddr) {
-        self.contacts.connect_failed(addr);
+        self.contacts.connect_failed(addr, self.now);
     }
 
     /// A peer finished its handshake; it is taken or closed at once. `outgoing`: we dialled
@@ -507,9 +507,11 @@ impl TorrentMachine {
             return;
         }
         let peers = &self.peers;
-        let dial = self
-            .contacts
-            .dial(peers.len(), |addr| peers.values().any(|p| p.addr == addr));
+        let dial = self.contacts.dial(
+            peers.len(),
+            |addr| peers.values().any(|p| p.addr == addr),
+            self.now,
+        );
         self.actions.extend(dial.into_iter().map(Action::Connect));
     }
 
@@ -721,6 +723,7 @@ impl TorrentMachine {
                 }
                 peer.pex_heard = Some(now);
                 let message = PexMessage::decode(&payload).map_err(malformed)?;
+                tracing::debug!(peer = %addr, added = message.added.len(), dropped = message.dropped.len(), "peer exchange");
                 self.on_peers(message.added.into_iter().map(|(addr, _)| addr));
             }
             None => {}

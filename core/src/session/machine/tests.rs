@@ -749,3 +749,490 @@ fn a_slow_reader_is_dropped_and_counted() {
     assert_eq!(status.disconnects.get(DisconnectReason::SlowReader), 1);
     assert_eq!(status.disconnects.total(), 1);
 }
+
+// BEP 6, BEP 10, BEP 9 and BEP 11 at the machine.
+
+const FAST: Speaks = Speaks {
+    extensions: false,
+    fast: true,
+};
+const EXTENDED: Speaks = Speaks {
+    extensions: true,
+    fast: true,
+};
+
+/// 40 pieces of one block: more than the allowed-fast set's 10.
+fn wide() -> TorrentFacts {
+    let layout = Layout::new(u64::from(BLOCK_SIZE), 40 * u64::from(BLOCK_SIZE)).unwrap();
+    TorrentFacts { layout, ..facts() }
+}
+
+fn wide_block(facts: &TorrentFacts, p: u32) -> BlockRef {
+    BlockRef {
+        piece: facts.layout.piece(p).unwrap(),
+        begin: 0,
+        length: BLOCK_SIZE,
+    }
+}
+
+fn reads(actions: &[Action]) -> Vec<BlockRef> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Read(_, b) => Some(*b),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn with_the_fast_extension_a_peer_hears_have_all_or_have_none_and_its_allowed_fast_set() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, FAST, now);
+    let got = sent(&m.take_actions(), PeerKey(1));
+    // Two pieces: the set (10 at most) holds both.
+    assert_eq!(
+        got,
+        [
+            Message::HaveAll,
+            Message::AllowedFast(piece(0)),
+            Message::AllowedFast(piece(1))
+        ]
+    );
+    let mut m = downloader(now);
+    m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, FAST, now);
+    // Nothing to grant: we have nothing.
+    assert_eq!(sent(&m.take_actions(), PeerKey(1)), [Message::HaveNone]);
+    // Without the fast extension, a plain bitfield (none when we have nothing).
+    m.on_connected(PeerKey(2), addr(2, 1), id_of(PeerKey(2)), false, BEP3, now);
+    assert!(sent(&m.take_actions(), PeerKey(2)).is_empty());
+}
+
+#[test]
+fn while_choked_a_fast_peer_is_served_its_allowed_fast_pieces_and_rejected_the_rest() {
+    let now = Instant::now();
+    let facts = wide();
+    let full = Bitfield::full(&facts.layout);
+    let mut m = TorrentMachine::new(facts.clone(), &full, Contacts::new(LIMITS), false, now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), id_of(key), false, FAST, now);
+    let granted: Vec<PieceIndex> = sent(&m.take_actions(), key)
+        .into_iter()
+        .filter_map(|msg| match msg {
+            Message::AllowedFast(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(granted.len(), ALLOWED_FAST_COUNT);
+    let other = facts
+        .layout
+        .pieces()
+        .find(|p| !granted.contains(p))
+        .unwrap();
+    let allowed = wide_block(&facts, granted[0].get());
+    let refused = wide_block(&facts, other.get());
+    m.on_messages(
+        key,
+        vec![Message::Request(allowed), Message::Request(refused)],
+        now,
+    );
+    let actions = m.take_actions();
+    assert_eq!(reads(&actions), [allowed]);
+    assert_eq!(sent(&actions, key), [Message::Reject(refused)]);
+    // A request for a piece we do not have is rejected too, not a rule broken.
+    let mut d = TorrentMachine::new(
+        facts.clone(),
+        &Bitfield::empty(&facts.layout),
+        Contacts::new(LIMITS),
+        false,
+        now,
+    );
+    d.on_connected(key, addr(1, 1), id_of(key), false, FAST, now);
+    d.on_messages(key, vec![Message::Interested], now);
+    d.take_actions();
+    d.on_messages(key, vec![Message::Request(refused)], now);
+    let actions = d.take_actions();
+    assert_eq!(sent(&actions, key), [Message::Reject(refused)]);
+    assert!(!closed(&actions, key));
+}
+
+#[test]
+fn a_choke_rejects_the_requests_being_read_and_a_cancel_is_answered() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), id_of(key), false, FAST, now);
+    m.on_messages(key, vec![Message::Interested], now);
+    m.take_actions();
+    // Both pieces are in its allowed-fast set, so a choke keeps them: a cancel is answered.
+    m.on_messages(key, vec![Message::Request(block(0, 0))], now);
+    m.on_messages(key, vec![Message::Cancel(block(0, 0))], now);
+    assert_eq!(sent(&m.take_actions(), key), [Message::Reject(block(0, 0))]);
+    // A request outside its allowed-fast set, being read when we choke it, is rejected.
+    let facts = wide();
+    let full = Bitfield::full(&facts.layout);
+    let mut m = TorrentMachine::new(facts.clone(), &full, Contacts::new(LIMITS), false, now);
+    m.on_connected(key, addr(1, 1), id_of(key), false, FAST, now);
+    let granted: Vec<Message> = sent(&m.take_actions(), key);
+    let other = facts
+        .layout
+        .pieces()
+        .find(|p| !granted.contains(&Message::AllowedFast(*p)))
+        .unwrap();
+    let b = wide_block(&facts, other.get());
+    m.on_messages(key, vec![Message::Interested], now);
+    m.on_messages(key, vec![Message::Request(b)], now);
+    assert_eq!(reads(&m.take_actions()), [b]);
+    m.on_messages(key, vec![Message::NotInterested], now);
+    assert_eq!(
+        sent(&m.take_actions(), key),
+        [Message::Choke, Message::Reject(b)]
+    );
+    // Its read comes back: not sent.
+    m.on_read(key, b, Ok(data(b)));
+    assert!(sent(&m.take_actions(), key).is_empty());
+}
+
+#[test]
+fn a_reject_gives_the_block_back_and_a_fast_choke_keeps_our_requests() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), id_of(key), false, FAST, now);
+    m.on_messages(key, vec![Message::HaveAll, Message::Unchoke], now);
+    let asked = requests(&m.take_actions(), key);
+    assert_eq!(asked.len(), 4);
+    // A choke alone keeps them outstanding: the peer rejects each it will not serve.
+    m.on_messages(key, vec![Message::Choke], now);
+    assert!(requests(&m.take_actions(), key).is_empty());
+    m.on_messages(key, vec![Message::Unchoke, Message::Reject(asked[0])], now);
+    let again = requests(&m.take_actions(), key);
+    assert_eq!(again, [asked[0]], "the rejected block is asked for again");
+    // A reject of a request never sent (it crossed a cancel) is no offence.
+    m.on_messages(
+        key,
+        vec![Message::Reject(asked[0]), Message::Reject(asked[0])],
+        now,
+    );
+    assert!(!closed(&m.take_actions(), key));
+}
+
+#[test]
+fn fast_extension_messages_from_a_peer_that_did_not_offer_it_break_a_rule() {
+    let now = Instant::now();
+    for message in [
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(block(0, 0)),
+        Message::AllowedFast(piece(0)),
+        Message::Suggest(piece(0)),
+    ] {
+        let mut m = downloader(now);
+        m.on_connected(PeerKey(1), addr(1, 1), id_of(PeerKey(1)), false, BEP3, now);
+        m.on_messages(PeerKey(1), vec![message.clone()], now);
+        assert!(closed(&m.take_actions(), PeerKey(1)), "{message:?}");
+        assert_eq!(m.status().disconnects.get(DisconnectReason::RuleBroken), 1);
+    }
+}
+
+/// Our extended handshake, as `key` heard it.
+fn our_handshake(actions: &[Action], key: PeerKey) -> ExtendedHandshake {
+    sent(actions, key)
+        .into_iter()
+        .find_map(|msg| match msg {
+            Message::Extended { id: 0, payload } => {
+                Some(ExtendedHandshake::decode(&payload).unwrap())
+            }
+            _ => None,
+        })
+        .expect("an extended handshake")
+}
+
+fn their_handshake(metadata_id: Option<u8>, pex_id: Option<u8>, port: Option<u16>) -> Message {
+    let theirs = ExtendedHandshake {
+        metadata_id,
+        pex_id,
+        port,
+        ..ExtendedHandshake::default()
+    };
+    Message::Extended {
+        id: HANDSHAKE_ID,
+        payload: theirs.encode().into(),
+    }
+}
+
+#[test]
+fn the_extended_handshake_offers_metadata_and_pex_but_no_pex_for_a_private_torrent() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    m.on_connected(
+        PeerKey(1),
+        addr(1, 1),
+        id_of(PeerKey(1)),
+        true,
+        EXTENDED,
+        now,
+    );
+    let ours = our_handshake(&m.take_actions(), PeerKey(1));
+    assert_eq!(ours.metadata_id, Some(Extension::Metadata.local_id()));
+    assert_eq!(ours.pex_id, Some(Extension::Pex.local_id()));
+    assert_eq!(ours.metadata_size, Some(facts().metadata.len() as u64));
+    assert_eq!(ours.port, Some(LIMITS.listen_port));
+    assert_eq!(ours.your_ip, Some(addr(1, 1).ip()));
+    assert_eq!(ours.reqq, Some(MAX_QUEUED_REQUESTS as u32));
+    assert!(ours.client.unwrap().starts_with("bittern "));
+    let private = TorrentFacts {
+        private: true,
+        ..facts()
+    };
+    let mut m = TorrentMachine::new(
+        private,
+        &Bitfield::full(&layout()),
+        Contacts::new(LIMITS),
+        false,
+        now,
+    );
+    m.on_connected(
+        PeerKey(1),
+        addr(1, 1),
+        id_of(PeerKey(1)),
+        true,
+        EXTENDED,
+        now,
+    );
+    let ours = our_handshake(&m.take_actions(), PeerKey(1));
+    assert_eq!((ours.metadata_id.is_some(), ours.pex_id), (true, None));
+}
+
+#[test]
+fn extended_messages_are_checked_and_unknown_ids_ignored() {
+    let now = Instant::now();
+    let bad = |speaks: Speaks, message: Message| {
+        let mut m = seeder(now);
+        m.on_connected(
+            PeerKey(1),
+            addr(1, 1),
+            id_of(PeerKey(1)),
+            false,
+            speaks,
+            now,
+        );
+        m.on_messages(PeerKey(1), vec![message], now);
+        let actions = m.take_actions();
+        (closed(&actions, PeerKey(1)), m.status().disconnects)
+    };
+    let garbage = Message::Extended {
+        id: HANDSHAKE_ID,
+        payload: bytes::Bytes::from_static(b"i3e"),
+    };
+    let (closed_, why) = bad(EXTENDED, garbage.clone());
+    assert!(closed_ && why.get(DisconnectReason::Malformed) == 1);
+    let (closed_, why) = bad(FAST, garbage);
+    assert!(closed_ && why.get(DisconnectReason::RuleBroken) == 1);
+    let unknown = Message::Extended {
+        id: 77,
+        payload: bytes::Bytes::from_static(b"anything"),
+    };
+    assert!(!bad(EXTENDED, unknown).0);
+}
+
+#[test]
+fn metadata_requests_are_answered_with_our_info_bytes_or_a_reject() {
+    let now = Instant::now();
+    let mut m = seeder(now);
+    let key = PeerKey(1);
+    m.on_connected(key, addr(1, 1), id_of(key), false, EXTENDED, now);
+    m.on_messages(key, vec![their_handshake(Some(9), None, None)], now);
+    m.take_actions();
+    let ask = |piece| Message::Extended {
+        id: Extension::Metadata.local_id(),
+        payload: MetadataMessage::Request { piece }.encode().into(),
+    };
+    m.on_messages(key, vec![ask(0), ask(1)], now);
+    let answers: Vec<MetadataMessage> = sent(&m.take_actions(), key)
+        .into_iter()
+        .map(|msg| match msg {
+            Message::Extended { id: 9, payload } => {
+                MetadataMessage::decode(payload).unwrap().unwrap()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let info = facts().metadata;
+    assert_eq!(
+        answers,
+        [
+            MetadataMessage::Data {
+                piece: 0,
+                total_size: info.len() as u64,
+                data: info
+            },
+            MetadataMessage::Reject { piece: 1 }
+        ]
+    );
+}
+
+#[test]
+fn pex_tells_each_peer_of_the_others_once_a_minute_and_adds_what_it_hears() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    // Peer 1 we dialled; peer 2 dialled us and listens where its handshake says.
+    m.on_connected(
+        PeerKey(1),
+        addr(1, 6881),
+        id_of(PeerKey(1)),
+        true,
+        EXTENDED,
+        now,
+    );
+    m.on_connected(
+        PeerKey(2),
+        addr(2, 50000),
+        id_of(PeerKey(2)),
+        false,
+        EXTENDED,
+        now,
+    );
+    m.on_messages(PeerKey(1), vec![their_handshake(None, Some(5), None)], now);
+    m.on_messages(
+        PeerKey(2),
+        vec![their_handshake(None, Some(6), Some(7000))],
+        now,
+    );
+    m.take_actions();
+    m.on_tick(now, Duration::from_millis(500));
+    let pex_to = |actions: &[Action], key: PeerKey, id: u8| -> Vec<PexMessage> {
+        sent(actions, key)
+            .into_iter()
+            .filter_map(|msg| match msg {
+                Message::Extended { id: got, payload } if got == id => {
+                    Some(PexMessage::decode(&payload).unwrap())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let actions = m.take_actions();
+    let to_1 = pex_to(&actions, PeerKey(1), 5);
+    let to_2 = pex_to(&actions, PeerKey(2), 6);
+    assert_eq!(to_1.len(), 1);
+    assert_eq!(to_1[0].added, [(addr(2, 7000), PexFlags(0))]);
+    assert_eq!(
+        to_2[0].added,
+        [(addr(1, 6881), PexFlags(PexFlags::REACHABLE))]
+    );
+    // Nothing more within the minute, even after a change.
+    m.on_closed(PeerKey(2), Some(DisconnectReason::ClosedByPeer));
+    m.on_tick(now + Duration::from_secs(30), Duration::from_millis(500));
+    assert!(pex_to(&m.take_actions(), PeerKey(1), 5).is_empty());
+    m.on_tick(now + PEX_INTERVAL, Duration::from_millis(500));
+    let dropped = pex_to(&m.take_actions(), PeerKey(1), 5);
+    assert_eq!(dropped[0].dropped, [addr(2, 7000)]);
+    // What a peer tells us is dialled; a second message within 30 s is ignored.
+    let tell = |a: SocketAddr| Message::Extended {
+        id: Extension::Pex.local_id(),
+        payload: PexMessage {
+            added: vec![(a, PexFlags(0))],
+            dropped: Vec::new(),
+        }
+        .encode()
+        .into(),
+    };
+    let later = now + PEX_INTERVAL;
+    m.on_messages(PeerKey(1), vec![tell(addr(9, 9))], later);
+    assert!(m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Connect(x) if *x == addr(9, 9))));
+    m.on_messages(
+        PeerKey(1),
+        vec![tell(addr(8, 8))],
+        later + Duration::from_secs(1),
+    );
+    assert!(!m
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Connect(_))));
+}
+
+#[test]
+fn a_private_torrent_neither_sends_nor_takes_pex() {
+    let now = Instant::now();
+    let private = TorrentFacts {
+        private: true,
+        ..facts()
+    };
+    let mut m = TorrentMachine::new(
+        private,
+        &Bitfield::empty(&layout()),
+        Contacts::new(LIMITS),
+        false,
+        now,
+    );
+    m.on_connected(
+        PeerKey(1),
+        addr(1, 6881),
+        id_of(PeerKey(1)),
+        true,
+        EXTENDED,
+        now,
+    );
+    m.on_connected(
+        PeerKey(2),
+        addr(2, 6881),
+        id_of(PeerKey(2)),
+        true,
+        EXTENDED,
+        now,
+    );
+    for key in [PeerKey(1), PeerKey(2)] {
+        m.on_messages(key, vec![their_handshake(None, Some(5), None)], now);
+    }
+    let tell = Message::Extended {
+        id: Extension::Pex.local_id(),
+        payload: PexMessage {
+            added: vec![(addr(9, 9), PexFlags(0))],
+            dropped: Vec::new(),
+        }
+        .encode()
+        .into(),
+    };
+    m.on_messages(PeerKey(1), vec![tell], now);
+    m.on_tick(now, Duration::from_millis(500));
+    let actions = m.take_actions();
+    assert!(!actions.iter().any(|a| matches!(a, Action::Connect(_))));
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::Send(_, Message::Extended { id: 5, .. }))));
+}
+
+#[test]
+fn a_failed_dial_is_tried_again_three_times_later_and_later() {
+    let now = Instant::now();
+    let mut m = downloader(now);
+    let a = addr(1, 1);
+    m.on_peers([a]);
+    let dials = |actions: Vec<Action>| {
+        actions
+            .iter()
+            .filter(|x| matches!(x, Action::Connect(_)))
+            .count()
+    };
+    assert_eq!(dials(m.take_actions()), 1);
+    let mut at = now;
+    for wait in [5, 20, 80] {
+        m.on_connect_failed(a);
+        m.on_tick(
+            at + Duration::from_secs(wait - 1),
+            Duration::from_millis(500),
+        );
+        assert_eq!(dials(m.take_actions()), 0, "not before {wait} s");
+        at += Duration::from_secs(wait);
+        m.on_tick(at, Duration::from_millis(500));
+        assert_eq!(dials(m.take_actions()), 1, "again after {wait} s");
+    }
+    m.on_connect_failed(a);
+    m.on_tick(at + Duration::from_secs(3600), Duration::from_millis(500));
+    assert_eq!(dials(m.take_actions()), 0, "given up");
+}
