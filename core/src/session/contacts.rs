@@ -32,16 +32,6 @@ pub(super) struct Limits {
     pub listen_port: u16,
 }
 
-/// Which of two connections with one peer stays.
-pub(super) enum Twin {
-    /// No other connection with this peer.
-    None,
-    /// The new one stays; the other (this key) goes.
-    KeepNew(PeerKey),
-    /// The other one stays; the new one goes.
-    KeepOld,
-}
-
 pub(super) struct Contacts {
     limits: Limits,
     /// Addresses known but not connected.
@@ -110,13 +100,11 @@ impl Contacts {
         }
     }
 
-    /// Addresses to dial at `now`, with `connected` peers connected (`is_connected` says
-    /// whether an address is one of them): as many as the peer limit leaves room for, failed
-    /// ones whose time to try again has come among them.
+    /// Addresses to dial at `now`, given where the connected peers are: as many as the peer
+    /// limit leaves room for, failed ones whose time to try again has come among them.
     pub fn dial(
         &mut self,
-        connected: usize,
-        is_connected: impl Fn(SocketAddr) -> bool,
+        connected: impl Iterator<Item = SocketAddr>,
         now: Instant,
     ) -> Vec<SocketAddr> {
         let mut due = Vec::new();
@@ -128,12 +116,13 @@ impl Contacts {
             !ready
         });
         self.add(due);
+        let connected: FxHashSet<SocketAddr> = connected.collect();
         let mut dial = Vec::new();
-        while connected + self.connecting.len() < self.limits.max_peers {
+        while connected.len() + self.connecting.len() < self.limits.max_peers {
             let Some(addr) = self.candidates.pop_front() else {
                 break;
             };
-            if is_connected(addr)
+            if connected.contains(&addr)
                 || self.connecting.contains(&addr)
                 || self.banned.contains(&addr.ip())
             {
@@ -145,46 +134,44 @@ impl Contacts {
         dial
     }
 
-    /// One peer connected both ways (each side dialled the other): both sides keep the
-    /// connection the lower peer id opened, so they agree on which one to close. `peers` are
-    /// the connected ones.
-    pub fn twin(
+    /// Whether a new connection from `addr` (we dialled it: `outgoing`) stays, given the
+    /// connected `peers`: `Ok` with the other connection to close when the peer is connected
+    /// both ways, or the reason to close this one. Of two connections with one peer, both
+    /// sides keep the one the lower peer id opened, so they agree on which to close. The limits
+    /// (per torrent, per address, one connection per address) count the peers that stay.
+    pub fn admit(
         &mut self,
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
-        mut peers: impl Iterator<Item = (PeerKey, PeerId)>,
-    ) -> Twin {
+        paused: bool,
+        peers: impl Iterator<Item = (PeerKey, SocketAddr, PeerId)> + Clone,
+    ) -> Result<Option<PeerKey>, DisconnectReason> {
         self.connecting.remove(&addr);
         self.failures.remove(&addr);
-        match peers.find(|(_, id)| *id == peer_id) {
-            None => Twin::None,
-            Some((twin, _)) if outgoing == (self.limits.our_id < peer_id) => Twin::KeepNew(twin),
-            Some(_) => Twin::KeepOld,
+        let twin = peers
+            .clone()
+            .find(|(_, _, id)| *id == peer_id)
+            .map(|(key, ..)| key);
+        if twin.is_some() && outgoing != (self.limits.our_id < peer_id) {
+            return Err(DisconnectReason::Duplicate);
         }
-    }
-
-    /// Why a new connection from `addr` may not stay, given the addresses of those connected.
-    pub fn refusal(
-        &self,
-        addr: SocketAddr,
-        paused: bool,
-        connected: impl Iterator<Item = SocketAddr>,
-    ) -> Option<DisconnectReason> {
         if paused {
-            return Some(DisconnectReason::Paused);
+            return Err(DisconnectReason::Paused);
         }
         if self.banned.contains(&addr.ip()) {
-            return Some(DisconnectReason::Banned);
+            return Err(DisconnectReason::Banned);
         }
         let (mut count, mut same_ip, mut same) = (0, 0, false);
-        for other in connected {
+        for (_, other, _) in peers.filter(|(key, ..)| Some(*key) != twin) {
             count += 1;
             same_ip += usize::from(other.ip() == addr.ip());
             same |= other == addr;
         }
-        let full = count >= self.limits.max_peers || same_ip >= self.limits.max_peers_per_ip;
-        (full || same).then_some(DisconnectReason::Limit)
+        if count >= self.limits.max_peers || same_ip >= self.limits.max_peers_per_ip || same {
+            return Err(DisconnectReason::Limit);
+        }
+        Ok(twin)
     }
 
     /// Refuses `ip` from now on; `false` if it was banned already.

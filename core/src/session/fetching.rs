@@ -9,7 +9,7 @@
 //! in, the torrent's machine adopts them with it ([`Adopted`]): no connection is lost.
 
 use super::channel::Speaks;
-use super::contacts::{Contacts, Twin};
+use super::contacts::Contacts;
 use super::machine::{Action, Adopted};
 use super::{DisconnectReason, EventKind, State, Status};
 use crate::extension::ut_metadata::{FetchVerdict, MetadataFetch, MetadataMessage};
@@ -159,21 +159,21 @@ impl FetchMachine {
         now: Instant,
     ) {
         self.now = now;
-        let ids = self.peers.iter().map(|(k, p)| (*k, p.peer_id));
-        match self.contacts.twin(addr, peer_id, outgoing, ids) {
-            Twin::None => {}
-            Twin::KeepNew(twin) => self.drop_peer(twin, DisconnectReason::Duplicate),
-            Twin::KeepOld => {
-                self.contacts.count(addr, DisconnectReason::Duplicate);
+        let peers = self.peers.iter().map(|(k, p)| (*k, p.addr, p.peer_id));
+        match self
+            .contacts
+            .admit(addr, peer_id, outgoing, self.paused, peers)
+        {
+            Ok(twin) => {
+                if let Some(twin) = twin {
+                    self.drop_peer(twin, DisconnectReason::Duplicate);
+                }
+            }
+            Err(reason) => {
+                self.contacts.count(addr, reason);
                 self.actions.push(Action::Close(key));
                 return;
             }
-        }
-        let connected = self.peers.values().map(|p| p.addr);
-        if let Some(reason) = self.contacts.refusal(addr, self.paused, connected) {
-            self.contacts.count(addr, reason);
-            self.actions.push(Action::Close(key));
-            return;
         }
         self.peers.insert(
             key,
@@ -233,12 +233,8 @@ impl FetchMachine {
         if self.paused {
             return;
         }
-        let peers = &self.peers;
-        let dial = self.contacts.dial(
-            peers.len(),
-            |addr| peers.values().any(|p| p.addr == addr),
-            self.now,
-        );
+        let connected = self.peers.values().map(|p| p.addr);
+        let dial = self.contacts.dial(connected, self.now);
         self.actions.extend(dial.into_iter().map(Action::Connect));
     }
 

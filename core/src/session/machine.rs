@@ -12,7 +12,7 @@
 use super::announcer::Announce;
 use super::channel::{SharedError, Speaks};
 use super::choker::{Candidate, Choker, SNUB_AFTER};
-use super::contacts::{Contacts, Twin};
+use super::contacts::Contacts;
 use super::{DisconnectReason, EventKind, State, Status};
 use crate::extension::ut_metadata::{self, MetadataMessage};
 use crate::extension::ut_pex::{PexFlags, PexMessage, PexState};
@@ -363,21 +363,21 @@ impl TorrentMachine {
         outgoing: bool,
         speaks: Speaks,
     ) -> bool {
-        let ids = self.peers.iter().map(|(k, p)| (*k, p.peer_id));
-        match self.contacts.twin(addr, peer_id, outgoing, ids) {
-            Twin::None => {}
-            Twin::KeepNew(twin) => self.drop_peer(twin, DisconnectReason::Duplicate),
-            Twin::KeepOld => {
-                self.contacts.count(addr, DisconnectReason::Duplicate);
+        let peers = self.peers.iter().map(|(k, p)| (*k, p.addr, p.peer_id));
+        match self
+            .contacts
+            .admit(addr, peer_id, outgoing, self.paused, peers)
+        {
+            Ok(twin) => {
+                if let Some(twin) = twin {
+                    self.drop_peer(twin, DisconnectReason::Duplicate);
+                }
+            }
+            Err(reason) => {
+                self.contacts.count(addr, reason);
                 self.actions.push(Action::Close(key));
                 return false;
             }
-        }
-        let connected = self.peers.values().map(|p| p.addr);
-        if let Some(reason) = self.contacts.refusal(addr, self.paused, connected) {
-            self.contacts.count(addr, reason);
-            self.actions.push(Action::Close(key));
-            return false;
         }
         self.peers.insert(
             key,
@@ -506,12 +506,8 @@ impl TorrentMachine {
         if self.paused {
             return;
         }
-        let peers = &self.peers;
-        let dial = self.contacts.dial(
-            peers.len(),
-            |addr| peers.values().any(|p| p.addr == addr),
-            self.now,
-        );
+        let connected = self.peers.values().map(|p| p.addr);
+        let dial = self.contacts.dial(connected, self.now);
         self.actions.extend(dial.into_iter().map(Action::Connect));
     }
 
