@@ -1,9 +1,11 @@
-//! BEP 3's HTTP tracker, both ends: the announce and scrape types, their wire forms (query
-//! strings, bencoded answers, BEP 23 compact peers, BEP 7 `peers6`), the client and the server.
+//! BEP 3's HTTP tracker and BEP 15's UDP one ([`udp`]), both ends: the announce and scrape
+//! types, their wire forms (query strings, bencoded answers, BEP 23 compact peers, BEP 7
+//! `peers6`, BEP 15 packets), the clients and the servers.
 
 pub mod client;
 pub mod server;
 pub mod swarm;
+pub mod udp;
 pub mod wire;
 
 use crate::metainfo::InfoHash;
