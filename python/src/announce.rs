@@ -103,7 +103,7 @@ pub(crate) fn scrape_torrent(
         .map(|(_, stats)| ScrapeResult(stats)))
 }
 
-/// Announces `info_hash` (20 bytes) to an HTTP(S) tracker and returns its answer.
+/// Announces `info_hash` (20 bytes) to an HTTP(S) or UDP (BEP 15) tracker and returns its answer.
 ///
 /// `url` is an announce URL, or BEP 12 tiers as in `Torrent.create(announce=...)`: the first
 /// tracker that answers wins. `left` is the bytes still to download (0: a seeder). `peer_id`
@@ -152,7 +152,8 @@ pub(crate) fn announce(
 
 /// Scrapes (BEP 48) the tracker whose announce URL is `url` (its last path segment must
 /// start with `announce`) for `info_hashes` (20 bytes each; none asks for every torrent, which
-/// many trackers refuse). Torrents the tracker does not know are left out of the answer.
+/// many trackers refuse). A `udp://` tracker (BEP 15) is asked at its own address, and only for
+/// named torrents. Torrents the tracker does not know are left out of the answer.
 /// Raises `TrackerError`; waits and Ctrl-C as in `announce`.
 #[pyfunction]
 #[pyo3(signature = (url, info_hashes, *, timeout = 15.0))]

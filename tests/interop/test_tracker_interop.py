@@ -65,9 +65,13 @@ def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path):
             seeder.wait(timeout=10)
 
 
-def test_our_client_announces_and_scrapes_opentracker(opentracker):
+@pytest.mark.parametrize("scheme", ["http", "udp"])
+def test_our_client_announces_and_scrapes_opentracker(opentracker, scheme):
+    """Over HTTP and over UDP (BEP 15: opentracker listens for both on one port)."""
     known, unknown = os.urandom(20), os.urandom(20)
     url = opentracker([known])
+    if scheme == "udp":
+        url = url.replace("http://", "udp://")
     first = bittern.announce(url, known, port=40001, left=1000, event="started", timeout=5)
     assert first.interval > 0
     # opentracker may hand a peer back its own address; bittern's tracker never does.
@@ -77,7 +81,9 @@ def test_our_client_announces_and_scrapes_opentracker(opentracker):
     assert (second.complete, second.incomplete) == (1, 1)
     counts = bittern.scrape(url, [known], timeout=5)
     assert (counts[known].complete, counts[known].incomplete) == (1, 1)
-    with pytest.raises(bittern.TrackerError, match="not authorized|refused"):
+    # Over UDP, opentracker answers a torrent off its list with a bare 8-byte announce header.
+    refused = "not authorized|refused" if scheme == "http" else "announce response of 8 bytes"
+    with pytest.raises(bittern.TrackerError, match=refused):
         bittern.announce(url, unknown, port=40003, left=1, timeout=5)
 
 

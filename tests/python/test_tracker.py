@@ -681,7 +681,7 @@ def test_bad_client_arguments(tracker: bittern.Tracker) -> None:
     with pytest.raises(ValueError, match="20 bytes"):
         bittern.scrape(url, [b"short"])
     with pytest.raises(bittern.TrackerError, match="scheme"):
-        bittern.announce("udp://127.0.0.1:1/announce", HASH_A, left=1)
+        bittern.announce("wss://127.0.0.1:1/announce", HASH_A, left=1)
     with pytest.raises(bittern.TrackerError, match="scrape URL"):
         bittern.scrape(base(tracker) + "/tracker", [HASH_A])
     assert tracker.stats().announces == 0

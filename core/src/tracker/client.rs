@@ -1,4 +1,5 @@
-//! The HTTP tracker client (BEP 3), BEP 12 tiers of trackers, and the backoff between failed
+//! The tracker client: HTTP (BEP 3) here, UDP (BEP 15) in [`super::udp::client`] behind the
+//! same calls; BEP 12 tiers of trackers of either kind; and the backoff between failed
 //! announces.
 //!
 //! A tracker is a stranger on the network: every answer is read with a size cap and a deadline,
@@ -6,6 +7,7 @@
 //! announce loop itself (when to announce, `started`/`stopped`) belongs to the session; this
 //! module does one announce or scrape at a time, and the fail-over across a torrent's trackers.
 
+use super::udp::client::UdpClient;
 use super::wire;
 use super::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
 use crate::metainfo::{InfoHash, Metainfo};
@@ -38,6 +40,13 @@ pub struct ClientConfig {
     /// The longest re-announce interval believed. Default 2 h: past that, peers would expire
     /// from the tracker's list and we would learn no new ones.
     pub max_interval: Duration,
+    /// A UDP request unanswered is sent again after this, then after twice as long each time
+    /// (BEP 15: 15 s, the default).
+    pub udp_retransmit_after: Duration,
+    /// The longest a UDP announce or scrape may take, connect exchange included. Default 60 s
+    /// (the sends at 0, 15 and 45 s): BEP 15's own schedule goes on for an hour, which would
+    /// hold a torrent on a dead tracker instead of trying the next.
+    pub udp_max_wait: Duration,
 }
 
 impl Default for ClientConfig {
@@ -50,17 +59,22 @@ impl Default for ClientConfig {
             user_agent: format!("bittern/{}", crate::VERSION),
             min_interval: Duration::from_secs(60),
             max_interval: Duration::from_secs(2 * 60 * 60),
+            udp_retransmit_after: Duration::from_secs(15),
+            udp_max_wait: Duration::from_secs(60),
         }
     }
 }
 
 impl ClientConfig {
     /// The defaults with a whole-request deadline of `timeout`; the connect deadline is
-    /// shortened to it when it is shorter.
+    /// shortened to it when it is shorter, and so is a UDP request's, whose first resend then
+    /// comes after a quarter of it at most (so a lost packet is sent again in time).
     pub fn with_timeout(timeout: Duration) -> Self {
         let mut config = ClientConfig::default();
         config.timeout = timeout;
         config.connect_timeout = config.connect_timeout.min(timeout);
+        config.udp_max_wait = timeout;
+        config.udp_retransmit_after = config.udp_retransmit_after.min(timeout / 4);
         config
     }
 
@@ -78,6 +92,9 @@ impl ClientConfig {
         }
         if self.max_response_size == 0 {
             return invalid("the largest tracker answer must be more than 0 bytes");
+        }
+        if self.udp_retransmit_after.is_zero() || self.udp_max_wait.is_zero() {
+            return invalid("the UDP tracker waits must be more than 0");
         }
         if self.min_interval > self.max_interval {
             return invalid("the shortest announce interval must not be longer than the longest");
@@ -101,6 +118,7 @@ impl ClientConfig {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    udp: Arc<UdpClient>,
     config: Arc<ClientConfig>,
 }
 
@@ -124,6 +142,7 @@ impl Client {
             .map_err(|e| TrackerError::Transport(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             http,
+            udp: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -140,6 +159,9 @@ impl Client {
     ) -> Result<AnnounceResponse, TrackerError> {
         req.validate()?;
         let answer = async {
+            if is_udp(url) {
+                return self.udp.announce(&self.config, url, req).await;
+            }
             let url = with_query(http_url(url)?, &req.to_query());
             AnnounceResponse::decode(&self.get(url).await?)
         }
@@ -169,6 +191,9 @@ impl Client {
         announce_url: &str,
         hashes: &[InfoHash],
     ) -> Result<ScrapeResponse, TrackerError> {
+        if is_udp(announce_url) {
+            return self.udp.scrape(&self.config, announce_url, hashes).await;
+        }
         let mut announce = http_url(announce_url)?;
         // `scrape_url` splits at the first `?`, which a fragment may hold.
         announce.set_fragment(None);
@@ -276,7 +301,13 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
     .clone()
 }
 
-/// Parses a tracker URL; only `http` and `https` are spoken here (UDP trackers are BEP 15).
+/// Whether `url` names a UDP tracker (BEP 15), the scheme in any case.
+fn is_udp(url: &str) -> bool {
+    url.get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("udp://"))
+}
+
+/// Parses a tracker URL; only `http` and `https` here (`udp` goes to [`UdpClient`]).
 fn http_url(url: &str) -> Result<Url, TrackerError> {
     let invalid = |reason: String| TrackerError::InvalidUrl {
         url: url.to_owned(),

@@ -409,11 +409,16 @@ impl AnnounceResponse {
 /// The longest text taken from a tracker's answer (a failure reason, a warning), in characters.
 pub const MAX_TRACKER_TEXT: usize = 512;
 
+/// A bencoded string of a tracker's answer as [`shown_text`] gives it.
+fn text(node: Node<'_>) -> Option<String> {
+    Some(shown_text(node.as_bytes()?))
+}
+
 /// A tracker's text as it may be shown: invalid UTF-8 replaced, control characters (terminal
 /// escapes, line breaks that would forge log lines or headers) written as escapes, and cut to
 /// [`MAX_TRACKER_TEXT`] characters, the last one `…`.
-fn text(node: Node<'_>) -> Option<String> {
-    let raw = String::from_utf8_lossy(node.as_bytes()?);
+pub fn shown_text(bytes: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(bytes);
     // Counted as shown (an escape is several characters), so that showing it again changes
     // nothing.
     let mut shown: Vec<char> = Vec::with_capacity(MAX_TRACKER_TEXT + 10);
@@ -429,7 +434,7 @@ fn text(node: Node<'_>) -> Option<String> {
             break;
         }
     }
-    Some(shown.into_iter().collect())
+    shown.into_iter().collect()
 }
 
 /// Whether a peer a tracker named can be dialled: not port 0, not an unspecified, multicast or

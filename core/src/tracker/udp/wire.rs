@@ -173,6 +173,8 @@ impl Response {
 /// A cursor over a packet that refuses to read past its end.
 struct Reader<'a> {
     bytes: &'a [u8],
+    /// The whole packet's length, for errors.
+    len: usize,
     what: &'static str,
     need: &'static str,
 }
@@ -182,7 +184,7 @@ impl<'a> Reader<'a> {
         if self.bytes.len() < n {
             return Err(PacketError::Length {
                 what: self.what,
-                len: self.bytes.len(),
+                len: self.len,
                 need: self.need,
             });
         }
@@ -241,6 +243,7 @@ impl Request {
         }
         let mut r = Reader {
             bytes: packet,
+            len: packet.len(),
             what: "request",
             need: "at least 16",
         };
@@ -398,6 +401,7 @@ impl Response {
         }
         let mut r = Reader {
             bytes: packet,
+            len: packet.len(),
             what: "response",
             need: "at least 8",
         };
