@@ -3,7 +3,7 @@
 - libtorrent (python3-libtorrent, run by /usr/bin/python3) and aria2 download from our seeder.
 - We download from a libtorrent seeder and from a transmission seeder (transmission-cli 3.00
   drops 127.0.0.0/8 peers from tracker replies, so it only seeds here: we connect to it).
-- Through our tracker, and through opentracker.
+- Through our tracker, and through opentracker (over HTTP and over UDP).
 Every copy is compared byte for byte with the original.
 """
 import os
@@ -126,13 +126,17 @@ def test_we_download_from_a_transmission_seeder(swarm, tmp_path):
 
 
 @needs_libtorrent
-def test_through_opentracker_libtorrent_seeds_and_we_download(tmp_path, opentracker):
+@pytest.mark.parametrize("scheme", ["http", "udp"])
+def test_through_opentracker_libtorrent_seeds_and_we_download(tmp_path, opentracker, scheme):
+    """The torrent's only tracker is opentracker, over HTTP or over UDP (BEP 15)."""
     seed_dir = tmp_path / "seed"
     seed_dir.mkdir()
     payload = os.urandom(SIZE)
     (seed_dir / "payload.bin").write_bytes(payload)
     probe = bittern.Torrent.create(seed_dir / "payload.bin", announce="http://x/announce", piece_length=65536)
     url = opentracker([probe.info_hash])
+    if scheme == "udp":
+        url = url.replace("http://", "udp://")
     torrent = probe.replace(announce=url)
     path = tmp_path / "payload.torrent"
     torrent.save(path)
