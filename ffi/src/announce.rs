@@ -291,8 +291,8 @@ impl bittern_announce_response {
 /// The trackers are the BEP 12 `announce-list` tiers (or `announce` alone when there is no
 /// list), each tier shuffled: tiers in order, trackers within a tier in order, until one
 /// answers (`bittern_announce_response_url` says which). A tracker that refuses (a `failure
-/// reason`) counts as not answering, and the next one is tried. Only `http` and `https`
-/// trackers are spoken to.
+/// reason`) counts as not answering, and the next one is tried. `http`, `https` and `udp`
+/// (BEP 15) trackers are spoken to.
 ///
 /// Errors: `BITTERN_RESULT_TRACKER` when no tracker answered (the torrent has none, or each
 /// refused, failed or could not be reached; the last error holds the last tracker's message,
@@ -335,12 +335,13 @@ pub extern "C" fn bittern_announce_torrent(
 }
 
 /// Announces the torrent whose info-hash is `info_hash[0..20]` to the tracker at `url` (UTF-8;
-/// `http` or `https`, and it may carry its own query, such as a passkey) and writes its answer
+/// `http`, `https` or `udp` (BEP 15), and it may carry its own query, such as a passkey) and writes its answer
 /// to a new response at `*response_out`. `options` may be NULL for the defaults (which announce
 /// a seeder here: set `left` for a download).
 ///
 /// Errors: `BITTERN_RESULT_TRACKER` (the tracker refused, with its `failure reason` in the last
-/// error; it could not be reached; its answer was not valid; the URL is not an http(s) URL),
+/// error; it could not be reached; its answer was not valid; the URL is not an http(s) or udp
+/// URL),
 /// `BITTERN_RESULT_TIMEOUT` (no answer in time).
 ///
 /// Ownership: free the response with `bittern_announce_response_free`; the arguments stay the
@@ -617,8 +618,8 @@ pub extern "C" fn bittern_scrape_torrent(
     })
 }
 
-/// Scrapes the tracker whose announce URL is `announce_url` (UTF-8, `http` or `https`; the
-/// scrape URL is derived from it as BEP 48 says) for the torrent `info_hash[0..20]` and writes
+/// Scrapes the tracker whose announce URL is `announce_url` (UTF-8, `http` or `https`, whose
+/// scrape URL is derived from it as BEP 48 says, or `udp`, asked at its own address) for the torrent `info_hash[0..20]` and writes
 /// its counts to `*stats_out` (whose `struct_size` the caller sets). `timeout_ms` is the
 /// request's deadline; 0 means the default (15 s).
 ///

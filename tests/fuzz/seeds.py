@@ -128,6 +128,25 @@ def extensions() -> list[bytes]:
     ]
 
 
+def udp_packets() -> list[bytes]:
+    """A selector byte (even: a request; odd: an answer, 2 set for IPv6), then a BEP 15 packet."""
+    tid = struct.pack(">I", 0x1234)
+    conn = struct.pack(">Q", 0xC0FFEE)
+    announce = (conn + struct.pack(">I", 1) + tid + b"\xaa" * 20 + b"-BI0100-abcdefghijkl"
+                + struct.pack(">QQQIIIiH", 1, 2, 3, 2, 0, 7, -1, 6881))
+    return [
+        b"\0" + struct.pack(">QI", 0x41727101980, 0) + tid,
+        b"\0" + announce,
+        b"\0" + announce + b"\x01\x02\x09/announce\x00",
+        b"\0" + conn + struct.pack(">I", 2) + tid + b"\x01" * 20 + b"\x02" * 20,
+        b"\1" + struct.pack(">I", 0) + tid + conn,
+        b"\1" + struct.pack(">I", 1) + tid + struct.pack(">III", 1800, 1, 2) + bytes([10, 0, 0, 1, 0x1a, 0xe1]),
+        b"\3" + struct.pack(">I", 1) + tid + struct.pack(">III", 1800, 1, 2) + bytes(16) + b"\x1a\xe1",
+        b"\1" + struct.pack(">I", 2) + tid + struct.pack(">III", 5, 6, 7),
+        b"\1" + struct.pack(">I", 3) + tid + b"unregistered torrent",
+    ]
+
+
 SEEDS = {
     "bencode": lambda: bencode_cases() + torrents(),
     "metainfo": torrents,
@@ -137,6 +156,7 @@ SEEDS = {
     "tracker_response": answers,
     "magnet": magnets,
     "extension": extensions,
+    "udp_packet": udp_packets,
 }
 
 
