@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Benchmark: UDP announces per second (BEP 15), bittern's tracker against opentracker.
+
+    python3 tests/bench/udp_tracker.py [--rounds 5] [--duration 5] [--sockets 2] [--in-flight 16]
+
+Needs opentracker (Debian's, which serves whitelisted torrents only and listens for UDP with
+`-P`) and the `bittern` CLI on PATH (pip install ./python). The load generator is ours,
+core/examples/udp_load (built here with cargo): each of `--sockets` threads connects, then keeps
+`--in-flight` announces outstanding, each for one of 1000 info-hashes (all on opentracker's
+whitelist) with a fresh peer id and port, and times every answer. Both trackers get the same
+generator; rounds alternate them; medians of the rate and of the p99 latency are printed with
+the ratio. The generator shares the machine's cores with the tracker it measures, as wrk does
+for the HTTP benchmark (tests/bench/tracker.py, which also measures memory per tracked peer:
+both protocols share one registry).
+"""
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from host import describe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TORRENTS = 1000
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u.bind(("127.0.0.1", port))  # free for both
+        return port
+
+
+def load_generator():
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "bittern-core", "--example", "udp_load"],
+                   cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "examples", "udp_load")
+
+
+def start(kind, port, folder):
+    if kind == "opentracker":
+        cmd = ["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port), "-d", folder, "-w", "whitelist"]
+    else:
+        cmd = ["bittern", "tracker", "--bind", "127.0.0.1:%d" % port]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # listening, and opentracker's whitelist loaded
+    return proc
+
+
+def run(generator, port, args):
+    out = subprocess.run([generator, "127.0.0.1:%d" % port, str(args.duration), str(args.sockets),
+                          str(args.in_flight), str(TORRENTS)], capture_output=True, text=True, check=True).stdout
+    fields = dict(item.split("=") for item in out.split())
+    if int(fields["errors"]):
+        sys.exit("the tracker answered with errors: %s" % out)
+    return float(fields["answers_per_s"]), float(fields["p99_ms"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--sockets", type=int, default=2)
+    parser.add_argument("--in-flight", type=int, default=16)
+    args = parser.parse_args()
+    for tool in ("opentracker", "bittern", "cargo"):
+        if shutil.which(tool) is None:
+            sys.exit("%s is not on PATH" % tool)
+    generator = load_generator()
+    folder = tempfile.mkdtemp(prefix="bittern-udp-bench-")
+    os.chmod(folder, 0o755)  # opentracker drops to 'nobody' and reads the whitelist from there
+    with open(os.path.join(folder, "whitelist"), "w") as f:
+        for i in range(TORRENTS):
+            f.write((struct.pack(">I", i) + bytes(16)).hex() + "\n")
+    host = describe()
+    print(host, flush=True)
+    results = {"opentracker": [], "bittern": []}
+    try:
+        for r in range(args.rounds):
+            kinds = ["opentracker", "bittern"] if r % 2 == 0 else ["bittern", "opentracker"]
+            for kind in kinds:
+                port = free_port()
+                proc = start(kind, port, folder)
+                try:
+                    results[kind].append(run(generator, port, args))
+                finally:
+                    proc.terminate()
+                    proc.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print("announces/s and p99 ms, each round in the order run:")
+    for kind, runs in results.items():
+        print("  %s: %s" % (kind, " ".join("%.0f/%.2f" % r for r in runs)))
+    print()
+    print(host)
+    print("load: %d sockets, %d announces in flight each, %s s a run" % (args.sockets, args.in_flight, args.duration))
+    print("| tracker | announces/s (median) | p99 latency ms (median) | ratio to opentracker |")
+    print("|---|---|---|---|")
+    reference = statistics.median(r[0] for r in results["opentracker"])
+    for kind, runs in results.items():
+        rate = statistics.median(r[0] for r in runs)
+        p99 = statistics.median(r[1] for r in runs)
+        print("| %s | %.0f | %.2f | %.2f |" % (kind, rate, p99, rate / reference))
+
+
+if __name__ == "__main__":
+    main()
