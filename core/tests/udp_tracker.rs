@@ -135,10 +135,7 @@ fn same_port_as_http_by_default_and_urls() {
     let server = start(ServerConfig::default());
     let udp = server.udp_addr().unwrap();
     assert_eq!(udp, server.local_addr());
-    assert_eq!(
-        server.udp_url().unwrap(),
-        format!("udp://{udp}/announce")
-    );
+    assert_eq!(server.udp_url().unwrap(), format!("udp://{udp}/announce"));
     let off = start(ServerConfig {
         udp: UdpListen::Off,
         ..Default::default()
@@ -172,7 +169,10 @@ fn connect_announce_scrape_and_a_mixed_swarm() {
             transaction_id,
         } => {
             assert_eq!(peers, vec!["127.0.0.1:7002".parse().unwrap()]);
-            assert_eq!((seeders, leechers, interval, transaction_id), (1, 1, 1800, 12));
+            assert_eq!(
+                (seeders, leechers, interval, transaction_id),
+                (1, 1, 1800, 12)
+            );
         }
         other => panic!("{other:?}"),
     }

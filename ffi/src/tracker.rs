@@ -648,10 +648,22 @@ mod tests {
             bittern_tracker_config_set_udp_bind(config, c"127.0.0.1:7000".as_ptr()),
             bittern_result::Ok
         );
-        assert_eq!(udp(config), UdpListen::At("127.0.0.1:7000".parse().unwrap()));
-        assert_eq!(bittern_tracker_config_set_udp(config, true), bittern_result::Ok);
-        assert_eq!(udp(config), UdpListen::At("127.0.0.1:7000".parse().unwrap()));
-        assert_eq!(bittern_tracker_config_set_udp(config, false), bittern_result::Ok);
+        assert_eq!(
+            udp(config),
+            UdpListen::At("127.0.0.1:7000".parse().unwrap())
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, true),
+            bittern_result::Ok
+        );
+        assert_eq!(
+            udp(config),
+            UdpListen::At("127.0.0.1:7000".parse().unwrap())
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, false),
+            bittern_result::Ok
+        );
         assert_eq!(udp(config), UdpListen::Off);
         assert_eq!(
             bittern_tracker_config_set_udp_bind(config, c"nowhere".as_ptr()),
@@ -666,7 +678,10 @@ mod tests {
             bittern_tracker_config_set_bind(config, c"127.0.0.1:0".as_ptr()),
             bittern_result::Ok
         );
-        assert_eq!(bittern_tracker_config_set_udp(config, false), bittern_result::Ok);
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, false),
+            bittern_result::Ok
+        );
         let mut tracker = ptr::null_mut();
         assert_eq!(
             bittern_tracker_start(config, &mut tracker),
@@ -697,7 +712,10 @@ mod tests {
         );
         bittern_tracker_config_free(config);
         assert_ne!(bittern_tracker_port(tracker), 0);
-        assert_eq!(bittern_tracker_udp_port(tracker), bittern_tracker_port(tracker));
+        assert_eq!(
+            bittern_tracker_udp_port(tracker),
+            bittern_tracker_port(tracker)
+        );
         let udp_url = unsafe { std::ffi::CStr::from_ptr(bittern_tracker_udp_url(tracker)) };
         assert!(udp_url.to_str().unwrap().starts_with("udp://127.0.0.1:"));
 

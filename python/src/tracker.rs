@@ -52,7 +52,6 @@ pub(crate) struct Tracker {
     udp_url: Option<String>,
 }
 
-
 impl Tracker {
     fn server(&self) -> MutexGuard<'_, Option<TrackerServer>> {
         self.server.lock().unwrap_or_else(|e| e.into_inner())

@@ -14,8 +14,8 @@
 //! per torrent, peers per answer, info-hashes per scrape ([`ServerConfig`] has the defaults).
 
 use super::swarm::{Change, Registry, Stats, SwarmLimits};
-pub use super::udp::server::{UdpListen, UdpStats};
 use super::udp::server::UdpState;
+pub use super::udp::server::{UdpListen, UdpStats};
 use super::wire::{self, failure};
 use super::{AnnounceRequest, ScrapeResponse, TrackerError};
 use crate::metainfo::{InfoHash, Metainfo};
@@ -1064,8 +1064,7 @@ fn bind(
             .map_err(|e| TrackerError::Server(format!("cannot listen on {addr}: {e}")))
     };
     let udp = |addr: SocketAddr| super::udp::server::bind_reuseport(addr, count);
-    let udp_error =
-        |addr, e| TrackerError::Server(format!("cannot listen for UDP on {addr}: {e}"));
+    let udp_error = |addr, e| TrackerError::Server(format!("cannot listen for UDP on {addr}: {e}"));
     let bind = config.bind;
     match config.udp {
         UdpListen::Off => Ok((listen(bind)?, Vec::new())),

@@ -264,7 +264,10 @@ impl Tracker {
                     ));
                 }
                 if !self.allows(&req.info_hash) {
-                    self.log(format!("refused {from}: unregistered torrent {}", req.info_hash));
+                    self.log(format!(
+                        "refused {from}: unregistered torrent {}",
+                        req.info_hash
+                    ));
                     return refuse(format!("unregistered torrent {}", req.info_hash));
                 }
                 let seen = from.ip().to_canonical();
@@ -287,9 +290,8 @@ impl Tracker {
                         bump(&udp.announces);
                         // BEP 15: the family of the request decides the peers' family.
                         let v6 = seen.is_ipv6();
-                        let count = |n: Option<u64>| {
-                            u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX)
-                        };
+                        let count =
+                            |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
                         Answer::Send(Response::Announce {
                             transaction_id,
                             interval: self.config().interval,
@@ -540,7 +542,10 @@ mod tests {
             assert!(out.len() <= packet.len());
             assert!(matches!(
                 Response::decode(&out, false),
-                Ok(Response::Error { transaction_id: 99, .. })
+                Ok(Response::Error {
+                    transaction_id: 99,
+                    ..
+                })
             ));
         }
         // A short scrape with a bad id: the error is cut to its 36 bytes.
@@ -569,7 +574,12 @@ mod tests {
         assert!(!t.answer_udp_at(&vec![0; MAX_PACKET + 1], a, now, &mut out));
         let mut connect = Vec::new();
         Request::Connect { transaction_id: 1 }.encode(&mut connect);
-        for bad in ["0.0.0.0:6881", "192.0.2.1:0", "255.255.255.255:6881", "[ff02::1]:1"] {
+        for bad in [
+            "0.0.0.0:6881",
+            "192.0.2.1:0",
+            "255.255.255.255:6881",
+            "[ff02::1]:1",
+        ] {
             assert!(!t.answer_udp_at(&connect, addr(bad), now, &mut out));
         }
         assert_eq!(t.stats().udp.dropped, 6);
@@ -590,7 +600,10 @@ mod tests {
                 transaction_id_of(&packet).unwrap()
             );
         }
-        assert_eq!(u64::from_be_bytes(connect[..8].try_into().unwrap()), PROTOCOL_ID);
+        assert_eq!(
+            u64::from_be_bytes(connect[..8].try_into().unwrap()),
+            PROTOCOL_ID
+        );
     }
 
     #[test]
@@ -620,7 +633,10 @@ mod tests {
         .encode(&mut packet);
         assert!(matches!(
             ask(&t, &packet, a, now),
-            Some(Response::Error { transaction_id: 4, .. })
+            Some(Response::Error {
+                transaction_id: 4,
+                ..
+            })
         ));
         // Port 0 and a path other than /announce.
         let t = tracker(ServerConfig::default());
@@ -634,7 +650,10 @@ mod tests {
         Request::Announce(AnnouncePacket::of(&req, id, 5, b"/other?x=1")).encode(&mut packet);
         assert!(matches!(
             ask(&t, &packet, a, now),
-            Some(Response::Error { transaction_id: 5, .. })
+            Some(Response::Error {
+                transaction_id: 5,
+                ..
+            })
         ));
         assert_eq!(t.stats().swarms.refused, 2);
     }
