@@ -9,6 +9,9 @@
 //! torrent into a running tracker ([`Tracker::publish`]). `/stats` tells the
 //! tracker's counters to loopback clients (to anyone with `public_stats`).
 //!
+//! BEP 15 (UDP) is answered beside it from the same swarms ([`super::udp::server`]; by default on
+//! the HTTP address and port, see [`ServerConfig::udp`]).
+//!
 //! Every bad request gets a bencoded `failure reason` and the server goes on. Bounded: request
 //! head size (8 KiB), header count, open connections, idle time on a connection, torrents, peers
 //! per torrent, peers per answer, info-hashes per scrape ([`ServerConfig`] has the defaults).
