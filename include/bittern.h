@@ -530,7 +530,8 @@ typedef struct bittern_tracker bittern_tracker;
  * parameter ignored; no torrents folder, every torrent tracked; `/stats` for loopback clients
  * only; at most 1,000,000 torrents, 100,000 peers per torrent, 50 peers per answer without
  * `numwant` and 200 with it, 64 info-hashes per scrape, 4096 open connections; a connection
- * idle for 30 s is closed; one worker thread per core.
+ * idle for 30 s is closed; one worker thread per core; UDP (BEP 15) answered on the same
+ * address and port as HTTP.
  *
  * Values are taken as given (a 0 limit means nothing is allowed); only the bind address is
  * checked when set, and the torrents folder when the tracker starts.
@@ -700,6 +701,26 @@ typedef struct {
      * Connections open now.
      */
     uint64_t connections;
+    /**
+     * UDP connect requests answered.
+     */
+    uint64_t udp_connects;
+    /**
+     * UDP announces answered with peers (also counted in `announces`).
+     */
+    uint64_t udp_announces;
+    /**
+     * UDP scrapes answered (also counted in `scrapes`).
+     */
+    uint64_t udp_scrapes;
+    /**
+     * UDP error answers sent (bad connection ids, malformed or refused requests).
+     */
+    uint64_t udp_errors;
+    /**
+     * UDP packets left unanswered: oversized, too short, from unroutable sources.
+     */
+    uint64_t udp_dropped;
 } bittern_tracker_stats;
 
 #ifdef __cplusplus
@@ -2388,6 +2409,26 @@ bittern_result bittern_tracker_config_set_idle_timeout_ms(bittern_tracker_config
 bittern_result bittern_tracker_config_set_threads(bittern_tracker_config *config, size_t threads);
 
 /**
+ * Sets where UDP (BEP 15) is answered: `"host:port"` as for `bittern_tracker_config_set_bind`
+ * (port 0 picks a free port; `bittern_tracker_udp_port` tells which). Also turns UDP on if
+ * `bittern_tracker_config_set_udp` turned it off. `address` NULL goes back to the default:
+ * the HTTP address and port (its port once picked, when that was 0). Anything else gives
+ * `BITTERN_RESULT_INVALID_ARGUMENT`.
+ *
+ * Ownership: `address` is copied. Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_udp_bind(bittern_tracker_config *config,
+                                                   const char *address);
+
+/**
+ * Turns UDP (BEP 15) off (`false`) or on again (`true`, the default; at the address set by
+ * `bittern_tracker_config_set_udp_bind`, else HTTP's).
+ *
+ * Thread safety: needs exclusive access to the config.
+ */
+bittern_result bittern_tracker_config_set_udp(bittern_tracker_config *config, bool enabled);
+
+/**
  * Starts a tracker with `config` (NULL for the defaults) into a new tracker at `*tracker_out`:
  * it reads the torrents folder (if any), binds the listen address and serves on threads of its
  * own until `bittern_tracker_free`.
@@ -2428,6 +2469,23 @@ const char *bittern_tracker_url(const bittern_tracker *tracker);
  * Thread safety: any thread.
  */
 uint16_t bittern_tracker_port(const bittern_tracker *tracker);
+
+/**
+ * The tracker's UDP announce URL, such as `"udp://127.0.0.1:6969/announce"` (with 127.0.0.1
+ * when it listens on every address). NULL when UDP is off or `tracker` is NULL.
+ *
+ * Ownership: owned by the tracker, valid until `bittern_tracker_free`. Thread safety: any
+ * thread.
+ */
+const char *bittern_tracker_udp_url(const bittern_tracker *tracker);
+
+/**
+ * The port UDP is answered on (the one picked when it was asked for port 0). 0 when UDP is
+ * off or `tracker` is NULL.
+ *
+ * Thread safety: any thread.
+ */
+uint16_t bittern_tracker_udp_port(const bittern_tracker *tracker);
 
 /**
  * Writes the tracker's counters now to `*stats_out`, whose `struct_size` the caller sets to

@@ -1,12 +1,12 @@
-//! `bittern_tracker_config` and `bittern_tracker`: a BEP 3 HTTP tracker, run on threads of its
-//! own.
+//! `bittern_tracker_config` and `bittern_tracker`: a BEP 3 HTTP tracker and a BEP 15 UDP one,
+//! run on threads of its own.
 
 use crate::torrent::bittern_torrent;
 use crate::{
     arg, arg_mut, arg_out, arg_path, arg_str, bittern_result, c_string, field_spans, free_handle,
     guard, guard_value, into_handle, into_owned_string, parse_host_port, put_sized, Failure,
 };
-use bittern_core::tracker::server::{ServerConfig, TrackerServer};
+use bittern_core::tracker::server::{ServerConfig, TrackerServer, UdpListen};
 use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
 use std::net::SocketAddr;
@@ -21,7 +21,8 @@ use std::time::Duration;
 /// parameter ignored; no torrents folder, every torrent tracked; `/stats` for loopback clients
 /// only; at most 1,000,000 torrents, 100,000 peers per torrent, 50 peers per answer without
 /// `numwant` and 200 with it, 64 info-hashes per scrape, 4096 open connections; a connection
-/// idle for 30 s is closed; one worker thread per core.
+/// idle for 30 s is closed; one worker thread per core; UDP (BEP 15) answered on the same
+/// address and port as HTTP.
 ///
 /// Values are taken as given (a 0 limit means nothing is allowed); only the bind address is
 /// checked when set, and the torrents folder when the tracker starts.
@@ -42,6 +43,8 @@ pub struct bittern_tracker_config {
 pub struct bittern_tracker {
     server: TrackerServer,
     url: CString,
+    /// `None` when UDP is off.
+    udp_url: Option<CString>,
     /// Lines taken from the tracker and not yet handed out, oldest first.
     log: Mutex<VecDeque<String>>,
 }
@@ -74,6 +77,16 @@ pub struct bittern_tracker_stats {
     pub refused: u64,
     /// Connections open now.
     pub connections: u64,
+    /// UDP connect requests answered.
+    pub udp_connects: u64,
+    /// UDP announces answered with peers (also counted in `announces`).
+    pub udp_announces: u64,
+    /// UDP scrapes answered (also counted in `scrapes`).
+    pub udp_scrapes: u64,
+    /// UDP error answers sent (bad connection ids, malformed or refused requests).
+    pub udp_errors: u64,
+    /// UDP packets left unanswered: oversized, too short, from unroutable sources.
+    pub udp_dropped: u64,
 }
 
 // ---- the config -------------------------------------------------------------------------------
@@ -345,6 +358,49 @@ pub extern "C" fn bittern_tracker_config_set_threads(
     })
 }
 
+/// Sets where UDP (BEP 15) is answered: `"host:port"` as for `bittern_tracker_config_set_bind`
+/// (port 0 picks a free port; `bittern_tracker_udp_port` tells which). Also turns UDP on if
+/// `bittern_tracker_config_set_udp` turned it off. `address` NULL goes back to the default:
+/// the HTTP address and port (its port once picked, when that was 0). Anything else gives
+/// `BITTERN_RESULT_INVALID_ARGUMENT`.
+///
+/// Ownership: `address` is copied. Thread safety: needs exclusive access to the config.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_config_set_udp_bind(
+    config: *mut bittern_tracker_config,
+    address: *const c_char,
+) -> bittern_result {
+    edit_config(config, |c| {
+        c.udp = if address.is_null() {
+            UdpListen::SameAsHttp
+        } else {
+            UdpListen::At(parse_host_port("UDP bind address", unsafe {
+                arg_str(address, "address")
+            }?)?)
+        };
+        Ok(())
+    })
+}
+
+/// Turns UDP (BEP 15) off (`false`) or on again (`true`, the default; at the address set by
+/// `bittern_tracker_config_set_udp_bind`, else HTTP's).
+///
+/// Thread safety: needs exclusive access to the config.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_config_set_udp(
+    config: *mut bittern_tracker_config,
+    enabled: bool,
+) -> bittern_result {
+    edit_config(config, |c| {
+        match (enabled, &c.udp) {
+            (false, _) => c.udp = UdpListen::Off,
+            (true, UdpListen::Off) => c.udp = UdpListen::SameAsHttp,
+            (true, _) => {}
+        }
+        Ok(())
+    })
+}
+
 // ---- the tracker ------------------------------------------------------------------------------
 
 /// Starts a tracker with `config` (NULL for the defaults) into a new tracker at `*tracker_out`:
@@ -372,6 +428,7 @@ pub extern "C" fn bittern_tracker_start(
         let server = TrackerServer::start(config)?;
         out.put(into_handle(bittern_tracker {
             url: c_string(&server.url()),
+            udp_url: server.udp_url().map(|u| c_string(&u)),
             server,
             log: Mutex::new(VecDeque::new()),
         }));
@@ -418,6 +475,35 @@ pub extern "C" fn bittern_tracker_port(tracker: *const bittern_tracker) -> u16 {
     })
 }
 
+/// The tracker's UDP announce URL, such as `"udp://127.0.0.1:6969/announce"` (with 127.0.0.1
+/// when it listens on every address). NULL when UDP is off or `tracker` is NULL.
+///
+/// Ownership: owned by the tracker, valid until `bittern_tracker_free`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_udp_url(tracker: *const bittern_tracker) -> *const c_char {
+    guard_value(ptr::null(), || {
+        Ok(unsafe { arg(tracker, "tracker") }?
+            .udp_url
+            .as_ref()
+            .map_or(ptr::null(), |u| u.as_ptr()))
+    })
+}
+
+/// The port UDP is answered on (the one picked when it was asked for port 0). 0 when UDP is
+/// off or `tracker` is NULL.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn bittern_tracker_udp_port(tracker: *const bittern_tracker) -> u16 {
+    guard_value(0, || {
+        Ok(unsafe { arg(tracker, "tracker") }?
+            .server
+            .udp_addr()
+            .map_or(0, |a| a.port()))
+    })
+}
+
 /// Writes the tracker's counters now to `*stats_out`, whose `struct_size` the caller sets to
 /// `sizeof(bittern_tracker_stats)`: only the fields within it are written, and `struct_size` is
 /// then set to the size this library wrote up to. A `struct_size` smaller than a `size_t` gives
@@ -445,10 +531,15 @@ pub extern "C" fn bittern_tracker_get_stats(
             scrapes: w.scrapes,
             refused: w.refused,
             connections: s.connections,
+            udp_connects: s.udp.connects,
+            udp_announces: s.udp.announces,
+            udp_scrapes: s.udp.scrapes,
+            udp_errors: s.udp.errors,
+            udp_dropped: s.udp.dropped,
         };
         let fields = field_spans!(bittern_tracker_stats, stats;
             torrents, peers, seeders, leechers, downloaded, announces, scrapes, refused,
-            connections);
+            connections, udp_connects, udp_announces, udp_scrapes, udp_errors, udp_dropped);
         unsafe { put_sized(stats_out, "stats_out", &stats, &fields) }
     })
 }
@@ -548,6 +639,61 @@ mod tests {
     }
 
     #[test]
+    fn udp_settings() {
+        let mut config = ptr::null_mut();
+        assert_eq!(bittern_tracker_config_new(&mut config), bittern_result::Ok);
+        let udp = |c: *mut bittern_tracker_config| unsafe { &*c }.inner.udp.clone();
+        assert_eq!(udp(config), UdpListen::SameAsHttp);
+        assert_eq!(
+            bittern_tracker_config_set_udp_bind(config, c"127.0.0.1:7000".as_ptr()),
+            bittern_result::Ok
+        );
+        assert_eq!(
+            udp(config),
+            UdpListen::At("127.0.0.1:7000".parse().unwrap())
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, true),
+            bittern_result::Ok
+        );
+        assert_eq!(
+            udp(config),
+            UdpListen::At("127.0.0.1:7000".parse().unwrap())
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, false),
+            bittern_result::Ok
+        );
+        assert_eq!(udp(config), UdpListen::Off);
+        assert_eq!(
+            bittern_tracker_config_set_udp_bind(config, c"nowhere".as_ptr()),
+            bittern_result::InvalidArgument
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp_bind(config, ptr::null()),
+            bittern_result::Ok
+        );
+        assert_eq!(udp(config), UdpListen::SameAsHttp);
+        assert_eq!(
+            bittern_tracker_config_set_bind(config, c"127.0.0.1:0".as_ptr()),
+            bittern_result::Ok
+        );
+        assert_eq!(
+            bittern_tracker_config_set_udp(config, false),
+            bittern_result::Ok
+        );
+        let mut tracker = ptr::null_mut();
+        assert_eq!(
+            bittern_tracker_start(config, &mut tracker),
+            bittern_result::Ok
+        );
+        bittern_tracker_config_free(config);
+        assert_eq!(bittern_tracker_udp_port(tracker), 0);
+        assert!(bittern_tracker_udp_url(tracker).is_null());
+        bittern_tracker_free(tracker);
+    }
+
+    #[test]
     fn a_smaller_stats_struct_is_written_only_up_to_its_size() {
         let mut config = ptr::null_mut();
         assert_eq!(bittern_tracker_config_new(&mut config), bittern_result::Ok);
@@ -566,6 +712,12 @@ mod tests {
         );
         bittern_tracker_config_free(config);
         assert_ne!(bittern_tracker_port(tracker), 0);
+        assert_eq!(
+            bittern_tracker_udp_port(tracker),
+            bittern_tracker_port(tracker)
+        );
+        let udp_url = unsafe { std::ffi::CStr::from_ptr(bittern_tracker_udp_url(tracker)) };
+        assert!(udp_url.to_str().unwrap().starts_with("udp://127.0.0.1:"));
 
         let small = std::mem::offset_of!(bittern_tracker_stats, seeders);
         let mut stats = bittern_tracker_stats {

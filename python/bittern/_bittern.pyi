@@ -396,6 +396,21 @@ class TrackerStats:
     @property
     def connections(self) -> int:
         """Connections open now."""
+    @property
+    def udp_connects(self) -> int:
+        """UDP connect requests answered."""
+    @property
+    def udp_announces(self) -> int:
+        """UDP announces answered with peers (also counted in `announces`)."""
+    @property
+    def udp_scrapes(self) -> int:
+        """UDP scrapes answered (also counted in `scrapes`)."""
+    @property
+    def udp_errors(self) -> int:
+        """UDP error answers sent (bad connection ids, malformed or refused requests)."""
+    @property
+    def udp_dropped(self) -> int:
+        """UDP packets left unanswered: oversized, too short, from unroutable sources."""
     def as_dict(self) -> dict[str, int]:
         """The counters as a new `dict`, in the order above."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -422,8 +437,8 @@ class PublishedTorrent:
 
 @final
 class Tracker:
-    """An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) serving on
-    threads of its own from construction until `stop()`.
+    """An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) and a UDP one
+    (BEP 15) serving on threads of its own from construction until `stop()`.
 
         with bittern.Tracker("127.0.0.1:0") as tracker:
             print(tracker.url)   # http://127.0.0.1:<port>/announce
@@ -433,7 +448,9 @@ class Tracker:
     (the counters as JSON, to loopback clients only unless `public_stats`). Every bad request
     gets a bencoded `failure reason`, and the tracker goes on serving.
 
-    `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). Peers are told
+    `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). BEP 15 is
+    answered on the same address and port (see `udp_url`), or at `udp_bind` (`"host:port"`), or
+    not at all with `udp=False`; HTTP and UDP share the swarms. Peers are told
     to re-announce every `interval` seconds (at least `min_interval` apart) and are dropped after
     twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (files added,
     changed or removed while it runs are noticed within a second; unreadable ones are skipped and
@@ -471,11 +488,17 @@ class Tracker:
         max_connections: int = 4096,
         idle_timeout: float = 30.0,
         threads: int = 0,
+        udp: bool = True,
+        udp_bind: str | None = None,
     ) -> Tracker: ...
     @property
     def url(self) -> str:
         """The announce URL, e.g. `http://127.0.0.1:6969/announce` (with 127.0.0.1 when bound
         to every address)."""
+    @property
+    def udp_url(self) -> str | None:
+        """The UDP announce URL, e.g. `udp://127.0.0.1:6969/announce` (with 127.0.0.1 when bound
+        to every address); `None` with `udp=False`."""
     @property
     def address(self) -> tuple[str, int]:
         """The address listened on, as `(host, port)`."""

@@ -4,7 +4,7 @@ use crate::args::{parse_addr, seconds};
 use crate::errors::guard;
 use crate::torrent::Torrent;
 use bittern_core::metainfo::InfoHash;
-use bittern_core::tracker::server::{self, ServerConfig, TrackerServer};
+use bittern_core::tracker::server::{self, ServerConfig, TrackerServer, UdpListen};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) serving on
-/// threads of its own from construction until `stop()`.
+/// An HTTP BitTorrent tracker (BEP 3, 23 compact peers, 7 IPv6, 48 scrape) and a UDP one
+/// (BEP 15) serving on threads of its own from construction until `stop()`.
 ///
 ///     with bittern.Tracker("127.0.0.1:0") as tracker:
 ///         print(tracker.url)   # http://127.0.0.1:<port>/announce
@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// (the counters as JSON, to loopback clients only unless `public_stats`). Every bad request
 /// gets a bencoded `failure reason`, and the tracker goes on serving.
 ///
-/// `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). Peers are told
+/// `bind` is `"host:port"` (port 0 picks a free port; `"[::]:6969"` for IPv6). BEP 15 is
+/// answered on the same address and port (see `udp_url`), or at `udp_bind` (`"host:port"`), or
+/// not at all with `udp=False`; HTTP and UDP share the swarms. Peers are told
 /// to re-announce every `interval` seconds (at least `min_interval` apart) and are dropped after
 /// twice that in silence. `torrents_dir` publishes the folder's `.torrent` files (files added,
 /// changed or removed while it runs are noticed within a second; unreadable ones are skipped and
@@ -47,6 +49,7 @@ pub(crate) struct Tracker {
     tracker: Arc<server::Tracker>,
     addr: SocketAddr,
     url: String,
+    udp_url: Option<String>,
 }
 
 impl Tracker {
@@ -95,6 +98,7 @@ impl Tracker {
         allow_only = false, trust_ip = false, public_stats = false, max_torrents = 1000000,
         max_peers_per_torrent = 100000, default_numwant = 50, max_numwant = 200,
         max_scrape = 64, max_connections = 4096, idle_timeout = 30.0, threads = 0,
+        udp = true, udp_bind = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -114,7 +118,19 @@ impl Tracker {
         max_connections: usize,
         idle_timeout: f64,
         threads: usize,
+        udp: bool,
+        udp_bind: Option<&str>,
     ) -> PyResult<Self> {
+        let udp = match (udp, udp_bind) {
+            (false, Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "udp_bind needs udp=True (udp=False turns UDP off)",
+                ))
+            }
+            (false, None) => UdpListen::Off,
+            (true, None) => UdpListen::SameAsHttp,
+            (true, Some(at)) => UdpListen::At(parse_addr(py, at, "udp_bind", "127.0.0.1:6969")?),
+        };
         let config = ServerConfig {
             bind: parse_addr(py, bind, "bind", "127.0.0.1:6969")?,
             interval,
@@ -131,12 +147,14 @@ impl Tracker {
             max_connections,
             idle_timeout: seconds(idle_timeout, "idle_timeout")?,
             threads,
+            udp,
         };
         let server = py.detach(|| guard(|| TrackerServer::start(config)))?;
         Ok(Tracker {
             tracker: server.tracker().clone(),
             addr: server.local_addr(),
             url: server.url(),
+            udp_url: server.udp_url(),
             server: Mutex::new(Some(server)),
         })
     }
@@ -146,6 +164,13 @@ impl Tracker {
     #[getter]
     fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The UDP announce URL, e.g. `udp://127.0.0.1:6969/announce` (with 127.0.0.1 when bound
+    /// to every address); `None` with `udp=False`.
+    #[getter]
+    fn udp_url(&self) -> Option<&str> {
+        self.udp_url.as_deref()
     }
 
     /// The address listened on, as `(host, port)`.
@@ -208,6 +233,11 @@ impl Tracker {
             scrapes: s.swarms.scrapes,
             refused: s.swarms.refused,
             connections: s.connections,
+            udp_connects: s.udp.connects,
+            udp_announces: s.udp.announces,
+            udp_scrapes: s.udp.scrapes,
+            udp_errors: s.udp.errors,
+            udp_dropped: s.udp.dropped,
         }
     }
 
@@ -274,10 +304,25 @@ pub(crate) struct TrackerStats {
     /// Connections open now.
     #[pyo3(get)]
     connections: u64,
+    /// UDP connect requests answered.
+    #[pyo3(get)]
+    udp_connects: u64,
+    /// UDP announces answered with peers (also counted in `announces`).
+    #[pyo3(get)]
+    udp_announces: u64,
+    /// UDP scrapes answered (also counted in `scrapes`).
+    #[pyo3(get)]
+    udp_scrapes: u64,
+    /// UDP error answers sent (bad connection ids, malformed or refused requests).
+    #[pyo3(get)]
+    udp_errors: u64,
+    /// UDP packets left unanswered: oversized, too short, from unroutable sources.
+    #[pyo3(get)]
+    udp_dropped: u64,
 }
 
 impl TrackerStats {
-    fn fields(&self) -> [(&'static str, u64); 9] {
+    fn fields(&self) -> [(&'static str, u64); 14] {
         [
             ("torrents", self.torrents),
             ("peers", self.peers),
@@ -288,6 +333,11 @@ impl TrackerStats {
             ("scrapes", self.scrapes),
             ("refused", self.refused),
             ("connections", self.connections),
+            ("udp_connects", self.udp_connects),
+            ("udp_announces", self.udp_announces),
+            ("udp_scrapes", self.udp_scrapes),
+            ("udp_errors", self.udp_errors),
+            ("udp_dropped", self.udp_dropped),
         ]
     }
 }

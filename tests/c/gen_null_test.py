@@ -52,6 +52,7 @@ NULL_OK = {
     ("bittern_torrent_set_comment", "comment"): ("NULL removes it", "ok"),
     ("bittern_torrent_set_created_by", "created_by"): ("NULL removes it", "ok"),
     ("bittern_tracker_config_set_torrents_dir", "path"): ("NULL for none", "ok"),
+    ("bittern_tracker_config_set_udp_bind", "address"): ("NULL goes back to the default", "ok"),
     ("bittern_tracker_start", "config"): ("`config` (NULL for the defaults)", "done"),
 }
 

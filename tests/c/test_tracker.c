@@ -162,6 +162,10 @@ static void test_server(void)
     char want[64];
     snprintf(want, sizeof want, "http://127.0.0.1:%u/announce", port);
     CHECKF(str_is(bittern_tracker_url(t), want), "url %s", bittern_tracker_url(t));
+    /* UDP (BEP 15) on the same port by default. */
+    CHECK(bittern_tracker_udp_port(t) == port);
+    snprintf(want, sizeof want, "udp://127.0.0.1:%u/announce", port);
+    CHECKF(str_is(bittern_tracker_udp_url(t), want), "udp url %s", bittern_tracker_udp_url(t));
 
     bittern_tracker_stats stats;
     memset(&stats, 0xff, sizeof stats);
@@ -171,6 +175,8 @@ static void test_server(void)
     CHECK(stats.torrents == 0 && stats.peers == 0 && stats.announces == 0);
     CHECK(stats.scrapes == 0 && stats.refused == 0 && stats.downloaded == 0);
     CHECK(stats.connections == 0);
+    CHECK(stats.udp_connects == 0 && stats.udp_announces == 0 && stats.udp_scrapes == 0);
+    CHECK(stats.udp_errors == 0 && stats.udp_dropped == 0);
 
     /* The same port again: taken. */
     bittern_tracker_config *config = NULL;
@@ -216,6 +222,17 @@ static void test_server(void)
     CHECK_OK(bittern_tracker_config_set_default_numwant(config, 5));
     CHECK_OK(bittern_tracker_config_set_max_numwant(config, 10));
     CHECK_OK(bittern_tracker_config_set_max_scrape(config, 4));
+    /* UDP moved, then off. */
+    CHECK_RESULT(bittern_tracker_config_set_udp_bind(config, "nonsense"),
+                 BITTERN_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(bittern_tracker_config_set_udp_bind(config, "127.0.0.1:0"));
+    CHECK_OK(bittern_tracker_config_set_udp_bind(config, NULL));
+    CHECK_OK(bittern_tracker_config_set_torrents_dir(config, NULL));
+    CHECK_OK(bittern_tracker_config_set_allow_only(config, false));
+    CHECK_OK(bittern_tracker_config_set_udp(config, false));
+    CHECK_OK(bittern_tracker_start(config, &again));
+    CHECK(bittern_tracker_udp_url(again) == NULL && bittern_tracker_udp_port(again) == 0);
+    bittern_tracker_free(again);
     bittern_tracker_config_free(config);
     bittern_tracker_free(t);
 }

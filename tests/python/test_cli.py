@@ -347,7 +347,8 @@ def test_display_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TrackerProcess:
-    """`bittern tracker ...` as a subprocess; `url` read from its first line of output."""
+    """`bittern tracker ...` as a subprocess; `url` read from its first line of output, and
+    `udp_url` from the second unless `--no-udp` is among the arguments."""
 
     def __init__(self, script: str, *args: str | os.PathLike[str]) -> None:
         self.proc = subprocess.Popen(
@@ -362,6 +363,11 @@ class TrackerProcess:
         first = self.line()
         assert first.startswith("announce URL: http://127.0.0.1:"), first
         self.url = first.split()[-1]
+        self.udp_url: str | None = None
+        if "--no-udp" not in args:
+            second = self.line()
+            assert second.startswith("UDP announce: udp://127.0.0.1:"), second
+            self.udp_url = second.split()[-1]
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -462,6 +468,7 @@ def test_tracker_announce_scrape(bittern_script: str, tmp_path: Path) -> None:
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
     lines = stdout.splitlines()
     assert re.fullmatch(stamp + r"listening on " + re.escape(tracker.url), lines[0]), lines
+    assert re.fullmatch(stamp + r"listening on " + re.escape(str(tracker.udp_url)), lines[1]), lines
     assert any(re.fullmatch(stamp + f"new torrent {info_hash} from 127.0.0.1", line) for line in lines), lines
     assert any(re.fullmatch(stamp + f"{info_hash} completed by 127.0.0.1", line) for line in lines), lines
     assert re.fullmatch(stamp + "stopped", lines[-1]), lines
@@ -630,3 +637,26 @@ def test_a_trackers_trouble_is_told_once_until_it_changes(capsys: pytest.Capture
         f"tracker: {b}: timed out",
         f"tracker: {a}: tracker answered HTTP 502",
     ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_tracker_udp_options(bittern_script: str) -> None:
+    # UDP on the HTTP port by default; --udp-bind moves it; --no-udp turns it off.
+    tracker = TrackerProcess(bittern_script)
+    try:
+        assert tracker.udp_url == tracker.url.replace("http://", "udp://")
+    finally:
+        tracker.kill()
+    tracker = TrackerProcess(bittern_script, "--udp-bind", "127.0.0.1:0")
+    try:
+        assert tracker.udp_url is not None and tracker.udp_url != tracker.url.replace("http://", "udp://")
+    finally:
+        tracker.kill()
+    tracker = TrackerProcess(bittern_script, "--no-udp")
+    try:
+        stdout, stderr, _ = tracker.stop(signal.SIGINT)
+    finally:
+        tracker.kill()
+    assert "udp://" not in stdout, stdout
+    both = run(bittern_script, "tracker", "--no-udp", "--udp-bind", "127.0.0.1:0")
+    assert both.returncode != 0 and "--no-udp" in both.stderr

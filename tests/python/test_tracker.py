@@ -412,7 +412,7 @@ def test_properties_and_log(tracker: bittern.Tracker) -> None:
     assert tracker.url == f"http://127.0.0.1:{port}/announce"
     assert tracker.running and tracker.published == []
     assert repr(tracker) == f"Tracker(url='{tracker.url}', running=True)"
-    assert tracker.take_log() == [f"listening on {tracker.url}"]
+    assert tracker.take_log() == [f"listening on {tracker.url}", f"listening on {tracker.udp_url}"]
     assert tracker.take_log() == []
     announce_raw(tracker)
     assert tracker.take_log() == [f"new torrent {HASH_A.hex()} from 127.0.0.1"]
@@ -751,3 +751,22 @@ def test_publish_from_code(tmp_path: Path, torrent_for: Any) -> None:
             t.unpublish(b"short")
         with pytest.raises(TypeError):
             t.publish("data.bin.torrent")  # type: ignore[arg-type]
+
+
+def test_udp_connect_on_the_http_port(tracker: bittern.Tracker) -> None:
+    assert tracker.udp_url == f"udp://127.0.0.1:{tracker.port}/announce"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(10)
+        # BEP 15 connect: protocol id, action 0, transaction id.
+        s.sendto((0x41727101980).to_bytes(8, "big") + (0).to_bytes(4, "big") + b"\x12\x34\x56\x78", ("127.0.0.1", tracker.port))
+        answer, _ = s.recvfrom(2048)
+    assert len(answer) == 16
+    assert answer[:8] == (0).to_bytes(4, "big") + b"\x12\x34\x56\x78"
+    assert tracker.stats().udp_connects == 1
+    with bittern.Tracker("127.0.0.1:0", udp=False) as off:
+        assert off.udp_url is None
+    with bittern.Tracker("127.0.0.1:0", udp_bind="127.0.0.1:0") as moved:
+        assert moved.udp_url is not None and moved.udp_url.startswith("udp://127.0.0.1:")
+    for bad in [{"udp_bind": "nowhere"}, {"udp": False, "udp_bind": "127.0.0.1:0"}]:
+        with pytest.raises(ValueError):
+            bittern.Tracker("127.0.0.1:0", **bad)  # type: ignore[arg-type]

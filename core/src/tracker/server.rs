@@ -9,11 +9,16 @@
 //! torrent into a running tracker ([`Tracker::publish`]). `/stats` tells the
 //! tracker's counters to loopback clients (to anyone with `public_stats`).
 //!
+//! BEP 15 (UDP) is answered beside it from the same swarms ([`super::udp::server`]; by default on
+//! the HTTP address and port, see [`ServerConfig::udp`]).
+//!
 //! Every bad request gets a bencoded `failure reason` and the server goes on. Bounded: request
 //! head size (8 KiB), header count, open connections, idle time on a connection, torrents, peers
 //! per torrent, peers per answer, info-hashes per scrape ([`ServerConfig`] has the defaults).
 
 use super::swarm::{Change, Registry, Stats, SwarmLimits};
+use super::udp::server::UdpState;
+pub use super::udp::server::{UdpListen, UdpStats};
 use super::wire::{self, failure};
 use super::{AnnounceRequest, ScrapeResponse, TrackerError};
 use crate::metainfo::{InfoHash, Metainfo};
@@ -72,6 +77,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Worker threads (default 0: one per core).
     pub threads: usize,
+    /// Where BEP 15 (UDP) is answered: by default on HTTP's address and port.
+    pub udp: UdpListen,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +99,7 @@ impl Default for ServerConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             threads: 0,
+            udp: UdpListen::SameAsHttp,
         }
     }
 }
@@ -163,7 +171,8 @@ pub struct Published {
 /// [`Tracker::serve`] inside a tokio runtime, or run it on its own with [`TrackerServer`].
 pub struct Tracker {
     config: ServerConfig,
-    registry: Registry,
+    pub(in crate::tracker) registry: Registry,
+    pub(in crate::tracker) udp: UdpState,
     /// What is published, as last scanned and published from code.
     shelf: Mutex<Shelf>,
     /// The list and the info-hashes the shelf makes, rebuilt when it changes.
@@ -199,6 +208,7 @@ impl Tracker {
         };
         Ok(Arc::new(Tracker {
             registry: Registry::new(limits),
+            udp: UdpState::default(),
             shelf: Mutex::new(shelf),
             view: RwLock::new(Arc::new(view)),
             config,
@@ -333,6 +343,7 @@ impl Tracker {
         TrackerStats {
             swarms: self.registry.stats(),
             connections: self.connections.load(Ordering::Relaxed) as u64,
+            udp: self.udp.stats(),
         }
     }
 
@@ -346,7 +357,12 @@ impl Tracker {
             .collect()
     }
 
-    fn log(&self, line: String) {
+    /// Whether announces for `info_hash` are tracked (always, unless `allow_only`).
+    pub(in crate::tracker) fn allows(&self, info_hash: &InfoHash) -> bool {
+        !self.config.allow_only || self.current().allowed.contains(info_hash)
+    }
+
+    pub(in crate::tracker) fn log(&self, line: String) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         if log.len() == LOG_LINES {
             log.pop_front();
@@ -506,7 +522,7 @@ impl Tracker {
             Ok(r) => r,
             Err(reason) => return self.refuse(seen, &reason.to_string()),
         };
-        if self.config.allow_only && !self.current().allowed.contains(&req.info_hash) {
+        if !self.allows(&req.info_hash) {
             return self.refuse(seen, &format!("unregistered torrent {}", req.info_hash));
         }
         let ip = match (&req.ip, self.config.trust_ip_param) {
@@ -621,16 +637,20 @@ impl Tracker {
 /// The tracker's counters and its open connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TrackerStats {
+    /// The registry's: announces and scrapes over HTTP and UDP together.
     pub swarms: Stats,
     pub connections: u64,
+    /// The UDP side's own.
+    pub udp: UdpStats,
 }
 
 impl TrackerStats {
     pub fn to_json(&self) -> String {
-        let s = &self.swarms;
+        let (s, u) = (&self.swarms, &self.udp);
         format!(
-            "{{\"torrents\":{},\"peers\":{},\"seeders\":{},\"leechers\":{},\"downloaded\":{},\"announces\":{},\"scrapes\":{},\"refused\":{},\"connections\":{}}}\n",
-            s.torrents, s.peers, s.seeders, s.leechers, s.downloaded, s.announces, s.scrapes, s.refused, self.connections
+            "{{\"torrents\":{},\"peers\":{},\"seeders\":{},\"leechers\":{},\"downloaded\":{},\"announces\":{},\"scrapes\":{},\"refused\":{},\"connections\":{},\"udp_connects\":{},\"udp_announces\":{},\"udp_scrapes\":{},\"udp_errors\":{},\"udp_dropped\":{}}}\n",
+            s.torrents, s.peers, s.seeders, s.leechers, s.downloaded, s.announces, s.scrapes, s.refused, self.connections,
+            u.connects, u.announces, u.scrapes, u.errors, u.dropped
         )
     }
 }
@@ -900,6 +920,7 @@ fn file_stem(name: &str) -> String {
 pub struct TrackerServer {
     tracker: Arc<Tracker>,
     addr: SocketAddr,
+    udp_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -911,42 +932,66 @@ impl TrackerServer {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let bind = config.bind;
         let tracker = Tracker::new(config)?;
-        let listener = std::net::TcpListener::bind(bind)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|e| TrackerError::Server(format!("cannot listen on {bind}: {e}")))?;
+        let (listener, udp) = bind(tracker.config(), count)?;
         let addr = listener
             .local_addr()
             .map_err(|e| TrackerError::Server(e.to_string()))?;
+        let udp_addr = match udp.first() {
+            Some(socket) => Some(
+                socket
+                    .local_addr()
+                    .map_err(|e| TrackerError::Server(e.to_string()))?,
+            ),
+            None => None,
+        };
         tracker.log(format!("listening on http://{addr}/announce"));
-        tracing::info!(%addr, threads = count, "tracker listening");
+        if let Some(udp_addr) = udp_addr {
+            tracker.log(format!("listening on udp://{udp_addr}/announce"));
+        }
+        tracing::info!(%addr, ?udp_addr, threads = count, "tracker listening");
         let (shutdown, rx) = watch::channel(false);
         let mut server = TrackerServer {
             tracker,
             addr,
+            udp_addr,
             shutdown,
             threads: Vec::new(),
         };
+        let mut udp = udp.into_iter();
         for i in 0..count {
+            // Each thread reads a UDP socket of its own (SO_REUSEPORT: the kernel spreads
+            // clients over them), beside its share of the HTTP accepts.
+            let udp_socket = udp.next();
             let started = listener.try_clone().and_then(|l| {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                let listener = {
+                let (listener, udp_socket) = {
                     let _entered = runtime.enter();
-                    TcpListener::from_std(l)?
+                    let udp_socket = udp_socket
+                        .map(tokio::net::UdpSocket::from_std)
+                        .transpose()?;
+                    (TcpListener::from_std(l)?, udp_socket)
                 };
                 let (tracker, rx) = (server.tracker.clone(), rx.clone());
                 std::thread::Builder::new()
                     .name(format!("bittern-tracker-{i}"))
                     .spawn(move || {
                         runtime.block_on(async move {
+                            let udp = async {
+                                if let Some(socket) = udp_socket {
+                                    tracker.clone().serve_udp(socket, rx.clone()).await;
+                                }
+                            };
                             // One thread also drops silent peers.
-                            match i {
-                                0 => tracker.serve(listener, rx).await,
-                                _ => tracker.accept_loop(listener, rx).await,
-                            }
+                            let http = async {
+                                match i {
+                                    0 => tracker.clone().serve(listener, rx.clone()).await,
+                                    _ => tracker.clone().accept_loop(listener, rx.clone()).await,
+                                }
+                            };
+                            tokio::join!(http, udp);
                         })
                     })
             });
@@ -975,6 +1020,21 @@ impl TrackerServer {
         &self.tracker
     }
 
+    /// Where BEP 15 is answered; `None` with [`UdpListen::Off`].
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
+    }
+
+    /// The UDP announce URL, `udp://host:port/announce` (with 127.0.0.1 when bound to every
+    /// address); `None` with [`UdpListen::Off`].
+    pub fn udp_url(&self) -> Option<String> {
+        let mut addr = self.udp_addr?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(IpAddr::from([127, 0, 0, 1]));
+        }
+        Some(format!("udp://{addr}/announce"))
+    }
+
     /// Stops accepting, lets open requests finish (up to 2 s) and ends every thread.
     pub fn stop(mut self) {
         self.shutdown_now();
@@ -989,6 +1049,52 @@ impl TrackerServer {
             let _ = thread.join();
         }
         tracing::info!(addr = %self.addr, "tracker stopped");
+    }
+}
+
+/// Tries to bind the same port for UDP as HTTP got this many times, when HTTP's port was 0
+/// and the number it got is taken for UDP (TCP and UDP ports are separate spaces).
+const SAME_PORT_TRIES: usize = 16;
+
+/// The HTTP listener and the UDP sockets (`count`, sharing a port; none when UDP is off).
+fn bind(
+    config: &ServerConfig,
+    count: usize,
+) -> Result<(std::net::TcpListener, Vec<std::net::UdpSocket>), TrackerError> {
+    let listen = |addr: SocketAddr| {
+        std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| TrackerError::Server(format!("cannot listen on {addr}: {e}")))
+    };
+    let udp = |addr: SocketAddr| super::udp::server::bind_reuseport(addr, count);
+    let udp_error = |addr, e| TrackerError::Server(format!("cannot listen for UDP on {addr}: {e}"));
+    let bind = config.bind;
+    match config.udp {
+        UdpListen::Off => Ok((listen(bind)?, Vec::new())),
+        UdpListen::At(at) => {
+            let listener = listen(bind)?;
+            Ok((listener, udp(at).map_err(|e| udp_error(at, e))?))
+        }
+        UdpListen::SameAsHttp => {
+            let mut tries = 0;
+            loop {
+                let listener = listen(bind)?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| TrackerError::Server(e.to_string()))?;
+                match udp(addr) {
+                    Ok(sockets) => return Ok((listener, sockets)),
+                    Err(e)
+                        if bind.port() == 0
+                            && e.kind() == std::io::ErrorKind::AddrInUse
+                            && tries < SAME_PORT_TRIES =>
+                    {
+                        tries += 1
+                    }
+                    Err(e) => return Err(udp_error(addr, e)),
+                }
+            }
+        }
     }
 }
 

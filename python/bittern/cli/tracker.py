@@ -1,5 +1,5 @@
-"""`bittern tracker`, `announce` and `scrape`: running an HTTP tracker, and asking a torrent's
-trackers."""
+"""`bittern tracker`, `announce` and `scrape`: running an HTTP and UDP tracker, and asking a
+torrent's trackers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from .units import non_negative_int, port_number, positive_int, seconds
 def cmd_tracker(args: argparse.Namespace) -> int:
     if args.allow_only and args.torrents is None:
         raise CommandError("--allow-only needs --torrents")
+    if args.no_udp and args.udp_bind is not None:
+        raise CommandError("--no-udp and --udp-bind cannot go together")
     tracker = bittern.Tracker(
         args.bind,
         interval=args.interval,
@@ -27,6 +29,8 @@ def cmd_tracker(args: argparse.Namespace) -> int:
         allow_only=args.allow_only,
         trust_ip=args.trust_ip,
         public_stats=args.public_stats,
+        udp=not args.no_udp,
+        udp_bind=args.udp_bind,
     )
     # SIGTERM ends it as cleanly as Ctrl-C does; the previous handler comes back afterwards.
     stopping = threading.Event()
@@ -45,6 +49,8 @@ def cmd_tracker(args: argparse.Namespace) -> int:
 
     try:
         print(f"announce URL: {tracker.url}", flush=True)
+        if tracker.udp_url is not None:
+            print(f"UDP announce: {tracker.udp_url}", flush=True)
         if args.torrents is not None:
             print(f"index page:   {tracker.url.rsplit('/', 1)[0]}/", flush=True)
             for t in tracker.published:
@@ -133,9 +139,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Adds `tracker`, `announce` and `scrape` to the command line."""
     tracker = commands.add_parser(
         "tracker",
-        help="run an HTTP tracker until Ctrl-C",
+        help="run an HTTP and UDP tracker until Ctrl-C",
         description="Run an HTTP BitTorrent tracker (announce, scrape, and an index page of the "
-        "published torrents) until Ctrl-C or SIGTERM, printing its log.",
+        "published torrents) and a UDP one (BEP 15, on the same port unless told otherwise) "
+        "until Ctrl-C or SIGTERM, printing its log.",
     )
     tracker.add_argument(
         "--bind",
@@ -144,6 +151,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="where to listen (default 127.0.0.1:6969; port 0 picks a free one; "
         "0.0.0.0:6969 for every address)",
     )
+    tracker.add_argument(
+        "--udp-bind",
+        metavar="HOST:PORT",
+        help="answer UDP (BEP 15) here instead of on the --bind address and port",
+    )
+    tracker.add_argument("--no-udp", action="store_true", help="answer HTTP only, no UDP")
     tracker.add_argument(
         "--interval",
         metavar="S",

@@ -2,6 +2,7 @@
 //! and the server, sharing the HTTP side's announce types and swarm registry.
 
 pub mod client;
+pub mod server;
 pub mod wire;
 
 pub use wire::{AnnouncePacket, PacketError, Request, Response, MAX_PACKET, MAX_SCRAPE_HASHES};
