@@ -226,3 +226,109 @@ async fn a_dead_udp_tracker_fails_over_to_the_next_tier_at_once() {
     assert_eq!(answered, url(live));
     assert_eq!(answer.interval, 900);
 }
+
+/// Our tracker, on loopback, its UDP side on the HTTP port.
+fn our_tracker() -> bittern_core::tracker::server::TrackerServer {
+    bittern_core::tracker::server::TrackerServer::start(
+        bittern_core::tracker::server::ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            threads: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn our_client_and_our_tracker_over_udp_and_http_share_one_swarm() {
+    let server = our_tracker();
+    let udp = server.udp_url().expect("UDP on by default");
+    let client = quick();
+    let over_http = {
+        let mut req = request();
+        req.port = 7001;
+        req.left = 0;
+        req
+    };
+    client.announce(&server.url(), &over_http).await.unwrap();
+    let answer = client.announce(&udp, &request()).await.unwrap();
+    let peers: Vec<u16> = answer.peers.iter().map(|p| p.addr.port()).collect();
+    assert_eq!(peers, [7001], "the peer that announced over HTTP");
+    assert_eq!((answer.complete, answer.incomplete), (Some(1), Some(1)));
+    let counts = client.scrape(&udp, &[InfoHash([7; 20])]).await.unwrap();
+    assert_eq!(counts.files[0].1.complete, 1);
+    server.stop();
+}
+
+#[test]
+fn a_download_whose_only_tracker_is_udp_completes_beside_an_http_seeder() {
+    use bittern_core::metainfo::{create, CreateOptions};
+    use bittern_core::session::{AddOptions, Session, SessionConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.bin");
+    std::fs::write(
+        &data,
+        (0..3_000_000u32)
+            .map(|i| (i % 253) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let server = our_tracker();
+    let options = CreateOptions {
+        trackers: vec![vec![server.url()]],
+        piece_length: Some(65536),
+        ..Default::default()
+    };
+    let over_http = create(&data, &options, |_| true).unwrap();
+    // The same torrent (the trackers are outside `info`), announced over UDP only.
+    let mut over_udp = over_http.clone();
+    over_udp.set_announce_list(vec![vec![server.udp_url().unwrap()]]);
+    over_udp.set_announce(server.udp_url().as_deref());
+    assert_eq!(over_udp.info_hash(), over_http.info_hash());
+    let session = |ip: &str| {
+        let config = SessionConfig {
+            listen: Some(format!("{ip}:0").parse().unwrap()),
+            ..Default::default()
+        };
+        Session::new(config).unwrap()
+    };
+    let (seeder, downloader) = (session("127.0.0.1"), session("127.0.0.2"));
+    let seeding = AddOptions {
+        save_dir: dir.path().into(),
+        seed_only: true,
+        ..Default::default()
+    };
+    let seeding = seeder.add(over_http, seeding).unwrap();
+    // Announced first, so the downloader's first answer names it (every request leaves from
+    // 127.0.0.1, so the tracker could not give the seeder the downloader's 127.0.0.2).
+    let announced = |t: &bittern_core::session::TorrentHandle| {
+        t.trackers()
+            .iter()
+            .any(|s| s.peers > 0 || s.updated.is_some())
+    };
+    assert!(seeding.wait_for(Duration::from_secs(30), |_| announced(&seeding)));
+    let out = dir.path().join("out");
+    let h = downloader
+        .add(
+            over_udp,
+            AddOptions {
+                save_dir: out.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        h.wait_finished(Duration::from_secs(20)),
+        "{:?} {:?} {:?}",
+        h.status(),
+        h.trackers(),
+        server.tracker().stats()
+    );
+    assert_eq!(
+        std::fs::read(out.join("data.bin")).unwrap(),
+        std::fs::read(&data).unwrap()
+    );
+    let stats = server.tracker().stats();
+    assert!(stats.udp.announces >= 1, "{stats:?}");
+    server.stop();
+}

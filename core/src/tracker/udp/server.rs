@@ -44,8 +44,11 @@ pub enum UdpListen {
 /// next, so for 60 to 120 s: BEP 15's client uses an id for a minute, a server takes it for two.
 pub const CONNECTION_ID_BUCKET: Duration = Duration::from_secs(60);
 
-/// Connection ids made and checked without state per client: a keyed hash of the client's
-/// address, port and a 60 s time bucket.
+/// Connection ids made and checked without state per client: a keyed hash of the client's IP
+/// address and a 60 s time bucket. Not of its port: what the connect exchange proves is that
+/// the address receives our answers (so none can be spoofed to aim them at a victim), and a
+/// client may announce from another socket than the one it connected from (ours opens one per
+/// request; opentracker and aquatic key on the address alone too).
 ///
 /// The hash is std's `RandomState` (SipHash-1-3 with a 128-bit key drawn from the OS's
 /// randomness when the tracker starts): a keyed PRF, no new dependency, and several times
@@ -81,7 +84,6 @@ impl ConnectionIds {
         let mut h = self.key.build_hasher();
         // The canonical form: a client seen as ::ffff:a.b.c.d and as a.b.c.d is one client.
         from.ip().to_canonical().hash(&mut h);
-        from.port().hash(&mut h);
         bucket.hash(&mut h);
         h.finish()
     }
@@ -407,7 +409,10 @@ mod tests {
         assert!(ids.check(id, a, t + MIN), "one bucket later");
         assert!(!ids.check(id, a, t + 2 * MIN), "two buckets later");
         assert!(!ids.check(id, addr("192.0.2.2:6881"), t), "another address");
-        assert!(!ids.check(id, addr("192.0.2.1:6882"), t), "another port");
+        assert!(
+            ids.check(id, addr("192.0.2.1:6882"), t),
+            "another port, same address"
+        );
         assert!(!ids.check(id ^ 1, a, t));
         // A v4-mapped source is the same client.
         assert!(ids.check(id, addr("[::ffff:192.0.2.1]:6881"), t));
