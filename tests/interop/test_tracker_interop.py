@@ -1,9 +1,10 @@
 """bittern's tracker with real clients, and bittern's tracker client with a real tracker.
 
 - libtorrent (Debian's python3-libtorrent, in /usr/bin/python3) seeds and aria2 (Debian's aria2)
-  downloads, both announcing to our tracker: the download completing proves each got the
-  other from it.
-- Our client announces to and scrapes Debian's opentracker (built with a whitelist).
+  downloads, both announcing to our tracker over HTTP or over UDP: the download completing
+  proves each got the other from it.
+- Our client announces to and scrapes Debian's opentracker (built with a whitelist), over HTTP
+  and over UDP.
 """
 import os
 import re
@@ -35,22 +36,29 @@ LIBTORRENT_SEEDER = textwrap.dedent("""
 
 @pytest.mark.skipif(not has_libtorrent(), reason="libtorrent not importable by /usr/bin/python3 (python3-libtorrent)")
 @pytest.mark.skipif(shutil.which("aria2c") is None, reason="aria2c not installed (Debian package aria2)")
-def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path):
+@pytest.mark.parametrize("scheme", ["http", "udp"])
+def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path, scheme):
+    """Over HTTP, and over UDP (BEP 15) on the same port."""
     seed_dir, leech_dir = tmp_path / "seed", tmp_path / "leech"
     seed_dir.mkdir()
     leech_dir.mkdir()
     payload = os.urandom(3 << 20)
     (seed_dir / "payload.bin").write_bytes(payload)
     with bittern.Tracker("127.0.0.1:0", interval=5, min_interval=1) as tracker:
-        torrent = bittern.Torrent.create(seed_dir / "payload.bin", announce=tracker.url, piece_length=65536)
+        url = tracker.url if scheme == "http" else tracker.udp_url
+        torrent = bittern.Torrent.create(seed_dir / "payload.bin", announce=url, piece_length=65536)
         torrent_path = tmp_path / "payload.torrent"
         torrent.save(torrent_path)
         seeder = subprocess.Popen([SYSTEM_PYTHON, "-c", LIBTORRENT_SEEDER, str(torrent_path), str(seed_dir)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             wait_for(lambda: tracker.stats().seeders == 1, 30, "libtorrent to announce as a seeder")
+            # aria2 speaks to UDP trackers through its DHT socket: on, with no node to ask.
+            dht = ["--enable-dht=false"] if scheme == "http" else [
+                "--enable-dht=true", "--dht-listen-port=%d" % free_port(),
+                "--dht-file-path=%s" % (tmp_path / "dht.dat")]
             aria = subprocess.run(
-                ["aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+                ["aria2c", *dht, "--enable-dht6=false", "--bt-enable-lpd=false",
                  "--enable-peer-exchange=false", "--seed-time=0", "--listen-port=%d" % free_port(),
                  "--bt-tracker-interval=5", "--summary-interval=0", "--console-log-level=warn",
                  "--dir", str(leech_dir), str(torrent_path)],
@@ -60,6 +68,8 @@ def test_libtorrent_seeds_to_aria2_through_our_tracker(tmp_path):
             stats = tracker.stats()
             assert stats.announces >= 2
             assert stats.torrents == 1
+            if scheme == "udp":
+                assert stats.udp_announces >= 2 and stats.udp_connects >= 2, stats
         finally:
             seeder.send_signal(signal.SIGTERM)
             seeder.wait(timeout=10)
