@@ -1,9 +1,11 @@
-//! `cargo run --release --example udp_load -- TARGET [SECONDS [SOCKETS [IN_FLIGHT [TORRENTS]]]]`:
-//! a BEP 15 load generator. Each socket (default 2, a thread each) connects, then keeps
-//! IN_FLIGHT announces (default 16) outstanding against TARGET for SECONDS (default 5), each
-//! for one of TORRENTS info-hashes (default 1000) with a fresh peer id and port, and counts the
-//! answers and their latency. An announce unanswered after 1 s counts as lost and is replaced.
-//! Prints one line: `answers_per_s=... p50_ms=... p99_ms=... lost=... errors=...`.
+//! `cargo run --release --example udp_load -- TARGET [SECONDS [SOCKETS [IN_FLIGHT [TORRENTS
+//! [URL_DATA]]]]]`: a BEP 15 load generator. Each socket (default 2, a thread each) connects,
+//! then keeps IN_FLIGHT announces (default 16) outstanding against TARGET for SECONDS (default
+//! 5), each for one of TORRENTS info-hashes (default 1000) with a fresh peer id and port (and
+//! BEP 41's URL_DATA, default none), and counts the answers and their latency. An announce
+//! unanswered after 1 s counts as lost and is replaced. Prints one line:
+//! `answers_per_s=... p50_ms=... p99_ms=... lost=... errors=...` (errors: answers that are not
+//! announce answers, counted in the rate too).
 
 use bittern_core::metainfo::InfoHash;
 use bittern_core::tracker::udp::{AnnouncePacket, Request, Response, MAX_PACKET};
@@ -22,7 +24,14 @@ struct Tally {
     latencies: Vec<u32>,
 }
 
-fn worker(target: SocketAddr, seconds: f64, in_flight: usize, torrents: u32, seed: u64) -> Tally {
+fn worker(
+    target: SocketAddr,
+    seconds: f64,
+    in_flight: usize,
+    torrents: u32,
+    url_data: Vec<u8>,
+    seed: u64,
+) -> Tally {
     let mut rng = fastrand::Rng::with_seed(seed);
     let local: SocketAddr = if target.is_ipv4() {
         "0.0.0.0:0".parse().unwrap()
@@ -76,7 +85,7 @@ fn worker(target: SocketAddr, seconds: f64, in_flight: usize, torrents: u32, see
             key: rng.u32(..),
             num_want: Some(50),
             port: rng.u16(1..),
-            url_data: Vec::new(),
+            url_data: url_data.clone(),
         })
         .encode(&mut packet);
         if socket.send(&packet).is_ok() {
@@ -93,12 +102,10 @@ fn worker(target: SocketAddr, seconds: f64, in_flight: usize, torrents: u32, see
             match Response::decode(&buf[..n], v6) {
                 Ok(answer) => {
                     if let Some(sent) = outstanding.remove(&answer.transaction_id()) {
-                        match answer {
-                            Response::Announce { .. } => {
-                                tally.answers += 1;
-                                tally.latencies.push(sent.elapsed().as_micros() as u32);
-                            }
-                            _ => tally.errors += 1,
+                        tally.answers += 1;
+                        tally.latencies.push(sent.elapsed().as_micros() as u32);
+                        if !matches!(answer, Response::Announce { .. }) {
+                            tally.errors += 1;
                         }
                     }
                 }
@@ -125,9 +132,13 @@ fn main() {
     let sockets: usize = arg(2, "2").parse().expect("SOCKETS");
     let in_flight: usize = arg(3, "16").parse().expect("IN_FLIGHT");
     let torrents: u32 = arg(4, "1000").parse().expect("TORRENTS");
+    let url_data = arg(5, "").into_bytes();
     let workers: Vec<_> = (0..sockets)
         .map(|i| {
-            std::thread::spawn(move || worker(target, seconds, in_flight, torrents, 1 + i as u64))
+            let url_data = url_data.clone();
+            std::thread::spawn(move || {
+                worker(target, seconds, in_flight, torrents, url_data, 1 + i as u64)
+            })
         })
         .collect();
     let mut all = Tally {
