@@ -526,9 +526,10 @@ async fn scrape_goes_to_the_scrape_url() {
 }
 
 #[tokio::test]
-async fn only_http_urls() {
+async fn only_http_and_udp_urls() {
     for url in [
-        "udp://tracker.example:1337/announce",
+        "wss://tracker.example:1337/announce",
+        "udp://tracker.example/announce",
         "not a url",
         "",
         "ftp://example.org/announce",
@@ -714,7 +715,7 @@ fn blocking_calls_work_outside_a_runtime() {
     .unwrap();
     assert_eq!(used, url);
     assert!(matches!(
-        blocking::announce(&config(), "udp://x:1", &request(), Cancel::NEVER),
+        blocking::announce(&config(), "wss://x:1", &request(), Cancel::NEVER),
         Err(TrackerError::InvalidUrl { .. })
     ));
 

@@ -36,6 +36,11 @@ impl Client {
         } else {
             "127.0.0.1:0".parse().unwrap()
         };
+        Client::from(local, tracker)
+    }
+
+    /// A client sending from `local`.
+    fn from(local: SocketAddr, tracker: SocketAddr) -> Client {
         let socket = UdpSocket::bind(local).unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(500)))
@@ -241,11 +246,17 @@ fn bad_ids_get_errors_and_garbage_gets_nothing() {
         }) => assert!(message.contains("connection id"), "{message}"),
         other => panic!("{other:?}"),
     }
-    // Another client's id is not ours.
-    let stranger = Client::new(server.udp_addr().unwrap());
+    // Another address's id is not ours; another socket of the same address may use it (the
+    // connect exchange proved the address, not the port).
+    let stranger = Client::from("127.0.0.2:0".parse().unwrap(), server.udp_addr().unwrap());
     assert!(matches!(
         stranger.announce(id, &request(1, 7009, 1)),
         Response::Error { .. }
+    ));
+    let same_address = Client::new(server.udp_addr().unwrap());
+    assert!(matches!(
+        same_address.announce(id, &request(1, 7010, 1)),
+        Response::Announce { .. }
     ));
 
     // Short, oversized and garbage-without-a-transaction-id packets: no answer at all.

@@ -107,12 +107,12 @@ impl UdpClient {
         url: &str,
         hashes: &[InfoHash],
     ) -> Result<ScrapeResponse, TrackerError> {
+        let (host, port, _) = parse(url)?;
         if hashes.is_empty() {
             return Err(TrackerError::InvalidRequest(
                 "a UDP tracker is scraped for named torrents only",
             ));
         }
-        let (host, port, _) = parse(url)?;
         let mut exchange = Exchange::open(config, &host, port).await?;
         let mut files = Vec::with_capacity(hashes.len());
         for chunk in hashes.chunks(MAX_SCRAPE_HASHES) {
