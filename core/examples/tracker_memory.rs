@@ -37,7 +37,9 @@ fn measure(peers: u32, torrents: u32) {
         id[..4].copy_from_slice(&i.to_be_bytes());
         let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i / 60_000));
         let req = AnnounceRequest::new(InfoHash(hash), PeerId(id), 1024 + (i % 60_000) as u16, 1);
-        registry.announce(&req, ip).expect("room for every peer");
+        registry
+            .announce(&req, ip, None)
+            .expect("room for every peer");
     }
     let after = rss_bytes();
     assert_eq!(registry.stats().peers, u64::from(peers));

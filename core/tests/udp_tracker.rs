@@ -208,6 +208,33 @@ fn connect_announce_scrape_and_a_mixed_swarm() {
 }
 
 #[test]
+fn a_burst_is_answered_whole_a_batch_at_a_time() {
+    // More announces at once than one batch reads (32): every one is answered, each with its
+    // own transaction id, however the tracker splits them into batches.
+    let server = start(ServerConfig::default());
+    let client = Client::new(server.udp_addr().unwrap());
+    let id = client.connect();
+    let burst = 100u32;
+    for transaction_id in 0..burst {
+        let packet = AnnouncePacket::of(&request(3, 7000, 10), id, transaction_id, b"/announce");
+        let mut bytes = Vec::new();
+        Request::Announce(packet).encode(&mut bytes);
+        client.send_raw(&bytes);
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    while let Some(answer) = client.recv_raw() {
+        match Response::decode(&answer, false).unwrap() {
+            Response::Announce { transaction_id, .. } => assert!(answered.insert(transaction_id)),
+            other => panic!("{other:?}"),
+        }
+        if answered.len() == burst as usize {
+            break;
+        }
+    }
+    assert_eq!(answered, (0..burst).collect());
+}
+
+#[test]
 fn ipv6_senders_get_ipv6_peers() {
     let server = match TrackerServer::start(ServerConfig {
         bind: "[::1]:0".parse().unwrap(),

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Benchmark: UDP announces per second (BEP 15), bittern's tracker against opentracker.
 
-    python3 tests/bench/udp_tracker.py [--rounds 5] [--duration 5] [--sockets 2] [--in-flight 16]
+    python3 tests/bench/udp_tracker.py [--rounds 5] [--duration 5] [--threads 2] [--sockets 4] [--in-flight 8]
 
 Needs opentracker (Debian's, which serves whitelisted torrents only and listens for UDP with
 `-P`) and the `bittern` CLI on PATH (pip install ./python). The load generator is ours,
-core/examples/udp_load (built here with cargo): each of `--sockets` threads connects, then keeps
-`--in-flight` announces outstanding, each for one of 1000 info-hashes (all on opentracker's
-whitelist) with a fresh peer id and port, and times every answer. Both trackers get the same
-generator; rounds alternate them; medians of the rate and of the p99 latency are printed with
-the ratio. The generator shares the machine's cores with the tracker it measures, as wrk does
+core/examples/udp_load (built here with cargo): each of `--threads` threads drives `--sockets`
+clients, each of which connects, then keeps `--in-flight` announces outstanding, each for one
+of 1000 info-hashes (all on opentracker's whitelist) with a fresh peer id and port, and times
+every answer; packets go a batch per system call (recvmmsg/sendmmsg). Both trackers get the
+same generator; rounds alternate them; medians of the rate, of the p99 latency and of the
+tracker's CPU time per answer (user + system, from /proc) are printed with the ratio. The generator shares the machine's cores with the tracker it measures, as wrk does
 for the HTTP benchmark (tests/bench/tracker.py, which also measures memory per tracked peer:
 both protocols share one registry), so each round also measures the harness's ceiling: the
 same announces to bittern's tracker with BEP 41 URL data naming a path it does not serve, which
@@ -17,6 +18,7 @@ it answers with a short error before looking at the torrent. A tracker near that
 as this harness can tell.
 """
 import argparse
+import hashlib
 import os
 import shutil
 import socket
@@ -57,22 +59,34 @@ def start(kind, port, folder):
     return proc
 
 
-def run(generator, port, args, ceiling=False):
-    cmd = [generator, "127.0.0.1:%d" % port, str(args.duration), str(args.sockets), str(args.in_flight),
-           str(TORRENTS)] + (["/ceiling"] if ceiling else [])
+def cpu_seconds(pid):
+    """User + system time of process `pid`, all its threads."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(generator, proc, port, args, ceiling=False):
+    """One run of the generator: (answers/s, p99 ms, tracker CPU µs per answer)."""
+    cmd = [generator, "127.0.0.1:%d" % port, str(args.duration), str(args.threads), str(args.sockets),
+           str(args.in_flight), str(TORRENTS)] + (["/ceiling"] if ceiling else [])
+    cpu = cpu_seconds(proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(proc.pid) - cpu
     fields = dict(item.split("=") for item in out.split())
     if int(fields["errors"]) and not ceiling:
         sys.exit("the tracker answered with errors: %s" % out)
-    return float(fields["answers_per_s"]), float(fields["p99_ms"])
+    rate = float(fields["answers_per_s"])
+    return rate, float(fields["p99_ms"]), cpu * 1e6 / max(1.0, rate * args.duration)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=5)
-    parser.add_argument("--sockets", type=int, default=2)
-    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="generator threads")
+    parser.add_argument("--sockets", type=int, default=4, help="clients per generator thread")
+    parser.add_argument("--in-flight", type=int, default=8, help="announces in flight per client")
     args = parser.parse_args()
     for tool in ("opentracker", "bittern", "cargo"):
         if shutil.which(tool) is None:
@@ -82,7 +96,8 @@ def main():
     os.chmod(folder, 0o755)  # opentracker drops to 'nobody' and reads the whitelist from there
     with open(os.path.join(folder, "whitelist"), "w") as f:
         for i in range(TORRENTS):
-            f.write((struct.pack(">I", i) + bytes(16)).hex() + "\n")
+            # As the generator makes them: SHA-1 of the torrent's number.
+            f.write(hashlib.sha1(struct.pack(">I", i)).hexdigest() + "\n")
     host = describe()
     print(host, flush=True)
     results = {"opentracker": [], "bittern": [], "harness ceiling": []}
@@ -93,29 +108,29 @@ def main():
                 port = free_port()
                 proc = start(kind, port, folder)
                 try:
-                    results[kind].append(run(generator, port, args))
+                    results[kind].append(run(generator, proc, port, args))
                     if kind == "bittern":
-                        results["harness ceiling"].append(run(generator, port, args, ceiling=True))
+                        results["harness ceiling"].append(run(generator, proc, port, args, ceiling=True))
                 finally:
                     proc.terminate()
                     proc.wait()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print("announces/s and p99 ms, each round in the order run:")
+    print("announces/s / p99 ms / tracker CPU µs per answer, each round in the order run:")
     for kind, runs in results.items():
-        print("  %s: %s" % (kind, " ".join("%.0f/%.2f" % r for r in runs)))
+        print("  %s: %s" % (kind, " ".join("%.0f/%.2f/%.2f" % r for r in runs)))
     print()
     print(host)
-    print("load: %d sockets, %d announces in flight each, %s s a run" % (args.sockets, args.in_flight, args.duration))
-    print("| tracker | announces/s (median) | p99 latency ms (median) | ratio to opentracker "
-          "| share of the harness's ceiling |")
-    print("|---|---|---|---|---|")
+    print("load: %d threads of %d clients, %d announces in flight each, %s s a run"
+          % (args.threads, args.sockets, args.in_flight, args.duration))
+    print("| tracker | announces/s (median) | p99 latency ms (median) | tracker CPU µs per answer (median) "
+          "| ratio to opentracker | share of the harness's ceiling |")
+    print("|---|---|---|---|---|---|")
     reference = statistics.median(r[0] for r in results["opentracker"])
     ceiling = statistics.median(r[0] for r in results["harness ceiling"])
     for kind, runs in results.items():
-        rate = statistics.median(r[0] for r in runs)
-        p99 = statistics.median(r[1] for r in runs)
-        print("| %s | %.0f | %.2f | %.2f | %.2f |" % (kind, rate, p99, rate / reference, rate / ceiling))
+        rate, p99, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
+        print("| %s | %.0f | %.2f | %.2f | %.2f | %.2f |" % (kind, rate, p99, cpu, rate / reference, rate / ceiling))
 
 
 if __name__ == "__main__":

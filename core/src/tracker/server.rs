@@ -16,11 +16,11 @@
 //! head size (8 KiB), header count, open connections, idle time on a connection, torrents, peers
 //! per torrent, peers per answer, info-hashes per scrape ([`ServerConfig`] has the defaults).
 
-use super::swarm::{Change, Registry, Stats, SwarmLimits};
+use super::swarm::{Change, Family, Refused, Registry, Stats, SwarmLimits};
 use super::udp::server::UdpState;
 pub use super::udp::server::{UdpListen, UdpStats};
 use super::wire::{self, failure};
-use super::{AnnounceRequest, ScrapeResponse, TrackerError};
+use super::{AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerError};
 use crate::metainfo::{InfoHash, Metainfo};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -517,6 +517,33 @@ impl Tracker {
         reply(StatusCode::OK, "text/plain", failure(reason))
     }
 
+    /// Records an announce from `ip` in the registry (logging a new torrent or a completion)
+    /// and gives its answer, with peers only of `family` when one is given. Both protocols'
+    /// announces come through here.
+    pub(crate) fn record_announce(
+        &self,
+        req: &AnnounceRequest,
+        ip: IpAddr,
+        family: Option<Family>,
+    ) -> Result<AnnounceResponse, Refused> {
+        let (response, change) = self.registry.announce(req, ip, family)?;
+        tracing::debug!(
+            info_hash = %req.info_hash,
+            %ip,
+            port = req.port,
+            event = ?req.event,
+            left = req.left,
+            peers = response.peers.len(),
+            "tracker answered an announce"
+        );
+        match change {
+            Change::NewTorrent => self.log(format!("new torrent {} from {ip}", req.info_hash)),
+            Change::Completed => self.log(format!("{} completed by {ip}", req.info_hash)),
+            Change::None => {}
+        }
+        Ok(response)
+    }
+
     fn announce(&self, query: &[u8], seen: IpAddr) -> Response<Full<Bytes>> {
         let req = match AnnounceRequest::from_query(query) {
             Ok(r) => r,
@@ -534,24 +561,8 @@ impl Tracker {
             },
             _ => seen,
         };
-        match self.registry.announce(&req, ip) {
-            Ok((mut response, change)) => {
-                tracing::debug!(
-                    info_hash = %req.info_hash,
-                    %ip,
-                    port = req.port,
-                    event = ?req.event,
-                    left = req.left,
-                    peers = response.peers.len(),
-                    "tracker answered an announce"
-                );
-                match change {
-                    Change::NewTorrent => {
-                        self.log(format!("new torrent {} from {ip}", req.info_hash))
-                    }
-                    Change::Completed => self.log(format!("{} completed by {ip}", req.info_hash)),
-                    Change::None => {}
-                }
+        match self.record_announce(&req, ip, None) {
+            Ok(mut response) => {
                 response.interval = self.config.interval;
                 response.min_interval = Some(self.config.min_interval.min(self.config.interval));
                 reply(

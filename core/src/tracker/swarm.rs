@@ -2,9 +2,10 @@
 //!
 //! A peer is keyed by the address the tracker sees and the port it announces, not by its peer
 //! id: ids are public (dictionary answers carry them), so keying by id would let anyone send
-//! `stopped` in another peer's name. Each swarm keeps its peers in a vector (so a random window
-//! of them is cheap to hand out) and a hash table of indices into it; an entry is 44 bytes and
-//! the table 4 bytes a slot, about 60 bytes a peer in all (see BENCHMARKS.md).
+//! `stopped` in another peer's name. Each swarm keeps its peers in vectors (so a random window
+//! of them is cheap to hand out) and a hash table of indices into them; a peer is 44 bytes (20
+//! that answers read, 24 kept apart) and the table 4 bytes a slot, about 60 bytes a peer in all
+//! (see BENCHMARKS.md).
 //!
 //! Torrents are spread over shards, each behind its own lock, so announces for different
 //! torrents rarely wait for one another.
@@ -55,6 +56,11 @@ impl Key {
         }
     }
 
+    fn is(&self, family: Family) -> bool {
+        let v4 = Ipv6Addr::from(self.ip).to_ipv4_mapped().is_some();
+        v4 == (family == Family::V4)
+    }
+
     fn addr(&self) -> SocketAddr {
         let ip = Ipv6Addr::from(self.ip);
         let ip = ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4);
@@ -62,20 +68,37 @@ impl Key {
     }
 }
 
-#[derive(Debug, Clone)]
+/// An address family, for answers that may carry peers of one only (BEP 15's follow the
+/// request's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// What a compact answer needs of a peer (20 bytes), kept apart from the rest so that the
+/// random window an answer is drawn from spans as few cache lines as it can: at load, reading
+/// that window is most of an announce's time.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     key: Key,
-    peer_id: PeerId,
-    /// Seconds since the registry started.
-    last_seen: u32,
     seeder: bool,
     /// Its `completed` was counted already: each peer counts once.
     completed: bool,
 }
 
+/// The rest of what is kept of a peer (24 bytes), at the same index as its [`Entry`].
+#[derive(Debug, Clone, Copy)]
+struct Detail {
+    peer_id: PeerId,
+    /// Seconds since the registry started.
+    last_seen: u32,
+}
+
 #[derive(Default)]
 struct Swarm {
     peers: Vec<Entry>,
+    details: Vec<Detail>,
     index: HashTable<u32>,
     seeders: usize,
     downloaded: u64,
@@ -92,13 +115,14 @@ impl Swarm {
             .map(|&i| i as usize)
     }
 
-    fn insert(&mut self, entry: Entry) {
+    fn insert(&mut self, entry: Entry, detail: Detail) {
         let at = self.peers.len() as u32;
         let peers = &self.peers;
         self.index
             .insert_unique(hash(&entry.key), at, |&i| hash(&peers[i as usize].key));
         self.seeders += usize::from(entry.seeder);
         self.peers.push(entry);
+        self.details.push(detail);
     }
 
     /// Removes the peer at `at`; the last peer takes its place.
@@ -122,6 +146,7 @@ impl Swarm {
                 *slot = at as u32;
             }
         }
+        self.details.swap_remove(at);
         let gone = self.peers.swap_remove(at);
         self.seeders -= usize::from(gone.seeder);
     }
@@ -134,8 +159,16 @@ impl Swarm {
         }
     }
 
-    /// Up to `want` peers from a random window, never `me`, and no seeders for a seeder.
-    fn pick(&self, want: usize, me: &Key, for_seeder: bool) -> Vec<Peer> {
+    /// Up to `want` peers from a random window, never `me`, no seeders for a seeder, only of
+    /// `family` when one is given; with their peer ids if `with_ids`.
+    fn pick(
+        &self,
+        want: usize,
+        me: &Key,
+        for_seeder: bool,
+        family: Option<Family>,
+        with_ids: bool,
+    ) -> Vec<Peer> {
         let n = self.peers.len();
         let mut out = Vec::with_capacity(want.min(n));
         if n == 0 || want == 0 {
@@ -144,10 +177,10 @@ impl Swarm {
         let start = fastrand::usize(..n);
         for i in (start..n).chain(0..start) {
             let p = &self.peers[i];
-            if p.key != *me && !(for_seeder && p.seeder) {
+            if p.key != *me && !(for_seeder && p.seeder) && family.is_none_or(|f| p.key.is(f)) {
                 out.push(Peer {
                     addr: p.key.addr(),
-                    peer_id: Some(p.peer_id),
+                    peer_id: with_ids.then(|| self.details[i].peer_id),
                 });
                 if out.len() == want {
                     break;
@@ -224,7 +257,9 @@ impl Registry {
 
     fn shard(&self, hash: &InfoHash) -> std::sync::MutexGuard<'_, FxHashMap<InfoHash, Swarm>> {
         // A poisoned lock only means another thread panicked mid-update; the map is still whole.
-        self.shards[hash.0[0] as usize % SHARDS]
+        // All of the hash picks the shard: hashes that share a first byte (made up, or chosen
+        // by a client) still spread.
+        self.shards[(FxBuildHasher.hash_one(hash) >> 32) as usize % SHARDS]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
@@ -240,11 +275,13 @@ impl Registry {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records an announce from `ip` and answers it (peers, counts; intervals are the caller's).
+    /// Records an announce from `ip` and answers it (peers, only of `family` when one is
+    /// given; counts; intervals are the caller's).
     pub fn announce(
         &self,
         req: &AnnounceRequest,
         ip: IpAddr,
+        family: Option<Family>,
     ) -> Result<(AnnounceResponse, Change), Refused> {
         self.counters.announces.fetch_add(1, Ordering::Relaxed);
         let key = Key::new(ip, req.port);
@@ -267,9 +304,11 @@ impl Registry {
             (Some(at), Some(Event::Stopped)) => swarm.remove(at),
             (None, Some(Event::Stopped)) => {}
             (Some(at), event) => {
+                swarm.details[at] = Detail {
+                    peer_id: req.peer_id,
+                    last_seen: now,
+                };
                 let p = &mut swarm.peers[at];
-                p.last_seen = now;
-                p.peer_id = req.peer_id;
                 if p.seeder != seeder {
                     p.seeder = seeder;
                     if seeder {
@@ -286,13 +325,17 @@ impl Registry {
             }
             (None, event) if swarm.peers.len() < self.limits.max_peers_per_torrent => {
                 let completed = event == Some(Event::Completed);
-                swarm.insert(Entry {
-                    key,
-                    peer_id: req.peer_id,
-                    last_seen: now,
-                    seeder,
-                    completed,
-                });
+                swarm.insert(
+                    Entry {
+                        key,
+                        seeder,
+                        completed,
+                    },
+                    Detail {
+                        peer_id: req.peer_id,
+                        last_seen: now,
+                    },
+                );
                 if completed {
                     swarm.downloaded += 1;
                     change = Change::Completed;
@@ -308,7 +351,9 @@ impl Registry {
                 .min(self.limits.max_numwant),
         };
         let stats = swarm.stats();
-        let peers = swarm.pick(want, &key, seeder);
+        // Only a dictionary answer carries peer ids (BEP 23's compact forms and BEP 15 do not).
+        let with_ids = !req.compact && !req.no_peer_id;
+        let peers = swarm.pick(want, &key, seeder, family, with_ids);
         let response = AnnounceResponse {
             complete: Some(stats.complete),
             incomplete: Some(stats.incomplete),
@@ -342,8 +387,8 @@ impl Registry {
             let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
             shard.retain(|_, swarm| {
                 let mut i = 0;
-                while i < swarm.peers.len() {
-                    if swarm.peers[i].last_seen <= deadline {
+                while i < swarm.details.len() {
+                    if swarm.details[i].last_seen <= deadline {
                         swarm.remove(i);
                     } else {
                         i += 1;
@@ -382,7 +427,7 @@ impl Registry {
     fn age_all(&self, secs: u32) {
         for shard in &self.shards {
             for swarm in shard.lock().unwrap().values_mut() {
-                for p in &mut swarm.peers {
+                for p in &mut swarm.details {
                     p.last_seen = p.last_seen.saturating_sub(secs);
                 }
             }
@@ -414,14 +459,63 @@ mod tests {
     const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
+    fn an_answer_of_one_family_is_filled_from_that_family() {
+        let r = Registry::new(SwarmLimits {
+            max_peers_per_torrent: 100,
+            max_numwant: 50,
+            ..limits()
+        });
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        for port in 1..=40 {
+            r.announce(&req(1, port, 5, None), v6, None).unwrap();
+        }
+        for port in 41..=45 {
+            r.announce(&req(1, port, 5, None), IP, None).unwrap();
+        }
+        let mut ask = req(1, 99, 5, None);
+        ask.numwant = Some(5);
+        for _ in 0..20 {
+            // Wherever the random window starts, five IPv4 peers are there to be found.
+            let (answer, _) = r.announce(&ask, IP, Some(Family::V4)).unwrap();
+            assert_eq!(answer.peers.len(), 5);
+            assert!(answer.peers.iter().all(|p| p.addr.is_ipv4()));
+        }
+        let (answer, _) = r.announce(&ask, IP, Some(Family::V6)).unwrap();
+        assert_eq!(answer.peers.len(), 5);
+        assert!(answer.peers.iter().all(|p| p.addr.is_ipv6()));
+        let (answer, _) = r.announce(&ask, IP, None).unwrap();
+        assert_eq!(answer.peers.len(), 5);
+    }
+
+    #[test]
+    fn peer_ids_only_for_dictionary_answers_and_an_answer_reads_20_bytes_a_peer() {
+        assert_eq!(std::mem::size_of::<Entry>(), 20);
+        assert_eq!(std::mem::size_of::<Detail>(), 24);
+        let r = Registry::new(limits());
+        r.announce(&req(1, 1000, 5, None), IP, None).unwrap();
+        let mut ask = req(1, 1001, 5, None);
+        let (compact, _) = r.announce(&ask, IP, None).unwrap();
+        assert_eq!(compact.peers[0].peer_id, None);
+        ask.compact = false;
+        let (dictionary, _) = r.announce(&ask, IP, None).unwrap();
+        assert_eq!(
+            dictionary.peers[0].peer_id,
+            Some(PeerId([1000u16 as u8; 20]))
+        );
+        ask.no_peer_id = true;
+        let (without, _) = r.announce(&ask, IP, None).unwrap();
+        assert_eq!(without.peers[0].peer_id, None);
+    }
+
+    #[test]
     fn peers_meet_but_never_themselves() {
         let r = Registry::new(limits());
         let (first, change) = r
-            .announce(&req(1, 1000, 5, Some(Event::Started)), IP)
+            .announce(&req(1, 1000, 5, Some(Event::Started)), IP, None)
             .unwrap();
         assert_eq!(change, Change::NewTorrent);
         assert!(first.peers.is_empty());
-        let (second, _) = r.announce(&req(1, 1001, 5, None), IP).unwrap();
+        let (second, _) = r.announce(&req(1, 1001, 5, None), IP, None).unwrap();
         assert_eq!(second.peers.len(), 1);
         assert_eq!(second.peers[0].addr, "127.0.0.1:1000".parse().unwrap());
         assert_eq!((second.complete, second.incomplete), (Some(0), Some(2)));
@@ -431,13 +525,13 @@ mod tests {
     fn numwant_is_clamped_and_seeders_get_only_leechers() {
         let r = Registry::new(limits());
         for port in [1, 2, 3] {
-            r.announce(&req(1, port, port as u64 - 1, None), IP)
+            r.announce(&req(1, port, port as u64 - 1, None), IP, None)
                 .unwrap();
         }
         let mut many = req(1, 2, 1, None);
         many.numwant = Some(1000);
-        assert_eq!(r.announce(&many, IP).unwrap().0.peers.len(), 2);
-        let (seeder, _) = r.announce(&req(1, 1, 0, None), IP).unwrap();
+        assert_eq!(r.announce(&many, IP, None).unwrap().0.peers.len(), 2);
+        let (seeder, _) = r.announce(&req(1, 1, 0, None), IP, None).unwrap();
         assert!(seeder.peers.iter().all(|p| p.addr.port() != 1));
         assert_eq!(seeder.peers.len(), 2);
     }
@@ -445,9 +539,10 @@ mod tests {
     #[test]
     fn stopped_removes_completed_counts_once_and_limits_hold() {
         let r = Registry::new(limits());
-        r.announce(&req(1, 1, 5, Some(Event::Started)), IP).unwrap();
+        r.announce(&req(1, 1, 5, Some(Event::Started)), IP, None)
+            .unwrap();
         for _ in 0..2 {
-            r.announce(&req(1, 1, 0, Some(Event::Completed)), IP)
+            r.announce(&req(1, 1, 0, Some(Event::Completed)), IP, None)
                 .unwrap();
         }
         assert_eq!(
@@ -458,14 +553,15 @@ mod tests {
                 incomplete: 0
             }
         );
-        r.announce(&req(1, 1, 0, Some(Event::Stopped)), IP).unwrap();
+        r.announce(&req(1, 1, 0, Some(Event::Stopped)), IP, None)
+            .unwrap();
         assert_eq!(r.torrent_stats(&InfoHash([1; 20])).complete, 0);
         for port in 10..20 {
-            r.announce(&req(1, port, 5, None), IP).unwrap();
+            r.announce(&req(1, port, 5, None), IP, None).unwrap();
         }
         assert_eq!(r.stats().peers, 3, "peers per torrent capped");
-        r.announce(&req(2, 1, 5, None), IP).unwrap();
-        let refused = r.announce(&req(3, 1, 5, None), IP).unwrap_err();
+        r.announce(&req(2, 1, 5, None), IP, None).unwrap();
+        let refused = r.announce(&req(3, 1, 5, None), IP, None).unwrap_err();
         assert_eq!(refused, Refused::Full(2));
         assert_eq!(refused.to_string(), "tracker is full (2 torrents)");
     }
@@ -477,17 +573,19 @@ mod tests {
             ..limits()
         });
         for port in 1..=10 {
-            r.announce(&req(1, port, 5, None), IP).unwrap();
+            r.announce(&req(1, port, 5, None), IP, None).unwrap();
         }
         r.age_all(200);
         for port in [3, 7] {
-            r.announce(&req(1, port, 5, None), IP).unwrap();
+            r.announce(&req(1, port, 5, None), IP, None).unwrap();
         }
         r.expire();
         assert_eq!(r.stats().peers, 2);
         // The survivors are still found by key (their indices moved when others left).
-        r.announce(&req(1, 7, 5, Some(Event::Stopped)), IP).unwrap();
-        r.announce(&req(1, 3, 5, Some(Event::Stopped)), IP).unwrap();
+        r.announce(&req(1, 7, 5, Some(Event::Stopped)), IP, None)
+            .unwrap();
+        r.announce(&req(1, 3, 5, Some(Event::Stopped)), IP, None)
+            .unwrap();
         assert_eq!(r.stats().peers, 0);
         r.expire();
         assert_eq!(r.stats().torrents, 0);

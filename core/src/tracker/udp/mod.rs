@@ -1,6 +1,7 @@
 //! BEP 15's UDP tracker protocol beside the HTTP one: the packet codec ([`wire`]), the client
 //! and the server, sharing the HTTP side's announce types and swarm registry.
 
+pub mod batch;
 pub mod client;
 pub mod server;
 pub mod wire;

@@ -16,16 +16,18 @@
 //!   answers are the 16-byte connect answer to a 16-byte connect request and errors cut to the
 //!   request's size.
 
+use super::batch::{Inbox, Outbox};
 use super::wire::{transaction_id_of, Request, Response, MAX_PACKET};
 use crate::metainfo::InfoHash;
 use crate::tracker::server::Tracker;
-use crate::tracker::swarm::Change;
+use crate::tracker::swarm::Family;
 use crate::tracker::ScrapeStats;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::Interest;
 use tokio::sync::watch;
 
 /// Where the tracker listens for BEP 15.
@@ -165,8 +167,8 @@ enum Answer {
 }
 
 impl Tracker {
-    /// Answers one BEP 15 packet `packet` from `from`, writing the answer into `out` (cleared
-    /// first). Returns whether there is an answer to send.
+    /// Answers one BEP 15 packet `packet` from `from`, appending the answer to `out` (where a
+    /// batch of answers is gathered). Returns whether there is an answer to send.
     pub fn answer_udp(&self, packet: &[u8], from: SocketAddr, out: &mut Vec<u8>) -> bool {
         self.answer_udp_at(packet, from, self.udp.ids.now(), out)
     }
@@ -179,7 +181,7 @@ impl Tracker {
         now: Duration,
         out: &mut Vec<u8>,
     ) -> bool {
-        out.clear();
+        let start = out.len();
         let udp = &self.udp;
         let transaction_id = match transaction_id_of(packet) {
             Some(t) if packet.len() <= MAX_PACKET && routable(from) => t,
@@ -205,7 +207,7 @@ impl Tracker {
                 // Never more bytes back than came in before the source is proven (a request
                 // is at least 16 bytes and an error's header 8, so the header always fits).
                 if let Some(limit) = limit {
-                    out.truncate(limit);
+                    out.truncate(start + limit);
                 }
             }
         }
@@ -278,20 +280,15 @@ impl Tracker {
                     (Some(given), true) => IpAddr::V4(given),
                     _ => seen,
                 };
-                match self.registry.announce(&req, ip) {
-                    Ok((response, change)) => {
-                        match change {
-                            Change::NewTorrent => {
-                                self.log(format!("new torrent {} from {ip}", req.info_hash))
-                            }
-                            Change::Completed => {
-                                self.log(format!("{} completed by {ip}", req.info_hash))
-                            }
-                            Change::None => {}
-                        }
+                // BEP 15: the family of the request decides the peers' family.
+                let family = if seen.is_ipv6() {
+                    Family::V6
+                } else {
+                    Family::V4
+                };
+                match self.record_announce(&req, ip, Some(family)) {
+                    Ok(response) => {
                         bump(&udp.announces);
-                        // BEP 15: the family of the request decides the peers' family.
-                        let v6 = seen.is_ipv6();
                         let count =
                             |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
                         Answer::Send(Response::Announce {
@@ -299,12 +296,7 @@ impl Tracker {
                             interval: self.config().interval,
                             leechers: count(response.incomplete),
                             seeders: count(response.complete),
-                            peers: response
-                                .peers
-                                .iter()
-                                .map(|p| p.addr)
-                                .filter(|addr| addr.is_ipv6() == v6)
-                                .collect(),
+                            peers: response.peers.iter().map(|p| p.addr).collect(),
                         })
                     }
                     Err(e) => refuse(e.to_string()),
@@ -324,32 +316,38 @@ impl Tracker {
         }
     }
 
-    /// Answers BEP 15 on `socket` until `shutdown` turns true. Several tasks may serve clones
-    /// of one socket, or sockets sharing a port with SO_REUSEPORT.
+    /// Answers BEP 15 on `socket` until `shutdown` turns true, a batch of packets at a time.
+    /// Several tasks may serve clones of one socket, or sockets sharing a port with
+    /// SO_REUSEPORT.
     pub async fn serve_udp(
         self: Arc<Self>,
         socket: tokio::net::UdpSocket,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        // One byte more than the largest packet we read: a datagram that fills it was larger
-        // (the kernel cut it), and is dropped.
-        let mut buf = vec![0u8; MAX_PACKET + 1];
-        let mut out = Vec::with_capacity(MAX_PACKET);
+        let mut inbox = Inbox::new(MAX_PACKET);
+        let mut outbox = Outbox::new();
         loop {
             tokio::select! {
-                received = socket.recv_from(&mut buf) => {
-                    let Ok((n, from)) = received else {
-                        // ICMP errors from earlier sends surface here on Linux: nothing to do.
-                        continue;
-                    };
-                    if self.answer_udp(&buf[..n], from, &mut out) {
-                        // A full send buffer loses this answer, as the network could: the
-                        // client retries; waiting here would stall every other client.
-                        let _ = socket.try_send_to(&out, from);
-                    }
-                }
+                ready = socket.readable() => if ready.is_err() { return },
                 _ = shutdown.changed() => return,
             }
+            // `WouldBlock` (the socket is empty) clears the readiness; other errors are ICMP
+            // errors from earlier sends, which Linux reports here: nothing to do.
+            if socket
+                .try_io(Interest::READABLE, || inbox.recv(&socket))
+                .is_err()
+            {
+                continue;
+            }
+            for (packet, from) in inbox.packets() {
+                match from {
+                    Some(from) => outbox.push_with(from, |out| self.answer_udp(packet, from, out)),
+                    None => bump(&self.udp.dropped),
+                }
+            }
+            // A full send buffer loses answers, as the network could: clients resend; waiting
+            // here would stall every other client.
+            outbox.send(&socket);
         }
     }
 }
@@ -569,6 +567,35 @@ mod tests {
     }
 
     #[test]
+    fn answers_append_to_a_batch_each_cut_on_its_own() {
+        let t = tracker(ServerConfig::default());
+        let a = addr("192.0.2.1:6881");
+        let now = Duration::from_secs(500);
+        let mut connect = Vec::new();
+        Request::Connect { transaction_id: 7 }.encode(&mut connect);
+        let bad_id = announce_packet(1, 1, 6881);
+        let mut out = b"earlier answers".to_vec();
+        assert!(t.answer_udp_at(&connect, a, now, &mut out));
+        assert!(t.answer_udp_at(&bad_id, a, now, &mut out));
+        assert_eq!(&out[..15], b"earlier answers");
+        assert!(matches!(
+            Response::decode(&out[15..31], false),
+            Ok(Response::Connect {
+                transaction_id: 7,
+                ..
+            })
+        ));
+        assert!(out.len() - 31 <= bad_id.len());
+        assert!(matches!(
+            Response::decode(&out[31..], false),
+            Ok(Response::Error {
+                transaction_id: 99,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn what_gets_no_answer_and_what_gets_an_error() {
         let t = tracker(ServerConfig::default());
         let a = addr("192.0.2.1:6881");
@@ -598,6 +625,7 @@ mod tests {
         action[8..12].copy_from_slice(&9u32.to_be_bytes());
         let cut = announce_packet(1, 1, 1)[..60].to_vec();
         for packet in [long, wrong_id, action, cut] {
+            out.clear();
             assert!(t.answer_udp_at(&packet, a, now, &mut out));
             assert!(out.len() <= packet.len());
             assert_eq!(
