@@ -4,13 +4,17 @@
     python3 tests/bench/udp_tracker.py [--rounds 5] [--duration 5] [--threads 2] [--sockets 4] [--in-flight 8]
 
 Needs opentracker (Debian's, which serves whitelisted torrents only and listens for UDP with
-`-P`) and the `bittern` CLI on PATH (pip install ./python). The load generator is ours,
-core/examples/udp_load (built here with cargo): each of `--threads` threads drives `--sockets`
-clients, each of which connects, then keeps `--in-flight` announces outstanding, each for one
-of 1000 info-hashes (all on opentracker's whitelist) with a fresh peer id and port, and times
-every answer; packets go a batch per system call (recvmmsg/sendmmsg). Both trackers get the
-same generator; rounds alternate them; medians of the rate, of the p99 latency and of the
-tracker's CPU time per answer (user + system, from /proc) are printed with the ratio. The generator shares the machine's cores with the tracker it measures, as wrk does
+`-P`) and the `bittern` CLI on PATH (pip install ./python). opentracker runs twice: as Debian
+ships it (UDP answered by its main thread alone) and with `listen.udp.workers` set to the
+number of cores, as bittern's tracker runs a thread per core: like with like.
+
+The load generator is ours, core/examples/udp_load (built here with cargo): each of `--threads`
+threads drives `--sockets` clients, each of which connects, then keeps `--in-flight` announces
+outstanding, each for one of 1000 info-hashes (all on opentracker's whitelist) with a fresh peer
+id and port, and times every answer; packets go a batch per system call (recvmmsg/sendmmsg).
+Every tracker gets the same generator; each goes first in turn; medians of the rate, of the p99
+latency and of the tracker's CPU time per answer (user + system, from /proc) are printed with
+the ratio. The generator shares the machine's cores with the tracker it measures, as wrk does
 for the HTTP benchmark (tests/bench/tracker.py, which also measures memory per tracked peer:
 both protocols share one registry), so each round also measures the harness's ceiling: the
 same announces to bittern's tracker with BEP 41 URL data naming a path it does not serve, which
@@ -49,9 +53,15 @@ def load_generator():
     return os.path.join(ROOT, "target", "release", "examples", "udp_load")
 
 
+WORKERS = "opentracker, %d UDP workers" % os.cpu_count()
+
+
 def start(kind, port, folder):
-    if kind == "opentracker":
-        cmd = ["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port), "-d", folder, "-w", "whitelist"]
+    if kind.startswith("opentracker"):
+        # The workers' setting must come before -P, which binds as it is read.
+        config = ["-f", os.path.join(folder, "workers.conf")] if kind == WORKERS else []
+        cmd = ["opentracker"] + config + ["-i", "127.0.0.1", "-p", str(port), "-P", str(port), "-d", folder,
+                                          "-w", "whitelist"]
     else:
         cmd = ["bittern", "tracker", "--bind", "127.0.0.1:%d" % port]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,16 +104,19 @@ def main():
     generator = load_generator()
     folder = tempfile.mkdtemp(prefix="bittern-udp-bench-")
     os.chmod(folder, 0o755)  # opentracker drops to 'nobody' and reads the whitelist from there
+    with open(os.path.join(folder, "workers.conf"), "w") as f:
+        f.write("listen.udp.workers %d\n" % os.cpu_count())
     with open(os.path.join(folder, "whitelist"), "w") as f:
         for i in range(TORRENTS):
             # As the generator makes them: SHA-1 of the torrent's number.
             f.write(hashlib.sha1(struct.pack(">I", i)).hexdigest() + "\n")
     host = describe()
     print(host, flush=True)
-    results = {"opentracker": [], "bittern": [], "harness ceiling": []}
+    results = {"opentracker": [], WORKERS: [], "bittern": [], "harness ceiling": []}
     try:
         for r in range(args.rounds):
-            kinds = ["opentracker", "bittern"] if r % 2 == 0 else ["bittern", "opentracker"]
+            kinds = ["opentracker", WORKERS, "bittern"]
+            kinds = kinds[r % 3:] + kinds[:r % 3]  # each goes first in turn
             for kind in kinds:
                 port = free_port()
                 proc = start(kind, port, folder)

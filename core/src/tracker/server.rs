@@ -370,8 +370,10 @@ impl Tracker {
         log.push_back(line);
     }
 
-    /// Accepts connections on `listener` until `shutdown` turns true, then closes them; drops
-    /// silent peers meanwhile.
+    /// Accepts HTTP connections on `listener` until `shutdown` turns true, then closes them;
+    /// drops silent peers meanwhile. BEP 15 is answered beside it by
+    /// [`serve_udp`](Self::serve_udp) on a UDP socket of the caller's ([`TrackerServer`]
+    /// runs both, on threads of its own).
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
         let expiry = tokio::spawn(self.clone().expire_peers(shutdown.clone()));
         self.accept_loop(listener, shutdown).await;
@@ -969,40 +971,41 @@ impl TrackerServer {
             shutdown,
             threads: Vec::new(),
         };
-        let mut udp = udp.into_iter();
+        // Each HTTP thread takes its share of the accepts; each UDP thread reads a socket of
+        // its own (SO_REUSEPORT: the kernel spreads clients over them).
+        for (i, socket) in udp.into_iter().enumerate() {
+            let (tracker, rx) = (server.tracker.clone(), rx.clone());
+            let started = std::thread::Builder::new()
+                .name(format!("bittern-udp-{i}"))
+                .spawn(move || {
+                    if let Err(e) = tracker.serve_udp(socket, rx) {
+                        tracing::error!(error = %e, "tracker cannot serve UDP");
+                    }
+                });
+            match started {
+                Ok(thread) => server.threads.push(thread),
+                Err(e) => return Err(TrackerError::Server(format!("cannot start threads: {e}"))),
+            }
+        }
         for i in 0..count {
-            // Each thread reads a UDP socket of its own (SO_REUSEPORT: the kernel spreads
-            // clients over them), beside its share of the HTTP accepts.
-            let udp_socket = udp.next();
             let started = listener.try_clone().and_then(|l| {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                let (listener, udp_socket) = {
+                let listener = {
                     let _entered = runtime.enter();
-                    let udp_socket = udp_socket
-                        .map(tokio::net::UdpSocket::from_std)
-                        .transpose()?;
-                    (TcpListener::from_std(l)?, udp_socket)
+                    TcpListener::from_std(l)?
                 };
                 let (tracker, rx) = (server.tracker.clone(), rx.clone());
                 std::thread::Builder::new()
                     .name(format!("bittern-tracker-{i}"))
                     .spawn(move || {
+                        // One thread also drops silent peers.
                         runtime.block_on(async move {
-                            let udp = async {
-                                if let Some(socket) = udp_socket {
-                                    tracker.clone().serve_udp(socket, rx.clone()).await;
-                                }
-                            };
-                            // One thread also drops silent peers.
-                            let http = async {
-                                match i {
-                                    0 => tracker.clone().serve(listener, rx.clone()).await,
-                                    _ => tracker.clone().accept_loop(listener, rx.clone()).await,
-                                }
-                            };
-                            tokio::join!(http, udp);
+                            match i {
+                                0 => tracker.serve(listener, rx).await,
+                                _ => tracker.accept_loop(listener, rx).await,
+                            }
                         })
                     })
             });

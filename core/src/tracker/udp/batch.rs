@@ -36,8 +36,9 @@ impl Inbox {
         }
     }
 
-    /// Reads what is waiting on the nonblocking `socket`, up to [`BATCH`] datagrams, without
-    /// waiting: `WouldBlock` when there is none. Returns how many were read.
+    /// Reads up to [`BATCH`] datagrams from `socket`. A blocking socket waits for the first
+    /// (up to its read timeout, then `WouldBlock`), never for more; a nonblocking one never
+    /// waits (`WouldBlock` when there is none). Returns how many were read.
     pub fn recv(&mut self, socket: &impl AsFd) -> io::Result<usize> {
         self.lens.clear();
         self.from.clear();
@@ -100,7 +101,7 @@ impl Outbox {
             .map(|(start, &(end, to))| (&self.data[start..end], to))
     }
 
-    /// Sends every datagram on the nonblocking `socket`, [`BATCH`] per call, without waiting.
+    /// Sends every datagram on `socket`, [`BATCH`] per call, never waiting for room.
     /// Returns how many were sent: when the socket's buffer is full the rest is dropped (as
     /// the network could drop them; BEP 15 clients resend). Clears the outbox.
     pub fn send(&mut self, socket: &impl AsFd) -> usize {
@@ -149,7 +150,7 @@ mod sys {
                 socket.as_raw_fd(),
                 headers.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                libc::MSG_WAITFORONE,
                 std::ptr::null_mut(),
             )
         };
@@ -236,7 +237,7 @@ mod sys {
         let socket = SockRef::from(&socket);
         let mut sent = 0;
         for (data, to) in outbox.datagrams() {
-            match socket.send_to(data, &SockAddr::from(to)) {
+            match socket.send_to_with_flags(data, &SockAddr::from(to), libc::MSG_DONTWAIT) {
                 Ok(_) => sent += 1,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {}

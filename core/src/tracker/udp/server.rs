@@ -4,7 +4,8 @@
 //! A packet's path: [`Tracker::answer_udp`] decodes it with [`wire`](super::wire), checks the
 //! connection id ([`ConnectionIds`]: no state per client), asks the registry, and encodes the
 //! answer. It is a pure function of the packet, its source and the clock, so the reply rules are
-//! unit-tested without sockets; [`Tracker::serve_udp`] is the thin socket loop around it.
+//! unit-tested without sockets; [`Tracker::serve_udp`] is the thin socket loop around it (a
+//! thread reading and sending a batch of packets per system call).
 //!
 //! Reply rules:
 //! - no reply at all to a packet over [`MAX_PACKET`] bytes, too short to carry a transaction id
@@ -27,7 +28,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::Interest;
 use tokio::sync::watch;
 
 /// Where the tracker listens for BEP 15.
@@ -316,27 +316,25 @@ impl Tracker {
         }
     }
 
-    /// Answers BEP 15 on `socket` until `shutdown` turns true, a batch of packets at a time.
-    /// Several tasks may serve clones of one socket, or sockets sharing a port with
-    /// SO_REUSEPORT.
-    pub async fn serve_udp(
+    /// Answers BEP 15 on `socket` until `shutdown` turns true (seen within
+    /// [`UDP_SHUTDOWN_CHECK`]), a batch of packets at a time. It blocks: run it on a thread of
+    /// its own, one per socket of a SO_REUSEPORT group ([`bind_reuseport`]), or several on
+    /// clones of one socket. A thread waiting in `recvmmsg` costs two system calls a batch,
+    /// where an async task costs four (readiness, read, a read that finds the socket empty,
+    /// send) and the runtime's wake-ups.
+    pub fn serve_udp(
         self: Arc<Self>,
-        socket: tokio::net::UdpSocket,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+        socket: std::net::UdpSocket,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(UDP_SHUTDOWN_CHECK))?;
         let mut inbox = Inbox::new(MAX_PACKET);
         let mut outbox = Outbox::new();
-        loop {
-            tokio::select! {
-                ready = socket.readable() => if ready.is_err() { return },
-                _ = shutdown.changed() => return,
-            }
-            // `WouldBlock` (the socket is empty) clears the readiness; other errors are ICMP
-            // errors from earlier sends, which Linux reports here: nothing to do.
-            if socket
-                .try_io(Interest::READABLE, || inbox.recv(&socket))
-                .is_err()
-            {
+        while !*shutdown.borrow() {
+            // Errors are the timeout, or ICMP errors from earlier sends, which Linux reports
+            // here: nothing to do.
+            if inbox.recv(&socket).is_err() {
                 continue;
             }
             for (packet, from) in inbox.packets() {
@@ -349,8 +347,12 @@ impl Tracker {
             // here would stall every other client.
             outbox.send(&socket);
         }
+        Ok(())
     }
 }
+
+/// How soon a thread in [`Tracker::serve_udp`] sees `shutdown` turn true.
+pub const UDP_SHUTDOWN_CHECK: Duration = Duration::from_millis(100);
 
 /// A scrape answer in the order asked: `known` is the registry's answer (the known hashes, in
 /// the order asked); unknown torrents count zeros.
