@@ -15,7 +15,7 @@ use crate::metainfo::InfoHash;
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::hash::BuildHasher;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -56,15 +56,23 @@ impl Key {
         }
     }
 
-    fn is(&self, family: Family) -> bool {
-        let v4 = Ipv6Addr::from(self.ip).to_ipv4_mapped().is_some();
-        v4 == (family == Family::V4)
+    fn family(&self) -> Family {
+        // ::ffff:0:0/96, IPv4-mapped.
+        if u128::from_be_bytes(self.ip) >> 32 == 0xffff {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
 
     fn addr(&self) -> SocketAddr {
-        let ip = Ipv6Addr::from(self.ip);
-        let ip = ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4);
-        SocketAddr::new(ip, self.port)
+        match self.family() {
+            Family::V4 => {
+                let [.., a, b, c, d] = self.ip;
+                SocketAddr::from((Ipv4Addr::new(a, b, c, d), self.port))
+            }
+            Family::V6 => SocketAddr::from((Ipv6Addr::from(self.ip), self.port)),
+        }
     }
 }
 
@@ -175,15 +183,20 @@ impl Swarm {
             return out;
         }
         let start = fastrand::usize(..n);
-        for i in (start..n).chain(0..start) {
-            let p = &self.peers[i];
-            if p.key != *me && !(for_seeder && p.seeder) && family.is_none_or(|f| p.key.is(f)) {
+        let unwanted = |p: &Entry| {
+            (for_seeder && p.seeder) || family.is_some_and(|f| p.key.family() != f) || p.key == *me
+        };
+        'window: for range in [start..n, 0..start] {
+            for (p, i) in self.peers[range.clone()].iter().zip(range) {
+                if unwanted(p) {
+                    continue;
+                }
                 out.push(Peer {
                     addr: p.key.addr(),
                     peer_id: with_ids.then(|| self.details[i].peer_id),
                 });
                 if out.len() == want {
-                    break;
+                    break 'window;
                 }
             }
         }
