@@ -344,7 +344,8 @@ pub extern "C" fn bittern_tracker_config_set_idle_timeout_ms(
     })
 }
 
-/// Sets the number of worker threads; 0 (the default) means one per core.
+/// Sets the number of threads serving HTTP, and as many serving UDP; 0 (the default) means one
+/// of each per core.
 ///
 /// Thread safety: needs exclusive access to the config.
 #[no_mangle]

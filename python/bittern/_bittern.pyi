@@ -462,7 +462,7 @@ class Tracker:
     Peers per answer: `default_numwant` when not asked, at most `max_numwant`; `max_scrape`
     info-hashes per scrape; `max_connections` open at once (past it the oldest is closed to
     make room); `idle_timeout` seconds for a request's head or between requests; `threads`
-    0 uses one per core.
+    threads serve HTTP and as many UDP (0: one of each per core).
 
     Starting releases the GIL while it binds. Raises `StorageError` (an `OSError`) if it cannot
     listen (the address is taken or not local) or cannot read `torrents_dir`; `ValueError` for a

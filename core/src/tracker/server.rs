@@ -75,7 +75,8 @@ pub struct ServerConfig {
     /// Seconds a connection may take to send a request's head, or sit idle between requests
     /// (default 30).
     pub idle_timeout: Duration,
-    /// Worker threads (default 0: one per core).
+    /// Threads serving HTTP, and as many serving UDP, each UDP thread on a socket of its own
+    /// (default 0: one of each per core).
     pub threads: usize,
     /// Where BEP 15 (UDP) is answered: by default on HTTP's address and port.
     pub udp: UdpListen,
