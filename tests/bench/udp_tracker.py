@@ -137,13 +137,15 @@ def main():
     print("load: %d threads of %d clients, %d announces in flight each, %s s a run"
           % (args.threads, args.sockets, args.in_flight, args.duration))
     print("| tracker | announces/s (median) | p99 latency ms (median) | tracker CPU µs per answer (median) "
-          "| ratio to opentracker | share of the harness's ceiling |")
-    print("|---|---|---|---|---|---|")
+          "| ratio to opentracker | same, median of each round's ratio | share of the harness's ceiling |")
+    print("|---|---|---|---|---|---|---|")
     reference = statistics.median(r[0] for r in results["opentracker"])
     ceiling = statistics.median(r[0] for r in results["harness ceiling"])
     for kind, runs in results.items():
         rate, p99, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
-        print("| %s | %.0f | %.2f | %.2f | %.2f | %.2f |" % (kind, rate, p99, cpu, rate / reference, rate / ceiling))
+        paired = statistics.median(r[0] / o[0] for r, o in zip(runs, results["opentracker"]))
+        print("| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |"
+              % (kind, rate, p99, cpu, rate / reference, paired, rate / ceiling))
 
 
 if __name__ == "__main__":
