@@ -86,7 +86,7 @@ pub enum Family {
 
 /// What a compact answer needs of a peer (20 bytes), kept apart from the rest so that the
 /// random window an answer is drawn from spans as few cache lines as it can: at load, reading
-/// that window is most of an announce's time.
+/// that window is a large part of an announce's time.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     key: Key,

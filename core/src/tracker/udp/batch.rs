@@ -1,6 +1,6 @@
 //! Datagrams a batch at a time: on Linux one `recvmmsg` reads up to [`BATCH`] packets and one
 //! `sendmmsg` sends their answers, where `recv_from`/`send_to` cost a system call per packet
-//! each way (most of a UDP tracker's time at load). Elsewhere a batch is one packet.
+//! each way. Elsewhere a batch is one packet.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,14 +9,10 @@ use std::os::fd::{AsFd, BorrowedFd};
 /// Packets read or sent per system call.
 pub const BATCH: usize = 32;
 
-/// Room for one datagram: one byte more than `max_packet`, so a datagram that fills its slot
-/// was larger (the kernel cut it) and can be told apart.
-fn slot(max_packet: usize) -> usize {
-    max_packet + 1
-}
-
 /// Buffers for [`BATCH`] received datagrams and their senders, reused from call to call.
 pub struct Inbox {
+    /// Room for one datagram: one byte more than the largest packet taken, so a datagram that
+    /// fills its slot was larger (the kernel cut it) and can be told apart.
     slot: usize,
     data: Vec<u8>,
     lens: Vec<usize>,
@@ -27,7 +23,7 @@ impl Inbox {
     /// An inbox for datagrams of at most `max_packet` bytes (longer ones are shown at
     /// `max_packet + 1` bytes, cut, for the caller to drop).
     pub fn new(max_packet: usize) -> Inbox {
-        let slot = slot(max_packet);
+        let slot = max_packet + 1;
         Inbox {
             slot,
             data: vec![0; slot * BATCH],
