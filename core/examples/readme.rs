@@ -3,7 +3,6 @@
 //! exactly the lines between the markers.
 
 #[rustfmt::skip]
-#[allow(unused_variables)]
 fn example() -> Result<(), Box<dyn std::error::Error>> {
 // README begins
 use bittern_core::metainfo::{create, CreateOptions};
