@@ -7,7 +7,7 @@
 //! of a session (who is choked, that `piece` answers only blocks we asked for, how many requests
 //! a peer may queue, that `bitfield` comes first) belong to the session above.
 //!
-//! Everything a peer sends is checked against the torrent's [`Layout`](crate::piece::Layout)
+//! Everything a peer sends is checked against the torrent's [`Layout`]
 //! before any memory is set aside for it: a length prefix larger than the largest legal message
 //! is an error once its four bytes have arrived, not after we buffered what it claims.
 //! Incomplete input is not an error: the codec waits for more bytes (`Ok(None)`).

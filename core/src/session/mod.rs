@@ -15,7 +15,7 @@
 //! - `choker.rs`: who gets an upload slot.
 //!
 //! Names: the metainfo (a `.torrent` file) is [`Metainfo`]; a running torrent is held as a
-//! [`TorrentHandle`]; inside, it is the actor ([`torrent::TorrentActor`]) and its machine.
+//! [`TorrentHandle`]; inside, it is the actor (`torrent::TorrentActor`) and its machine.
 //!
 //! This is the contract every face uses, so its rules are decided here once: what a setting
 //! may be ([`SessionConfig::validate`], [`AddOptions::validate`]), whether a handle is live
