@@ -21,6 +21,8 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 const LOST_AFTER: Duration = Duration::from_secs(1);
+/// A tracker that answers no connect in this long is not there.
+const CONNECT_WITHIN: Duration = Duration::from_secs(5);
 
 /// Torrent `i`'s info-hash: SHA-1 of `i` as 4 big-endian bytes, so the hashes are spread as
 /// real ones are (and a whitelist of them is easy to write).
@@ -45,7 +47,8 @@ struct Client {
 }
 
 impl Client {
-    /// Binds a socket and makes the connect exchange, retried until answered.
+    /// Binds a socket and makes the connect exchange, retried until answered; exits the
+    /// program if TARGET answers none within [`CONNECT_WITHIN`].
     fn connect(target: SocketAddr, rng: &mut fastrand::Rng) -> Client {
         let local: SocketAddr = if target.is_ipv4() {
             "0.0.0.0:0".parse().unwrap()
@@ -57,7 +60,12 @@ impl Client {
             .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
         let mut buf = vec![0u8; MAX_PACKET + 1];
+        let deadline = Instant::now() + CONNECT_WITHIN;
         let connection_id = loop {
+            if Instant::now() > deadline {
+                eprintln!("udp_load: no answer to a connect from {target} in {CONNECT_WITHIN:?}");
+                std::process::exit(1);
+            }
             let mut out = Vec::new();
             Request::Connect {
                 transaction_id: rng.u32(..),

@@ -81,7 +81,10 @@ def run(generator, proc, port, args, ceiling=False):
     cmd = [generator, "127.0.0.1:%d" % port, str(args.duration), str(args.threads), str(args.sockets),
            str(args.in_flight), str(TORRENTS)] + (["/ceiling"] if ceiling else [])
     cpu = cpu_seconds(proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit("the load generator failed: %s" % done.stderr.strip())
+    out = done.stdout
     cpu = cpu_seconds(proc.pid) - cpu
     fields = dict(item.split("=") for item in out.split())
     if int(fields["errors"]) and not ceiling:
